@@ -1,0 +1,46 @@
+/* The boundary between the launcher executable and its embed plugin.
+ *
+ * The executable never links libpython: it loads the env's own libpython at run time with
+ * RTLD_GLOBAL, then loads the plugin (compiled against the Python headers, linked against no
+ * libpython, like any extension module), whose Python symbols bind to the library just loaded.
+ * Only plain C types cross this boundary. */
+#ifndef ALLTALK_EMBED_ABI_H
+#define ALLTALK_EMBED_ABI_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ALLTALK_EMBED_ABI_VERSION 1
+#define ALLTALK_EMBED_ENTRY "alltalk_embed_run"
+
+typedef struct alltalk_embed_request {
+    int abi_version;
+    /* The interpreter's command line, parsed as python parses it; argv[0] is the env's python. */
+    int argc;
+    const char* const* argv;
+    /* The env's python executable: getpath finds a venv's pyvenv.cfg next to it. */
+    const char* program_name;
+    /* PYTHONHOME for a prefix env; NULL or "" for a venv. */
+    const char* home;
+    /* The launcher version, for alltalk_launch.__version__. */
+    const char* launcher_version;
+    /* alltalk_launch.plan(): keys and values (values "" become None). */
+    int plan_size;
+    const char* const* plan_keys;
+    const char* const* plan_values;
+    int verbose;
+} alltalk_embed_request;
+
+/* Returns the interpreter's exit status (>= 0), or -1 when Python could not be started; then
+ * `error` holds the reason. */
+typedef int (*alltalk_embed_run_fn)(const alltalk_embed_request* request, char* error,
+                                    size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,109 @@
+#include "interpreter.hpp"
+
+#include <system_error>
+#include <vector>
+
+#include "build_info.hpp"
+#include "dynlib.hpp"
+#include "embed/embed_abi.h"
+#include "error.hpp"
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+fs::path find_embed_plugin(const fs::path& launcher) {
+    const fs::path dir = launcher.parent_path();
+    const std::vector<fs::path> candidates = {
+        dir / build::kEmbedPluginFile,
+        (dir / build::kPluginRelDir / build::kEmbedPluginFile).lexically_normal(),
+    };
+    std::string tried;
+    for (const auto& c : candidates) {
+        std::error_code ec;
+        if (fs::is_regular_file(c, ec)) {
+            return c;
+        }
+        tried += (tried.empty() ? "" : ", ") + c.string();
+    }
+    throw LaunchError("install", "The launcher's embed plugin " +
+                                     std::string(build::kEmbedPluginFile) +
+                                     " is missing (tried " + tried +
+                                     "). It is part of alltalk-launch: reinstall it "
+                                     "(cmake --install, or the package), keeping the files together.");
+}
+
+int run_interpreter(const LaunchPlan& plan, bool verbose) {
+    const fs::path plugin_path = find_embed_plugin(plan.launcher);
+    std::string err;
+    dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
+    if (!libpython) {
+        throw LaunchError("python", "Could not load the env's Python library " +
+                                        plan.env.libpython.string() + ": " + err +
+                                        ". The environment " + plan.env.dir.string() +
+                                        " may be damaged or built for another machine: recreate "
+                                        "it (AllTalk's installer), or point --env at another one.");
+    }
+    dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
+    auto* run = plugin ? reinterpret_cast<alltalk_embed_run_fn>(
+                             dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
+                       : nullptr;
+    if (!run) {
+        throw LaunchError("install", "Could not load the launcher's embed plugin " +
+                                         plugin_path.string() + ": " +
+                                         (err.empty() ? "entry point missing" : err) +
+                                         ". Reinstall alltalk-launch.");
+    }
+
+    std::vector<const char*> argv;
+    for (const auto& a : plan.python_argv) {
+        argv.push_back(a.c_str());
+    }
+    argv.push_back(nullptr);
+
+    const std::vector<std::pair<std::string, std::string>> items = {
+        {"command", to_string(plan.command)},
+        {"root", plan.root.root.string()},
+        {"env", plan.env.dir.string()},
+        {"env_kind", to_string(plan.env.kind)},
+        {"python", plan.env.python.string()},
+        {"python_version", plan.env.version.text},
+        {"libpython", plan.env.libpython.string()},
+        {"script", plan.script ? plan.script->string() : ""},
+        {"config", plan.config_file ? plan.config_file->string() : ""},
+        {"launcher", plan.launcher.string()},
+    };
+    std::vector<const char*> keys, values;
+    for (const auto& [k, v] : items) {
+        keys.push_back(k.c_str());
+        values.push_back(v.c_str());
+    }
+    const std::string home = plan.env.home.string();
+    const std::string program = plan.env.python.string();
+
+    alltalk_embed_request req{};
+    req.abi_version = ALLTALK_EMBED_ABI_VERSION;
+    req.argc = static_cast<int>(plan.python_argv.size());
+    req.argv = argv.data();
+    req.program_name = program.c_str();
+    req.home = home.c_str();
+    req.launcher_version = build::kVersion;
+    req.plan_size = static_cast<int>(items.size());
+    req.plan_keys = keys.data();
+    req.plan_values = values.data();
+    req.verbose = verbose ? 1 : 0;
+
+    char error[2048] = {0};
+    int status = run(&req, error, sizeof error);
+    if (status < 0) {
+        throw LaunchError("python", "The Python of " + plan.env.dir.string() +
+                                        " failed to start: " + error +
+                                        ". Its standard library may be incomplete or damaged: "
+                                        "run `alltalk-launch doctor`, or recreate the env with "
+                                        "AllTalk's installer.");
+    }
+    return status;
+}
+
+}  // namespace alltalk

@@ -1,0 +1,66 @@
+#pragma once
+// The launch plan: everything discovered and decided before the interpreter starts, as a value.
+// make_plan() only reads the file system; it changes nothing, so --dry-run prints exactly what a
+// real run does and the tests can check it without starting Python.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "environ.hpp"
+#include "layout.hpp"
+#include "python_env.hpp"
+
+namespace alltalk {
+
+enum class Command { Server, Finetune, Run, Python };
+const char* to_string(Command c);
+
+// What the user asked for on the command line, already parsed.
+struct LaunchRequest {
+    Command command = Command::Server;
+    std::optional<std::filesystem::path> script;  // `run SCRIPT`
+    std::vector<std::string> args;                // script arguments, or python's for `python`
+};
+
+struct LaunchPlan {
+    Command command = Command::Server;
+    RootChoice root;
+    std::optional<std::filesystem::path> config_file;
+    EnvChoice env_choice;
+    PythonEnv env;
+    std::filesystem::path launcher;                // becomes sys.executable in the app
+    std::optional<std::filesystem::path> script;   // server, finetune, run
+    std::vector<std::string> python_argv;          // the interpreter's argv; [0] = env python
+    std::filesystem::path cwd;
+    std::vector<EnvChange> env_changes;            // applied before the interpreter starts
+    std::optional<std::filesystem::path> alias_dir;  // `python` there runs the launcher
+    std::optional<std::filesystem::path> log_file;
+
+    // The argv that the script sees: python_argv without the interpreter (and its options).
+    std::vector<std::string> script_argv() const;
+};
+
+// Facts the plan needs besides discovery: where the `python` alias folder may live.
+struct PlanContext {
+    PythonVersion want = built_python_version();
+    std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
+};
+
+// Discovers root, config and env, inspects the env and decides argv, cwd and environment.
+// Throws LaunchError with a user-facing paragraph for each bad input.
+LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
+                     const PlanContext& ctx);
+
+// The environment changes for a plan (pure; part of make_plan, exposed for tests).
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
+                                           const EnvMap& environ, char path_sep);
+
+// --dry-run text.
+std::string describe_plan(const LaunchPlan& plan);
+
+// Quotes one argument for display (POSIX shell style).
+std::string shell_quote(const std::string& arg);
+
+}  // namespace alltalk

@@ -1,0 +1,378 @@
+#include "python_env.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <system_error>
+
+#include "build_info.hpp"
+#include "error.hpp"
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+const char* to_string(EnvKind kind) {
+    switch (kind) {
+        case EnvKind::Conda:
+            return "conda prefix";
+        case EnvKind::Prefix:
+            return "python prefix";
+        case EnvKind::Venv:
+            return "venv";
+    }
+    return "?";
+}
+
+PythonVersion built_python_version() {
+    return PythonVersion{build::kPythonMajor, build::kPythonMinor, build::kPythonVersion};
+}
+
+namespace {
+
+bool is_dir(const fs::path& p) {
+    std::error_code ec;
+    return fs::is_directory(p, ec);
+}
+
+bool is_file(const fs::path& p) {
+    std::error_code ec;
+    return fs::exists(p, ec) && !fs::is_directory(p, ec);
+}
+
+// A folder is a usable env when it looks like a prefix or a venv.
+bool looks_like_env(const fs::path& dir) {
+    return is_file(dir / "pyvenv.cfg") || is_dir(dir / "conda-meta") || is_dir(dir / "bin") ||
+           is_file(dir / "python.exe");
+}
+
+std::string trim(std::string s) {
+    const char* ws = " \t\r\n";
+    s.erase(0, s.find_first_not_of(ws));
+    s.erase(s.find_last_not_of(ws) + 1);
+    return s;
+}
+
+std::map<std::string, std::string> read_pyvenv_cfg(const fs::path& file) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        std::string key = trim(line.substr(0, eq));
+        std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+        out[key] = trim(line.substr(eq + 1));
+    }
+    return out;
+}
+
+std::optional<PythonVersion> parse_version(const std::string& text) {
+    static const std::regex re(R"(^\s*(\d+)\.(\d+)(\.\d+)?)");
+    std::smatch m;
+    if (!std::regex_search(text, m, re)) {
+        return std::nullopt;
+    }
+    PythonVersion v;
+    v.major = std::stoi(m[1].str());
+    v.minor = std::stoi(m[2].str());
+    v.text = m[0].str();
+    v.text = trim(v.text);
+    return v;
+}
+
+// lib/python3.X folders that hold a standard library (os.py), newest first.
+std::vector<PythonVersion> stdlib_versions(const fs::path& prefix) {
+    std::vector<PythonVersion> out;
+    std::error_code ec;
+    static const std::regex re(R"(^python(\d+)\.(\d+)$)");
+    for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
+        std::smatch m;
+        std::string name = entry.path().filename().string();
+        if (std::regex_match(name, m, re) && is_file(entry.path() / "os.py")) {
+            out.push_back(PythonVersion{std::stoi(m[1].str()), std::stoi(m[2].str()), name.substr(6)});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const PythonVersion& a, const PythonVersion& b) {
+        return std::tie(a.major, a.minor) > std::tie(b.major, b.minor);
+    });
+    return out;
+}
+
+// The full version where a prefix records it: conda-meta/python-3.11.9-*.json, or patchlevel.h.
+std::string patch_version(const fs::path& prefix, const PythonVersion& v) {
+    std::error_code ec;
+    const std::string want = "python-" + v.short_text() + ".";
+    for (const auto& entry : fs::directory_iterator(prefix / "conda-meta", ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.rfind(want, 0) == 0) {
+            if (auto full = parse_version(name.substr(7))) {
+                return full->text;
+            }
+        }
+    }
+    std::ifstream in(prefix / "include" / ("python" + v.short_text()) / "patchlevel.h");
+    std::string line;
+    static const std::regex re(R"(#define\s+PY_VERSION\s+\"([0-9.]+)[^\"]*\")");
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_search(line, m, re)) {
+            return m[1].str();
+        }
+    }
+    return v.text;
+}
+
+fs::path first_existing(const std::vector<fs::path>& candidates) {
+    for (const auto& c : candidates) {
+        if (is_file(c)) {
+            return c;
+        }
+    }
+    return {};
+}
+
+std::string join_paths(const std::vector<fs::path>& paths) {
+    std::string out;
+    for (const auto& p : paths) {
+        out += (out.empty() ? "" : ", ") + p.string();
+    }
+    return out;
+}
+
+// Where the shared libpython of an installation at `prefix` can live.
+std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonVersion& v) {
+    const std::string so = "libpython" + v.short_text() + ".so";
+    std::vector<fs::path> dirs = {prefix / "lib", prefix / "lib64"};
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
+        std::string name = entry.path().filename().string();
+        if (entry.is_directory(ec) && name.find("-linux-") != std::string::npos) {
+            dirs.push_back(entry.path());  // Debian's multiarch folder, e.g. x86_64-linux-gnu
+        }
+    }
+    std::vector<fs::path> out;
+    for (const auto& d : dirs) {
+        out.push_back(d / (so + ".1.0"));
+        out.push_back(d / so);
+    }
+    return out;
+}
+
+[[noreturn]] void fail_no_shared_lib(const fs::path& env, const fs::path& prefix,
+                                     const PythonVersion& v, const std::vector<fs::path>& tried) {
+    // A static-only build still installs lib/python3.X/config-3.X-<triplet>/libpython3.X.a.
+    std::error_code ec;
+    bool static_only = false;
+    const std::string archive = "libpython" + v.short_text() + ".a";
+    for (const auto& entry :
+         fs::directory_iterator(prefix / "lib" / ("python" + v.short_text()), ec)) {
+        if (entry.path().filename().string().rfind("config-", 0) == 0 &&
+            is_file(entry.path() / archive)) {
+            static_only = true;
+        }
+    }
+    static_only = static_only || is_file(prefix / "lib" / archive);
+    std::string msg = "The Python in " + env.string() + " (" + v.text + ", installed in " +
+                      prefix.string() + ") has no shared library (tried " + join_paths(tried) + "). ";
+    if (static_only) {
+        msg += "It was built without a shared library (only libpython" + v.short_text() +
+               ".a exists), so it cannot be embedded. ";
+    }
+    msg += "alltalk-launch runs the env's interpreter from its libpython: use a Python built with "
+           "--enable-shared (conda, python.org, Debian and pyenv with "
+           "PYTHON_CONFIGURE_OPTS=--enable-shared all are), for example recreate the env with "
+           "AllTalk's installer, or point --env at another environment.";
+    throw LaunchError("python", msg);
+}
+
+void check_version(const fs::path& env, const PythonVersion& have, const PythonVersion& want) {
+    if (have.major == want.major && have.minor == want.minor) {
+        return;
+    }
+    throw LaunchError("python",
+                      "The environment " + env.string() + " has Python " + have.text +
+                          ", but this alltalk-launch was built for Python " + want.short_text() +
+                          ". Point --env at a Python " + want.short_text() +
+                          " environment (AllTalk's own is 3.11), or rebuild the launcher for this "
+                          "one: cmake -B build -DALLTALK_PYTHON_VERSION=" + have.short_text() +
+                          " && cmake --build build.");
+}
+
+PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
+    PythonEnv env;
+    env.dir = dir;
+    env.kind = EnvKind::Venv;
+    auto cfg = read_pyvenv_cfg(dir / "pyvenv.cfg");
+    std::optional<PythonVersion> v;
+    for (const char* key : {"version", "version_info"}) {
+        if (!v && cfg.count(key)) {
+            v = parse_version(cfg[key]);
+        }
+    }
+    if (!v) {
+        // Old venvs: the lib/python3.X folder name still tells the version.
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir / "lib", ec)) {
+            std::string name = entry.path().filename().string();
+            if (name.rfind("python", 0) == 0) {
+                v = parse_version(name.substr(6));
+            }
+        }
+    }
+    if (!v) {
+        throw LaunchError("python", "The venv " + dir.string() +
+                                        " does not say which Python it uses (no version in "
+                                        "pyvenv.cfg). Recreate it with: python3.11 -m venv \"" +
+                                        dir.string() + "\".");
+    }
+    env.version = *v;
+    env.bin_dir = dir / "bin";
+    env.python = first_existing({dir / "bin" / "python", dir / "bin" / "python3",
+                                 dir / "bin" / ("python" + v->short_text())});
+    if (env.python.empty()) {
+        throw LaunchError("python", "The venv " + dir.string() + " has no Python in " +
+                                        (dir / "bin").string() +
+                                        ". Recreate it with: python3.11 -m venv \"" +
+                                        dir.string() + "\".");
+    }
+    check_version(dir, env.version, want);
+
+    // The base installation: `executable` (Python >= 3.11 writes it), else `home` (its bin folder).
+    fs::path base_exe;
+    if (cfg.count("executable")) {
+        base_exe = cfg["executable"];
+        env.base_prefix = base_exe.parent_path().parent_path();
+    } else if (cfg.count("home")) {
+        env.base_prefix = fs::path(cfg["home"]).parent_path();
+    } else {
+        throw LaunchError("python", "The venv " + dir.string() +
+                                        " has a pyvenv.cfg without `home` or `executable`, so its "
+                                        "base Python cannot be found. Recreate the venv.");
+    }
+    auto candidates = libpython_candidates(env.base_prefix, env.version);
+    if (!base_exe.empty()) {
+        // The base executable may be a link into the real installation (/usr/bin -> /usr/lib/...).
+        std::error_code ec;
+        fs::path real = fs::weakly_canonical(base_exe, ec);
+        if (!ec && real.parent_path().parent_path() != env.base_prefix) {
+            auto more = libpython_candidates(real.parent_path().parent_path(), env.version);
+            candidates.insert(candidates.end(), more.begin(), more.end());
+        }
+    }
+    env.libpython = first_existing(candidates);
+    if (env.libpython.empty()) {
+        fail_no_shared_lib(dir, env.base_prefix, env.version, candidates);
+    }
+    env.site_packages = dir / "lib" / ("python" + env.version.short_text()) / "site-packages";
+    return env;
+}
+
+PythonEnv inspect_prefix(const fs::path& dir, const PythonVersion& want) {
+    PythonEnv env;
+    env.dir = dir;
+    env.home = dir;
+    env.base_prefix = dir;
+    env.bin_dir = dir / "bin";
+    env.kind = is_dir(dir / "conda-meta") ? EnvKind::Conda : EnvKind::Prefix;
+    auto versions = stdlib_versions(dir);
+    if (versions.empty()) {
+        throw LaunchError("python",
+                          "The folder " + dir.string() +
+                              " is not a Python environment: it has no lib/python3.X/os.py "
+                              "(standard library) and no pyvenv.cfg. Give --env the environment "
+                              "folder itself (AllTalk's is alltalk_environment/env), or re-run "
+                              "AllTalk's installer to recreate it.");
+    }
+    // Prefer the version the launcher was built for when several are present.
+    PythonVersion v = versions.front();
+    for (const auto& cand : versions) {
+        if (cand.major == want.major && cand.minor == want.minor) {
+            v = cand;
+        }
+    }
+    v.text = patch_version(dir, v);
+    env.version = v;
+    env.python = first_existing({dir / "bin" / ("python" + v.short_text()), dir / "bin" / "python3",
+                                 dir / "bin" / "python"});
+    if (env.python.empty()) {
+        throw LaunchError("python", "The environment " + dir.string() + " has no Python in " +
+                                        (dir / "bin").string() +
+                                        ". Re-run AllTalk's installer to recreate it.");
+    }
+    check_version(dir, env.version, want);
+    auto candidates = libpython_candidates(dir, v);
+    env.libpython = first_existing(candidates);
+    if (env.libpython.empty()) {
+        fail_no_shared_lib(dir, dir, v, candidates);
+    }
+    env.site_packages = dir / "lib" / ("python" + v.short_text()) / "site-packages";
+    return env;
+}
+
+}  // namespace
+
+EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
+                     const std::optional<fs::path>& configured,
+                     const std::string& configured_source) {
+    EnvChoice choice;
+    auto take = [&](const fs::path& dir, const std::string& source, bool must_exist) -> bool {
+        fs::path abs = absolute_from(dir, in.cwd);
+        choice.tried.push_back(source + ": " + abs.string());
+        if (is_dir(abs) && looks_like_env(abs)) {
+            choice.dir = abs;
+            choice.source = source;
+            return true;
+        }
+        if (must_exist) {
+            throw LaunchError("env", "The Python environment given by " + source + " (" +
+                                         abs.string() +
+                                         ") does not exist or is not an environment (no "
+                                         "pyvenv.cfg, conda-meta or bin folder). Give the "
+                                         "environment folder itself, e.g. "
+                                         "<AllTalk>/alltalk_environment/env.");
+        }
+        return false;
+    };
+    if (in.env_option && take(*in.env_option, "--env", true)) {
+        return choice;
+    }
+    if (configured && take(*configured, configured_source, true)) {
+        return choice;
+    }
+    if (take(root.root / "alltalk_environment" / "env", "AllTalk's conda env", false) ||
+        take(root.root / ".venv", "venv in the AllTalk folder", false) ||
+        take(root.root / "venv", "venv in the AllTalk folder", false)) {
+        return choice;
+    }
+    for (const char* var : {"CONDA_PREFIX", "VIRTUAL_ENV"}) {
+        if (auto active = lookup(in.environ, var)) {
+            if (take(*active, std::string("active env ($") + var + ")", false)) {
+                return choice;
+            }
+        } else {
+            choice.tried.push_back(std::string("$") + var + ": not set");
+        }
+    }
+    std::string msg = "No Python environment found for AllTalk in " + root.root.string() +
+                      ". Tried: ";
+    for (size_t i = 0; i < choice.tried.size(); ++i) {
+        msg += (i ? "; " : "") + choice.tried[i];
+    }
+    msg += ". Run AllTalk's installer (it creates alltalk_environment/env), or pass --env "
+           "\"/path/to/env\", or set `env` in alltalk-launch.toml.";
+    throw LaunchError("env", msg);
+}
+
+PythonEnv inspect_env(const fs::path& dir, const PythonVersion& want) {
+    if (is_file(dir / "pyvenv.cfg")) {
+        return inspect_venv(dir, want);
+    }
+    return inspect_prefix(dir, want);
+}
+
+}  // namespace alltalk

@@ -1,0 +1,143 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "build_info.hpp"
+#include "error.hpp"
+
+namespace alltalk::cli {
+
+namespace {
+
+// Global options that take a value: the token after them is not a subcommand.
+bool takes_value(const std::string& arg) {
+    return arg == "--root" || arg == "--env" || arg == "--config";
+}
+
+struct Split {
+    std::vector<std::string> head;  // what CLI11 parses
+    std::vector<std::string> tail;  // what goes to the app untouched
+};
+
+Split split_passthrough(const std::vector<std::string>& args) {
+    Split out;
+    std::size_t i = 0;
+    std::string sub;
+    for (; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        out.head.push_back(a);
+        if (takes_value(a) && i + 1 < args.size()) {
+            out.head.push_back(args[++i]);
+        } else if (a == "--") {
+            out.head.pop_back();
+            out.tail.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+            return out;
+        } else if (!a.empty() && a[0] != '-') {
+            sub = a;
+            ++i;
+            break;
+        }
+    }
+    if (sub == "python") {
+        out.tail.assign(args.begin() + static_cast<long>(i), args.end());
+        return out;
+    }
+    bool script_seen = false;
+    for (; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--") {
+            out.tail.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+            return out;
+        }
+        out.head.push_back(a);
+        if (takes_value(a) && i + 1 < args.size()) {
+            out.head.push_back(args[++i]);
+        } else if (sub == "run" && !script_seen && !a.empty() && a[0] != '-') {
+            script_seen = true;  // the script: everything after it is the script's
+            out.tail.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+            return out;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Parsed parse(const std::vector<std::string>& args) {
+    Split split = split_passthrough(args);
+    Options opts;
+    CLI::App app{
+        "alltalk-launch starts AllTalk (XTTS text-to-speech) inside its own Python environment, "
+        "prepared as AllTalk needs it: no conda activate, no batch-file PATH edits, no "
+        "sitecustomize.py.",
+        "alltalk-launch"};
+    app.set_version_flag("--version", std::string("alltalk-launch ") + build::kVersion +
+                                          " (embeds Python " + build::kPythonVersion + ")");
+    app.require_subcommand(1, 1);
+    app.footer(
+        "The AllTalk folder is --root, else $ALLTALK_ROOT, else the launcher's folder or a parent "
+        "holding script.py and finetune.py, else the current directory. The environment is "
+        "--env, else `env` in alltalk-launch.toml, else <root>/alltalk_environment/env, "
+        "<root>/.venv, <root>/venv, else the active $CONDA_PREFIX or $VIRTUAL_ENV.");
+    std::string root, env, config;
+    app.add_option("--root", root, "AllTalk folder (holds script.py and finetune.py)")
+        ->type_name("DIR");
+    app.add_option("--env", env, "Python environment to run in (conda prefix or venv)")
+        ->type_name("DIR");
+    app.add_option("--config", config, "Configuration file (default <root>/alltalk-launch.toml)")
+        ->type_name("FILE");
+    app.add_flag("-v,--verbose", opts.verbose, "Show each decision the launcher makes");
+    app.add_flag("--dry-run", opts.dry_run,
+                 "Print the resolved plan (root, env, Python, script, argv, cwd, environment "
+                 "changes) and exit");
+
+    auto* server = app.add_subcommand("server", "Run AllTalk's server: <root>/script.py [-- ARGS]");
+    auto* finetune =
+        app.add_subcommand("finetune", "Run AllTalk's finetuning: <root>/finetune.py [-- ARGS]");
+    auto* run = app.add_subcommand("run", "Run any Python script in the env: run SCRIPT [ARGS]");
+    std::string script;
+    run->add_option("script", script, "The script; the arguments after it are the script's")
+        ->required();
+    auto* python = app.add_subcommand(
+        "python",
+        "Behave exactly like the env's python: every argument after `python` is python's "
+        "(-c, -m, a file, none for the REPL; `python --help` is python's own help)");
+    for (auto* sub : {server, finetune, run, python}) {
+        sub->fallthrough();
+    }
+
+    try {
+        std::vector<std::string> reversed(split.head.rbegin(), split.head.rend());
+        app.parse(reversed);  // CLI11 takes the arguments in reverse order
+    } catch (const CLI::CallForHelp& e) {
+        return {std::nullopt, app.exit(e)};
+    } catch (const CLI::CallForVersion& e) {
+        return {std::nullopt, app.exit(e)};
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return {std::nullopt, kLaunchFailureStatus};
+    }
+    if (!root.empty()) {
+        opts.root = root;
+    }
+    if (!env.empty()) {
+        opts.env = env;
+    }
+    if (!config.empty()) {
+        opts.config = config;
+    }
+    if (server->parsed()) {
+        opts.request.command = Command::Server;
+    } else if (finetune->parsed()) {
+        opts.request.command = Command::Finetune;
+    } else if (run->parsed()) {
+        opts.request.command = Command::Run;
+        opts.request.script = script;
+    } else {
+        opts.request.command = Command::Python;
+    }
+    opts.request.args = split.tail;
+    return {opts, 0};
+}
+
+}  // namespace alltalk::cli

@@ -1,0 +1,32 @@
+#pragma once
+// The command line (CLI11). Global options go before or after the subcommand. What belongs to the
+// app is split off before CLI11 sees the rest, so that it reaches the script untouched:
+//   server|finetune [OPTIONS] [-- ARGS]   everything after `--`
+//   run [OPTIONS] SCRIPT [ARGS]           everything after SCRIPT
+//   python [ARGS]                         everything after `python` (exactly python's own options)
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan.hpp"
+
+namespace alltalk::cli {
+
+struct Options {
+    std::optional<std::filesystem::path> root;
+    std::optional<std::filesystem::path> env;
+    std::optional<std::filesystem::path> config;
+    bool verbose = false;
+    bool dry_run = false;
+    LaunchRequest request;
+};
+
+struct Parsed {
+    std::optional<Options> options;  // empty: help, version or an error was printed
+    int exit_status = 0;
+};
+
+Parsed parse(const std::vector<std::string>& args);  // args without argv[0]
+
+}  // namespace alltalk::cli

@@ -1,0 +1,122 @@
+// alltalk-launch: discover -> plan -> prepare -> start the env's interpreter -> exit status.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "build_info.hpp"
+#include "cli.hpp"
+#include "error.hpp"
+#include "interpreter.hpp"
+#include "logging.hpp"
+#include "plan.hpp"
+#include "plan_codec.hpp"
+#include "prepare.hpp"
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+using namespace alltalk;
+
+namespace {
+
+constexpr int kInternalErrorStatus = 70;  // EX_SOFTWARE
+
+// A process started by the app through sys.executable (or a bare `python`): behave exactly like the
+// env's python, with the parent's plan and environment.
+int run_child(const char* encoded, int argc, char** argv) {
+    LaunchPlan plan;
+    try {
+        plan = decode_child_plan(encoded);
+    } catch (const LaunchError& e) {
+        throw LaunchError("child", std::string(kChildPlanVar) +
+                                       " is set in the environment, but it is not a plan from this "
+                                       "alltalk-launch (" + e.what() +
+                                       "). It is meant only for processes that the launcher "
+                                       "starts: unset it (unset " + kChildPlanVar +
+                                       ") and start again.");
+    }
+    plan.python_argv.assign(1, plan.env.python.string());
+    plan.python_argv.insert(plan.python_argv.end(), argv + 1, argv + argc);
+    return run_interpreter(plan, false);
+}
+
+void log_decisions(const LaunchPlan& plan) {
+    for (const auto& t : plan.root.tried) {
+        spdlog::debug("root: looked at {}", t);
+    }
+    spdlog::debug("root: {} ({}{})", plan.root.root.string(), plan.root.source,
+                  plan.root.is_alltalk ? "" : ", not an AllTalk folder");
+    spdlog::debug("config: {}", plan.config_file ? plan.config_file->string() : "none");
+    for (const auto& t : plan.env_choice.tried) {
+        spdlog::debug("env: looked at {}", t);
+    }
+    spdlog::debug("env: {} ({}, from {}), Python {}", plan.env.dir.string(),
+                  to_string(plan.env.kind), plan.env_choice.source, plan.env.version.text);
+    spdlog::debug("python: {}; libpython: {}", plan.env.python.string(),
+                  plan.env.libpython.string());
+    for (const auto& c : plan.env_changes) {
+        spdlog::debug("environment: {}{} ({})", c.name, c.value ? "=" + *c.value : " unset",
+                      c.reason);
+    }
+    spdlog::debug("cwd: {}", plan.cwd.string());
+}
+
+int launch(const cli::Options& opts) {
+    logging::init_console(opts.verbose);
+    DiscoveryInputs in;
+    in.root_option = opts.root;
+    in.env_option = opts.env;
+    in.config_option = opts.config;
+    in.environ = process::environment();
+    in.cwd = fs::current_path();
+    in.exe = process::self_exe();
+
+    PlanContext ctx;
+    ctx.runtime_dir = process::runtime_dir_candidate(in.environ);
+    LaunchPlan plan = make_plan(opts.request, in, ctx);
+    log_decisions(plan);
+    if (opts.dry_run) {
+        std::fputs(describe_plan(plan).c_str(), stdout);
+        return 0;
+    }
+    if (plan.log_file) {
+        logging::add_file(*plan.log_file);
+    }
+    if (plan.command == Command::Server || plan.command == Command::Finetune) {
+        spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
+                     plan.env.version.text, plan.env.dir.string());
+    }
+    prepare_process(plan);
+    logging::close();
+    return run_interpreter(plan, opts.verbose);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (const char* child = std::getenv(kChildPlanVar); child && *child) {
+            return run_child(child, argc, argv);
+        }
+        cli::Parsed parsed = cli::parse(std::vector<std::string>(argv + 1, argv + argc));
+        if (!parsed.options) {
+            return parsed.exit_status;
+        }
+        return launch(*parsed.options);
+    } catch (const LaunchError& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());
+        return e.exit_status();
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "alltalk-launch: internal error: %s. This is a bug in alltalk-launch %s: "
+                     "please report it with the command you ran and the output of -v.\n",
+                     e.what(), build::kVersion);
+        return kInternalErrorStatus;
+    }
+}

@@ -1,0 +1,17 @@
+# cmake -DOUT=file.cpp -DINPUTS="a.py;b.py" -P embed_sources.cmake
+# Writes one `alltalk::shims::Source` entry per input: its module name (file stem) and its bytes.
+set(body "#include \"python_shims.hpp\"\nnamespace alltalk::shims {\nnamespace {\n")
+set(table "")
+foreach(input IN LISTS INPUTS)
+  get_filename_component(stem "${input}" NAME_WE)
+  file(READ "${input}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR size "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
+  string(APPEND body "const char k_${stem}[] = {${bytes} '\\0'};\n")
+  string(APPEND table "    {\"${stem}\", std::string_view(k_${stem}, ${size})},\n")
+endforeach()
+string(APPEND body "}  // namespace\nconst std::vector<Source>& all() {\n  static const std::vector<Source> sources = {\n${table}  };\n  return sources;\n}\n}  // namespace alltalk::shims\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
