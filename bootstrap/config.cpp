@@ -1,8 +1,8 @@
 #include "config.hpp"
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "error.hpp"
 
@@ -103,8 +103,8 @@ struct Reader {
     CommandConfig command_of(const toml::node& node, const std::string& name) const {
         const toml::table* table = node.as_table();
         if (!table) {
-            fail(node, "`" + name + "` must be a table ([" + name + "]), not " + type_name(node) +
-                           ".");
+            fail(node,
+                 "`" + name + "` must be a table ([" + name + "]), not " + type_name(node) + ".");
         }
         CommandConfig out;
         for (const auto& [k, value] : *table) {

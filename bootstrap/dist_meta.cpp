@@ -29,8 +29,9 @@ std::string normalize_name(std::string_view name) {
 
 const Distribution* SiteScan::find(std::string_view name) const {
     const std::string key = normalize_name(name);
-    auto it = std::lower_bound(dists.begin(), dists.end(), key,
-                               [](const Distribution& d, const std::string& k) { return d.key < k; });
+    auto it =
+        std::lower_bound(dists.begin(), dists.end(), key,
+                         [](const Distribution& d, const std::string& k) { return d.key < k; });
     return (it != dists.end() && it->key == key) ? &*it : nullptr;
 }
 
@@ -57,8 +58,7 @@ bool read_file(const fs::path& p, std::string& out) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
@@ -191,11 +191,10 @@ SiteScan scan_site_packages(const fs::path& dir) {
     }
     std::stable_sort(scan.dists.begin(), scan.dists.end(),
                      [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
-    scan.dists.erase(std::unique(scan.dists.begin(), scan.dists.end(),
-                                 [](const Distribution& a, const Distribution& b) {
-                                     return a.key == b.key;
-                                 }),
-                     scan.dists.end());
+    scan.dists.erase(
+        std::unique(scan.dists.begin(), scan.dists.end(),
+                    [](const Distribution& a, const Distribution& b) { return a.key == b.key; }),
+        scan.dists.end());
     return scan;
 }
 

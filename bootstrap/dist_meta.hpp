@@ -13,14 +13,14 @@
 namespace alltalk {
 
 struct Distribution {
-    std::string name;                         // as the metadata writes it
-    std::string key;                          // PEP 503-normalised name
-    std::string version_text;                 // as written
-    std::optional<pep440::Version> version;   // nullopt when not PEP 440
-    std::vector<std::string> requires_dist;   // PEP 508 strings, as written
+    std::string name;                        // as the metadata writes it
+    std::string key;                         // PEP 503-normalised name
+    std::string version_text;                // as written
+    std::optional<pep440::Version> version;  // nullopt when not PEP 440
+    std::vector<std::string> requires_dist;  // PEP 508 strings, as written
     std::vector<std::string> provides_extra;
     std::optional<std::string> requires_python;
-    std::filesystem::path metadata_dir;       // the .dist-info / .egg-info folder (or PKG-INFO file)
+    std::filesystem::path metadata_dir;  // the .dist-info / .egg-info folder (or PKG-INFO file)
 };
 
 struct MetadataProblem {

@@ -15,6 +15,8 @@ Library load(const std::filesystem::path& path, bool global, std::string& error)
     return lib;
 }
 
-void* symbol(const Library& lib, const char* name) { return ::dlsym(lib.handle, name); }
+void* symbol(const Library& lib, const char* name) {
+    return ::dlsym(lib.handle, name);
+}
 
 }  // namespace alltalk::dynlib

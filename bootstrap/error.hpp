@@ -11,7 +11,7 @@ namespace alltalk {
 inline constexpr int kLaunchFailureStatus = 2;
 
 class LaunchError : public std::runtime_error {
-public:
+  public:
     LaunchError(std::string stage, const std::string& message,
                 int exit_status = kLaunchFailureStatus)
         : std::runtime_error(message), stage_(std::move(stage)), exit_status_(exit_status) {}
@@ -20,7 +20,7 @@ public:
     const std::string& stage() const { return stage_; }
     int exit_status() const { return exit_status_; }
 
-private:
+  private:
     std::string stage_;
     int exit_status_;
 };

@@ -27,11 +27,11 @@ fs::path find_embed_plugin(const fs::path& launcher) {
         }
         tried += (tried.empty() ? "" : ", ") + c.string();
     }
-    throw LaunchError("install", "The launcher's embed plugin " +
-                                     std::string(build::kEmbedPluginFile) +
-                                     " is missing (tried " + tried +
-                                     "). It is part of alltalk-launch: reinstall it "
-                                     "(cmake --install, or the package), keeping the files together.");
+    throw LaunchError("install",
+                      "The launcher's embed plugin " + std::string(build::kEmbedPluginFile) +
+                          " is missing (tried " + tried +
+                          "). It is part of alltalk-launch: reinstall it "
+                          "(cmake --install, or the package), keeping the files together.");
 }
 
 int run_interpreter(const LaunchPlan& plan, bool verbose) {
@@ -46,9 +46,9 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
                                         "it (AllTalk's installer), or point --env at another one.");
     }
     dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
-    auto* run = plugin ? reinterpret_cast<alltalk_embed_run_fn>(
-                             dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
-                       : nullptr;
+    auto* run =
+        plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
+               : nullptr;
     if (!run) {
         throw LaunchError("install", "Could not load the launcher's embed plugin " +
                                          plugin_path.string() + ": " +

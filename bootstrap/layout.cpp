@@ -20,7 +20,8 @@ std::filesystem::path absolute_from(const fs::path& p, const fs::path& base) {
 
 bool looks_like_alltalk_root(const fs::path& dir) {
     std::error_code ec;
-    return fs::is_regular_file(dir / "script.py", ec) && fs::is_regular_file(dir / "finetune.py", ec);
+    return fs::is_regular_file(dir / "script.py", ec) &&
+           fs::is_regular_file(dir / "finetune.py", ec);
 }
 
 namespace {

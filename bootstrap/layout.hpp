@@ -22,8 +22,8 @@ struct DiscoveryInputs {
 
 struct RootChoice {
     std::filesystem::path root;
-    std::string source;              // "--root", "ALLTALK_ROOT", "launcher folder", "current directory"
-    bool is_alltalk = false;         // holds script.py and finetune.py
+    std::string source;       // "--root", "ALLTALK_ROOT", "launcher folder", "current directory"
+    bool is_alltalk = false;  // holds script.py and finetune.py
     std::vector<std::string> tried;  // each place looked at, for messages and -v
 };
 

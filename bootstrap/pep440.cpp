@@ -11,13 +11,12 @@ namespace {
 
 // packaging's VERSION_PATTERN, case-insensitive, surrounding whitespace allowed.
 const std::regex& version_re() {
-    static const std::regex re(
-        R"(^\s*v?(?:(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*))"
-        R"(([-_\.]?(alpha|beta|preview|pre|a|b|c|rc)[-_\.]?([0-9]+)?)?)"
-        R"(((?:-([0-9]+))|(?:[-_\.]?(post|rev|r)[-_\.]?([0-9]+)?))?)"
-        R"(([-_\.]?(dev)[-_\.]?([0-9]+)?)?))"
-        R"((?:\+([a-z0-9]+(?:[-_\.][a-z0-9]+)*))?\s*$)",
-        std::regex::icase | std::regex::optimize);
+    static const std::regex re(R"(^\s*v?(?:(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*))"
+                               R"(([-_\.]?(alpha|beta|preview|pre|a|b|c|rc)[-_\.]?([0-9]+)?)?)"
+                               R"(((?:-([0-9]+))|(?:[-_\.]?(post|rev|r)[-_\.]?([0-9]+)?))?)"
+                               R"(([-_\.]?(dev)[-_\.]?([0-9]+)?)?))"
+                               R"((?:\+([a-z0-9]+(?:[-_\.][a-z0-9]+)*))?\s*$)",
+                               std::regex::icase | std::regex::optimize);
     return re;
 }
 
@@ -37,7 +36,8 @@ std::string lower(std::string s) {
 }
 
 bool all_digits(const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 }  // namespace
@@ -183,7 +183,8 @@ int compare_local(const Version& a, const Version& b) {
             }
         } else if (an || bn) {
             return an ? 1 : -1;  // numeric segments sort after alphanumeric ones
-        } else if (int c = cmp(std::get<std::string>(a.local[i]), std::get<std::string>(b.local[i]))) {
+        } else if (int c =
+                       cmp(std::get<std::string>(a.local[i]), std::get<std::string>(b.local[i]))) {
             return c;
         }
     }

@@ -34,7 +34,9 @@ std::optional<Version> parse(std::string_view text);
 // PEP 440 ordering: <0, 0 or >0.
 int compare(const Version& a, const Version& b);
 
-inline bool operator==(const Version& a, const Version& b) { return compare(a, b) == 0; }
+inline bool operator==(const Version& a, const Version& b) {
+    return compare(a, b) == 0;
+}
 inline std::strong_ordering operator<=>(const Version& a, const Version& b) {
     return compare(a, b) <=> 0;
 }

@@ -63,7 +63,8 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
     if (!plan.root.is_alltalk && !(cc && cc->script)) {
         throw LaunchError("root",
                           "No AllTalk folder found (a folder holding script.py and finetune.py). "
-                          "Tried: " + tried_list(plan.root.tried) +
+                          "Tried: " +
+                              tried_list(plan.root.tried) +
                               ". Run alltalk-launch from the AllTalk folder, put it in that "
                               "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
                               "ALLTALK_ROOT).");
@@ -71,8 +72,8 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
     fs::path script = absolute_from(name, plan.root.root);
     if (!is_file(script)) {
         throw LaunchError("script", "The " + std::string(to_string(plan.command)) + " script " +
-                                        script.string() +
-                                        " does not exist. Check that " + plan.root.root.string() +
+                                        script.string() + " does not exist. Check that " +
+                                        plan.root.root.string() +
                                         " is a complete AllTalk folder (re-download or `git "
                                         "pull` it), or set `script` under [" +
                                         to_string(plan.command) + "] in alltalk-launch.toml.");
@@ -107,8 +108,9 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     std::string why = "as `conda activate` does: the env's programs first";
     if (plan.alias_dir) {
         path = plan.alias_dir->string() + path_sep + path;
-        why += "; `python` there runs the launcher so that bare `python` children are prepared "
-               "too";
+        why +=
+            "; `python` there runs the launcher so that bare `python` children are prepared "
+            "too";
     }
     if (auto old = lookup(environ, "PATH")) {
         path += path_sep + *old;

@@ -30,11 +30,11 @@ struct LaunchPlan {
     std::optional<std::filesystem::path> config_file;
     EnvChoice env_choice;
     PythonEnv env;
-    std::filesystem::path launcher;                // becomes sys.executable in the app
-    std::optional<std::filesystem::path> script;   // server, finetune, run
-    std::vector<std::string> python_argv;          // the interpreter's argv; [0] = env python
+    std::filesystem::path launcher;               // becomes sys.executable in the app
+    std::optional<std::filesystem::path> script;  // server, finetune, run
+    std::vector<std::string> python_argv;         // the interpreter's argv; [0] = env python
     std::filesystem::path cwd;
-    std::vector<EnvChange> env_changes;            // applied before the interpreter starts
+    std::vector<EnvChange> env_changes;              // applied before the interpreter starts
     std::optional<std::filesystem::path> alias_dir;  // `python` there runs the launcher
     std::optional<std::filesystem::path> log_file;
 

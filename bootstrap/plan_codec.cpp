@@ -1,7 +1,7 @@
 #include "plan_codec.hpp"
 
-#include <sstream>
 #include <toml++/toml.h>
+#include <sstream>
 
 #include "error.hpp"
 

@@ -24,7 +24,8 @@ bool make_alias_dir(const LaunchPlan& plan, std::string& why) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     const std::string minor = plan.env.version.text.substr(0, plan.env.version.text.find('.', 2));
-    for (const std::string& name : {std::string("python"), std::string("python3"), "python" + minor}) {
+    for (const std::string& name :
+         {std::string("python"), std::string("python3"), "python" + minor}) {
         if (!process::make_symlink(plan.launcher, dir / name, why)) {
             return false;
         }
@@ -50,9 +51,10 @@ void prepare_process(LaunchPlan& plan) {
         if (make_alias_dir(plan, why)) {
             spdlog::debug("bare `python` on PATH runs the launcher: {}", plan.alias_dir->string());
         } else {
-            spdlog::warn("warning: children that run a bare `python` get the env's plain "
-                         "interpreter, without the launcher's preparation ({})",
-                         why);
+            spdlog::warn(
+                "warning: children that run a bare `python` get the env's plain "
+                "interpreter, without the launcher's preparation ({})",
+                why);
             drop_alias_from_path(plan);
         }
     }

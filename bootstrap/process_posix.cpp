@@ -36,7 +36,9 @@ void set_env(const std::string& name, const std::string& value) {
     ::setenv(name.c_str(), value.c_str(), 1);
 }
 
-void unset_env(const std::string& name) { ::unsetenv(name.c_str()); }
+void unset_env(const std::string& name) {
+    ::unsetenv(name.c_str());
+}
 
 void apply(const std::vector<EnvChange>& changes) {
     for (const auto& c : changes) {
@@ -48,11 +50,17 @@ void apply(const std::vector<EnvChange>& changes) {
     }
 }
 
-char path_list_separator() { return ':'; }
+char path_list_separator() {
+    return ':';
+}
 
-std::string to_utf8(const fs::path& p) { return p.string(); }
+std::string to_utf8(const fs::path& p) {
+    return p.string();
+}
 
-fs::path from_utf8(const std::string& s) { return fs::path(s); }
+fs::path from_utf8(const std::string& s) {
+    return fs::path(s);
+}
 
 fs::path runtime_dir_candidate(const EnvMap& environ) {
     if (auto xdg = lookup(environ, "XDG_RUNTIME_DIR"); xdg && xdg->front() == '/') {

@@ -94,7 +94,8 @@ std::vector<PythonVersion> stdlib_versions(const fs::path& prefix) {
         std::smatch m;
         std::string name = entry.path().filename().string();
         if (std::regex_match(name, m, re) && is_file(entry.path() / "os.py")) {
-            out.push_back(PythonVersion{std::stoi(m[1].str()), std::stoi(m[2].str()), name.substr(6)});
+            out.push_back(
+                PythonVersion{std::stoi(m[1].str()), std::stoi(m[2].str()), name.substr(6)});
         }
     }
     std::sort(out.begin(), out.end(), [](const PythonVersion& a, const PythonVersion& b) {
@@ -178,15 +179,17 @@ std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonV
     }
     static_only = static_only || is_file(prefix / "lib" / archive);
     std::string msg = "The Python in " + env.string() + " (" + v.text + ", installed in " +
-                      prefix.string() + ") has no shared library (tried " + join_paths(tried) + "). ";
+                      prefix.string() + ") has no shared library (tried " + join_paths(tried) +
+                      "). ";
     if (static_only) {
         msg += "It was built without a shared library (only libpython" + v.short_text() +
                ".a exists), so it cannot be embedded. ";
     }
-    msg += "alltalk-launch runs the env's interpreter from its libpython: use a Python built with "
-           "--enable-shared (conda, python.org, Debian and pyenv with "
-           "PYTHON_CONFIGURE_OPTS=--enable-shared all are), for example recreate the env with "
-           "AllTalk's installer, or point --env at another environment.";
+    msg +=
+        "alltalk-launch runs the env's interpreter from its libpython: use a Python built with "
+        "--enable-shared (conda, python.org, Debian and pyenv with "
+        "PYTHON_CONFIGURE_OPTS=--enable-shared all are), for example recreate the env with "
+        "AllTalk's installer, or point --env at another environment.";
     throw LaunchError("python", msg);
 }
 
@@ -199,8 +202,8 @@ void check_version(const fs::path& env, const PythonVersion& have, const PythonV
                           ", but this alltalk-launch was built for Python " + want.short_text() +
                           ". Point --env at a Python " + want.short_text() +
                           " environment (AllTalk's own is 3.11), or rebuild the launcher for this "
-                          "one: cmake -B build -DALLTALK_PYTHON_VERSION=" + have.short_text() +
-                          " && cmake --build build.");
+                          "one: cmake -B build -DALLTALK_PYTHON_VERSION=" +
+                          have.short_text() + " && cmake --build build.");
 }
 
 PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
@@ -235,10 +238,9 @@ PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
     env.python = first_existing({dir / "bin" / "python", dir / "bin" / "python3",
                                  dir / "bin" / ("python" + v->short_text())});
     if (env.python.empty()) {
-        throw LaunchError("python", "The venv " + dir.string() + " has no Python in " +
-                                        (dir / "bin").string() +
-                                        ". Recreate it with: python3.11 -m venv \"" +
-                                        dir.string() + "\".");
+        throw LaunchError(
+            "python", "The venv " + dir.string() + " has no Python in " + (dir / "bin").string() +
+                          ". Recreate it with: python3.11 -m venv \"" + dir.string() + "\".");
     }
     check_version(dir, env.version, want);
 
@@ -358,13 +360,14 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
             choice.tried.push_back(std::string("$") + var + ": not set");
         }
     }
-    std::string msg = "No Python environment found for AllTalk in " + root.root.string() +
-                      ". Tried: ";
+    std::string msg =
+        "No Python environment found for AllTalk in " + root.root.string() + ". Tried: ";
     for (size_t i = 0; i < choice.tried.size(); ++i) {
         msg += (i ? "; " : "") + choice.tried[i];
     }
-    msg += ". Run AllTalk's installer (it creates alltalk_environment/env), or pass --env "
-           "\"/path/to/env\", or set `env` in alltalk-launch.toml.";
+    msg +=
+        ". Run AllTalk's installer (it creates alltalk_environment/env), or pass --env "
+        "\"/path/to/env\", or set `env` in alltalk-launch.toml.";
     throw LaunchError("env", msg);
 }
 

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "build_info.hpp"
 #include "error.hpp"
@@ -113,6 +114,13 @@ Parsed parse(const std::vector<std::string>& args) {
         return {std::nullopt, app.exit(e)};
     } catch (const CLI::CallForVersion& e) {
         return {std::nullopt, app.exit(e)};
+    } catch (const CLI::ExtrasError& e) {
+        app.exit(e);
+        std::fputs(
+            "alltalk-launch: arguments for AllTalk's script go after `--`, for example: "
+            "alltalk-launch server -- --tts_model xtts\n",
+            stderr);
+        return {std::nullopt, kLaunchFailureStatus};
     } catch (const CLI::ParseError& e) {
         app.exit(e);
         return {std::nullopt, kLaunchFailureStatus};

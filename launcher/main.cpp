@@ -34,10 +34,11 @@ int run_child(const char* encoded, int argc, char** argv) {
     } catch (const LaunchError& e) {
         throw LaunchError("child", std::string(kChildPlanVar) +
                                        " is set in the environment, but it is not a plan from this "
-                                       "alltalk-launch (" + e.what() +
+                                       "alltalk-launch (" +
+                                       e.what() +
                                        "). It is meant only for processes that the launcher "
-                                       "starts: unset it (unset " + kChildPlanVar +
-                                       ") and start again.");
+                                       "starts: unset it (unset " +
+                                       kChildPlanVar + ") and start again.");
     }
     plan.python_argv.assign(1, plan.env.python.string());
     plan.python_argv.insert(plan.python_argv.end(), argv + 1, argv + argc);
@@ -78,13 +79,13 @@ int launch(const cli::Options& opts) {
     PlanContext ctx;
     ctx.runtime_dir = process::runtime_dir_candidate(in.environ);
     LaunchPlan plan = make_plan(opts.request, in, ctx);
+    if (plan.log_file && !opts.dry_run) {
+        logging::add_file(*plan.log_file);
+    }
     log_decisions(plan);
     if (opts.dry_run) {
         std::fputs(describe_plan(plan).c_str(), stdout);
         return 0;
-    }
-    if (plan.log_file) {
-        logging::add_file(*plan.log_file);
     }
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),

@@ -51,8 +51,9 @@ void run_shim(const alltalk::shims::Source& shim) {
         Py_DECREF(code);
     }
     if (!result) {
-        std::fprintf(stderr, "alltalk-launch: warning: the launcher shim %s failed; the app runs "
-                             "without it. Please report this with the traceback below.\n",
+        std::fprintf(stderr,
+                     "alltalk-launch: warning: the launcher shim %s failed; the app runs "
+                     "without it. Please report this with the traceback below.\n",
                      filename.c_str());
         PyErr_Print();
     }
@@ -91,8 +92,8 @@ extern "C" __attribute__((visibility("default"))) int alltalk_embed_run(
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     config.parse_argv = 1;
-    config.faulthandler = 1;           // a native crash prints the Python stack
-    config.user_site_directory = 0;    // isolation from the user's site folder
+    config.faulthandler = 1;         // a native crash prints the Python stack
+    config.user_site_directory = 0;  // isolation from the user's site folder
     config.install_signal_handlers = 1;
 
     PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, req->program_name);

@@ -1,1 +1,57 @@
 #include <doctest/doctest.h>
+
+#include "cli.hpp"
+
+using namespace alltalk;
+
+namespace {
+cli::Options parse_ok(std::vector<std::string> args) {
+    auto parsed = cli::parse(args);
+    REQUIRE(parsed.options);
+    return *parsed.options;
+}
+}  // namespace
+
+TEST_CASE("global options before or after the subcommand") {
+    auto o = parse_ok({"--root", "/r", "server", "-v", "--dry-run", "--env", "/e"});
+    CHECK(o.request.command == Command::Server);
+    CHECK(*o.root == "/r");
+    CHECK(*o.env == "/e");
+    CHECK(o.verbose);
+    CHECK(o.dry_run);
+}
+
+TEST_CASE("server arguments after -- reach the script untouched") {
+    auto o = parse_ok({"server", "--", "--tts_model", "xtts", "-v"});
+    CHECK(o.request.args == std::vector<std::string>{"--tts_model", "xtts", "-v"});
+    CHECK_FALSE(o.verbose);
+    o = parse_ok({"finetune", "--config", "c.toml", "--", "--num_epochs", "3"});
+    CHECK(o.request.command == Command::Finetune);
+    CHECK(*o.config == "c.toml");
+}
+
+TEST_CASE("run: everything after the script is the script's") {
+    auto o = parse_ok({"-v", "run", "tool.py", "--root", "x", "-v"});
+    CHECK(o.request.command == Command::Run);
+    CHECK(*o.request.script == "tool.py");
+    CHECK(o.request.args == std::vector<std::string>{"--root", "x", "-v"});
+    CHECK_FALSE(o.root);
+}
+
+TEST_CASE("python: everything after `python` is python's") {
+    auto o = parse_ok({"--env", "/e", "python", "-c", "import sys", "--version", "-v"});
+    CHECK(o.request.command == Command::Python);
+    CHECK(o.request.args == std::vector<std::string>{"-c", "import sys", "--version", "-v"});
+    CHECK_FALSE(o.verbose);
+    CHECK(parse_ok({"python"}).request.args.empty());
+}
+
+TEST_CASE("usage errors give status 2 and no options") {
+    CHECK(cli::parse({}).exit_status == 2);
+    CHECK(cli::parse({"serve"}).exit_status == 2);
+    CHECK(cli::parse({"server", "--tts_model", "x"}).exit_status == 2);
+    CHECK(cli::parse({"run"}).exit_status == 2);
+    auto help = cli::parse({"--help"});
+    CHECK_FALSE(help.options);
+    CHECK(help.exit_status == 0);
+}

@@ -45,7 +45,9 @@ TEST_CASE("PEP 440 ordering") {
 
 TEST_CASE("PEP 503 names and requires.txt") {
     CHECK(normalize_name("Foo__Bar.baz-Qux") == "foo-bar-baz-qux");
-    auto reqs = requires_txt_to_requires_dist("numpy>=1\n\n[cuda]\ncupy\n[:python_version < \"3.9\"]\nimportlib-metadata\n[docs:sys_platform == \"win32\"]\nsphinx\n");
+    auto reqs = requires_txt_to_requires_dist(
+        "numpy>=1\n\n[cuda]\ncupy\n[:python_version < "
+        "\"3.9\"]\nimportlib-metadata\n[docs:sys_platform == \"win32\"]\nsphinx\n");
     REQUIRE(reqs.size() == 4);
     CHECK(reqs[0] == "numpy>=1");
     CHECK(reqs[1] == "cupy; extra == \"cuda\"");

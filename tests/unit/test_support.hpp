@@ -1,0 +1,66 @@
+#pragma once
+// Temporary folder trees for the unit tests.
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace alltalk::test {
+
+class TempDir {
+  public:
+    TempDir() {
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() /
+                ("alltalk-unit-" + std::to_string(rd()) + " ü");
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+inline void write(const std::filesystem::path& p, const std::string& text = "") {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+}
+
+inline void make_root(const std::filesystem::path& dir) {
+    write(dir / "script.py", "print('server')\n");
+    write(dir / "finetune.py", "print('finetune')\n");
+}
+
+// A conda-style prefix that inspect_env accepts (files only; nothing here runs).
+inline void make_prefix(const std::filesystem::path& dir, const std::string& ver = "3.11",
+                        bool shared = true) {
+    write(dir / "bin" / ("python" + ver));
+    write(dir / "lib" / ("python" + ver) / "os.py");
+    std::filesystem::create_directories(dir / "conda-meta");
+    write(dir / "conda-meta" / ("python-" + ver + ".9-h1234_0.json"), "{}");
+    if (shared) {
+        write(dir / "lib" / ("libpython" + ver + ".so.1.0"));
+    } else {
+        write(dir / "lib" / ("python" + ver) / ("config-" + ver + "-x86_64-linux-gnu") /
+              ("libpython" + ver + ".a"));
+    }
+}
+
+// A venv whose base installation is `base` (a prefix made by make_prefix).
+inline void make_venv(const std::filesystem::path& dir, const std::filesystem::path& base,
+                      const std::string& ver = "3.11") {
+    write(dir / "pyvenv.cfg", "home = " + (base / "bin").string() +
+                                  "\ninclude-system-site-packages = false\nversion = " + ver +
+                                  ".7\nexecutable = " + (base / "bin" / ("python" + ver)).string() +
+                                  "\n");
+    write(dir / "bin" / "python");
+    std::filesystem::create_directories(dir / "lib" / ("python" + ver) / "site-packages");
+}
+
+}  // namespace alltalk::test
