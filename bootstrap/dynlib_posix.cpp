@@ -7,7 +7,7 @@ namespace alltalk::dynlib {
 
 Library load(const std::filesystem::path& path, bool global, std::string& error) {
     Library lib;
-    lib.handle = ::dlopen(path.c_str(), RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL));
+    lib.handle = ::dlopen(path.c_str(), RTLD_LAZY | (global ? RTLD_GLOBAL : RTLD_LOCAL));
     if (!lib.handle) {
         const char* msg = ::dlerror();
         error = msg ? msg : "unknown error";
