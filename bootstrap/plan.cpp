@@ -91,8 +91,19 @@ std::string alias_key(const fs::path& launcher) {
 
 }  // namespace
 
+std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
+    if (style == PathStyle::Posix || env.kind == EnvKind::Venv) {
+        return {env.bin_dir};
+    }
+    // conda's activate on Windows (conda/activate.py, _get_path_dirs).
+    const fs::path& p = env.dir;
+    return {p, p / "Library" / "mingw-w64" / "bin", p / "Library" / "usr" / "bin",
+            p / "Library" / "bin", p / "Scripts", p / "bin"};
+}
+
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& environ, char path_sep) {
+                                           const EnvMap& environ, PathStyle style) {
+    const char path_sep = style == PathStyle::Windows ? ';' : ':';
     std::vector<EnvChange> out;
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
         if (environ.count(var)) {
@@ -104,7 +115,10 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     out.push_back({"PYTHONNOUSERSITE", "1",
                    "isolation: packages in the user's site folder must not shadow the env's"});
 
-    std::string path = plan.env.bin_dir.string();
+    std::string path;
+    for (const auto& dir : activation_path(plan.env, style)) {
+        path += (path.empty() ? "" : std::string(1, path_sep)) + dir.string();
+    }
     std::string why = "as `conda activate` does: the env's programs first";
     if (plan.alias_dir) {
         path = plan.alias_dir->string() + path_sep + path;
@@ -133,7 +147,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     }
     auto add_configured = [&](const std::map<std::string, std::string>& vars) {
         for (const auto& [name, value] : vars) {
-            out.push_back({name, value, "from " + config.file->string()});
+            out.push_back({name, value, "from " + (config.file ? config.file->string() : "config")});
         }
     };
     add_configured(config.environment);
@@ -210,11 +224,11 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }
 #ifdef _WIN32
-    const char sep = ';';
+    const PathStyle style = PathStyle::Windows;
 #else
-    const char sep = ':';
+    const PathStyle style = PathStyle::Posix;
 #endif
-    plan.env_changes = environment_changes(plan, config, in.environ, sep);
+    plan.env_changes = environment_changes(plan, config, in.environ, style);
     return plan;
 }
 

@@ -53,9 +53,14 @@ struct PlanContext {
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
                      const PlanContext& ctx);
 
+enum class PathStyle { Posix, Windows };
+
+// The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
+std::vector<std::filesystem::path> activation_path(const PythonEnv& env, PathStyle style);
+
 // The environment changes for a plan (pure; part of make_plan, exposed for tests).
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& environ, char path_sep);
+                                           const EnvMap& environ, PathStyle style);
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);

@@ -147,3 +147,25 @@ TEST_CASE("dry-run text shows every decision") {
         CHECK_MESSAGE(text.find(needle) != std::string::npos, needle);
     }
 }
+
+TEST_CASE("Windows conda activation puts the six folders first, in conda's order") {
+    PythonEnv env;
+    env.dir = "C:/AllTalk/alltalk_environment/env";
+    env.kind = EnvKind::Conda;
+    env.bin_dir = env.dir / "Scripts";
+    auto dirs = activation_path(env, PathStyle::Windows);
+    REQUIRE(dirs.size() == 6);
+    CHECK(dirs[0] == env.dir);
+    CHECK(dirs[1] == env.dir / "Library" / "mingw-w64" / "bin");
+    CHECK(dirs[3] == env.dir / "Library" / "bin");
+    CHECK(dirs[4] == env.dir / "Scripts");
+    LaunchPlan plan;
+    plan.env = env;
+    auto changes = environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, PathStyle::Windows);
+    auto it = std::find_if(changes.begin(), changes.end(),
+                           [](const EnvChange& c) { return c.name == "PATH"; });
+    REQUIRE(it != changes.end());
+    CHECK(it->value->find(";C:/Windows") != std::string::npos);
+    CHECK(it->value->rfind(env.dir.string() + ";", 0) == 0);
+    CHECK(activation_path(env, PathStyle::Posix).size() == 1);
+}
