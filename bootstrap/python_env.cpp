@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
-#include <regex>
+#include <cctype>
 #include <system_error>
 
 #include "build_info.hpp"
@@ -71,17 +71,35 @@ std::map<std::string, std::string> read_pyvenv_cfg(const fs::path& file) {
     return out;
 }
 
+// Reads "X.Y" or "X.Y.Z" at the start of `text` (after blanks). Hand-written rather than
+// std::regex: compiling one regex cost more than the rest of the launcher's planning together.
 std::optional<PythonVersion> parse_version(const std::string& text) {
-    static const std::regex re(R"(^\s*(\d+)\.(\d+)(\.\d+)?)");
-    std::smatch m;
-    if (!std::regex_search(text, m, re)) {
+    std::size_t i = text.find_first_not_of(" \t");
+    if (i == std::string::npos) {
         return std::nullopt;
     }
+    auto number = [&](int& out) {
+        std::size_t start = i;
+        out = 0;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i - start < 6) {
+            out = out * 10 + (text[i++] - '0');
+        }
+        return i > start;
+    };
     PythonVersion v;
-    v.major = std::stoi(m[1].str());
-    v.minor = std::stoi(m[2].str());
-    v.text = m[0].str();
-    v.text = trim(v.text);
+    std::size_t begin = i;
+    if (!number(v.major) || i >= text.size() || text[i++] != '.' || !number(v.minor)) {
+        return std::nullopt;
+    }
+    int patch = 0;
+    std::size_t before_patch = i;
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (!number(patch)) {
+            i = before_patch;
+        }
+    }
+    v.text = text.substr(begin, i - begin);
     return v;
 }
 
@@ -89,13 +107,14 @@ std::optional<PythonVersion> parse_version(const std::string& text) {
 std::vector<PythonVersion> stdlib_versions(const fs::path& prefix) {
     std::vector<PythonVersion> out;
     std::error_code ec;
-    static const std::regex re(R"(^python(\d+)\.(\d+)$)");
     for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
-        std::smatch m;
         std::string name = entry.path().filename().string();
-        if (std::regex_match(name, m, re) && is_file(entry.path() / "os.py")) {
-            out.push_back(
-                PythonVersion{std::stoi(m[1].str()), std::stoi(m[2].str()), name.substr(6)});
+        if (name.rfind("python", 0) != 0) {
+            continue;
+        }
+        auto v = parse_version(name.substr(6));
+        if (v && v->text == name.substr(6) && is_file(entry.path() / "os.py")) {
+            out.push_back(*v);
         }
     }
     std::sort(out.begin(), out.end(), [](const PythonVersion& a, const PythonVersion& b) {
@@ -118,11 +137,14 @@ std::string patch_version(const fs::path& prefix, const PythonVersion& v) {
     }
     std::ifstream in(prefix / "include" / ("python" + v.short_text()) / "patchlevel.h");
     std::string line;
-    static const std::regex re(R"(#define\s+PY_VERSION\s+\"([0-9.]+)[^\"]*\")");
+    const std::string key = "#define PY_VERSION";
     while (std::getline(in, line)) {
-        std::smatch m;
-        if (std::regex_search(line, m, re)) {
-            return m[1].str();
+        std::size_t at = line.find(key);
+        std::size_t quote = line.find('"', at);
+        if (at != std::string::npos && quote != std::string::npos) {
+            if (auto full = parse_version(line.substr(quote + 1))) {
+                return full->text;
+            }
         }
     }
     return v.text;
