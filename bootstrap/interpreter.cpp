@@ -27,11 +27,11 @@ fs::path find_embed_plugin(const fs::path& launcher) {
         }
         tried += (tried.empty() ? "" : ", ") + c.string();
     }
-    throw LaunchError("install", "The launcher's embed plugin " +
-                                     std::string(build::kEmbedPluginFile) +
-                                     " is missing (tried " + tried +
-                                     "). It is part of alltalk-launch: reinstall it "
-                                     "(cmake --install, or the package), keeping the files together.");
+    throw LaunchError("install",
+                      "The launcher's embed plugin " + std::string(build::kEmbedPluginFile) +
+                          " is missing (tried " + tried +
+                          "). It is part of alltalk-launch: reinstall it "
+                          "(cmake --install, or the package), keeping the files together.");
 }
 
 int run_interpreter(const LaunchPlan& plan, bool verbose) {
@@ -46,9 +46,9 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
                                         "it (AllTalk's installer), or point --env at another one.");
     }
     dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
-    auto* run = plugin ? reinterpret_cast<alltalk_embed_run_fn>(
-                             dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
-                       : nullptr;
+    auto* run =
+        plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
+               : nullptr;
     if (!run) {
         throw LaunchError("install", "Could not load the launcher's embed plugin " +
                                          plugin_path.string() + ": " +
@@ -62,6 +62,10 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     }
     argv.push_back(nullptr);
 
+    std::string safe_globals;
+    for (const auto& g : plan.torch_safe_globals) {
+        safe_globals += (safe_globals.empty() ? "" : "\n") + g.spec();
+    }
     const std::vector<std::pair<std::string, std::string>> items = {
         {"command", to_string(plan.command)},
         {"root", plan.root.root.string()},
@@ -73,6 +77,8 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
         {"script", plan.script ? plan.script->string() : ""},
         {"config", plan.config_file ? plan.config_file->string() : ""},
         {"launcher", plan.launcher.string()},
+        {"torch_safe_globals", safe_globals},  // "module:qualname" lines, for the allow-list shim
+        {"verbose", verbose ? "1" : ""},
     };
     std::vector<const char*> keys, values;
     for (const auto& [k, v] : items) {

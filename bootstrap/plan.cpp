@@ -63,7 +63,8 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
     if (!plan.root.is_alltalk && !(cc && cc->script)) {
         throw LaunchError("root",
                           "No AllTalk folder found (a folder holding script.py and finetune.py). "
-                          "Tried: " + tried_list(plan.root.tried) +
+                          "Tried: " +
+                              tried_list(plan.root.tried) +
                               ". Run alltalk-launch from the AllTalk folder, put it in that "
                               "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
                               "ALLTALK_ROOT).");
@@ -71,8 +72,8 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
     fs::path script = absolute_from(name, plan.root.root);
     if (!is_file(script)) {
         throw LaunchError("script", "The " + std::string(to_string(plan.command)) + " script " +
-                                        script.string() +
-                                        " does not exist. Check that " + plan.root.root.string() +
+                                        script.string() + " does not exist. Check that " +
+                                        plan.root.root.string() +
                                         " is a complete AllTalk folder (re-download or `git "
                                         "pull` it), or set `script` under [" +
                                         to_string(plan.command) + "] in alltalk-launch.toml.");
@@ -107,8 +108,9 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     std::string why = "as `conda activate` does: the env's programs first";
     if (plan.alias_dir) {
         path = plan.alias_dir->string() + path_sep + path;
-        why += "; `python` there runs the launcher so that bare `python` children are prepared "
-               "too";
+        why +=
+            "; `python` there runs the launcher so that bare `python` children are prepared "
+            "too";
     }
     if (auto old = lookup(environ, "PATH")) {
         path += path_sep + *old;
@@ -213,6 +215,7 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     const char sep = ':';
 #endif
     plan.env_changes = environment_changes(plan, config, in.environ, sep);
+    plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
 }
 
@@ -230,6 +233,16 @@ std::string shell_quote(const std::string& arg) {
         }
     }
     return out + "'";
+}
+
+std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
+    std::ostringstream os;
+    os << "  torch weights_only allow-list (registered with torch.serialization.add_safe_globals "
+          "once torch and the class's module are loaded):\n";
+    for (const auto& g : list) {
+        os << "    " << g.full_name() << "  (" << g.source << ")\n";
+    }
+    return os.str();
 }
 
 std::string describe_plan(const LaunchPlan& plan) {
@@ -272,6 +285,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     }
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
+    os << describe_safe_globals(plan.torch_safe_globals);
     return os.str();
 }
 

@@ -34,10 +34,11 @@ int run_child(const char* encoded, int argc, char** argv) {
     } catch (const LaunchError& e) {
         throw LaunchError("child", std::string(kChildPlanVar) +
                                        " is set in the environment, but it is not a plan from this "
-                                       "alltalk-launch (" + e.what() +
+                                       "alltalk-launch (" +
+                                       e.what() +
                                        "). It is meant only for processes that the launcher "
-                                       "starts: unset it (unset " + kChildPlanVar +
-                                       ") and start again.");
+                                       "starts: unset it (unset " +
+                                       kChildPlanVar + ") and start again.");
     }
     plan.python_argv.assign(1, plan.env.python.string());
     plan.python_argv.insert(plan.python_argv.end(), argv + 1, argv + argc);
@@ -63,6 +64,9 @@ void log_decisions(const LaunchPlan& plan) {
                       c.reason);
     }
     spdlog::debug("cwd: {}", plan.cwd.string());
+    for (const auto& g : plan.torch_safe_globals) {
+        spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
+    }
 }
 
 int launch(const cli::Options& opts) {
