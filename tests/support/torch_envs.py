@@ -60,10 +60,11 @@ add_safe_globals([XttsConfig, XttsAudioConfig, BaseDatasetConfig, XttsArgs])
 # What users end up with after the guide's list meets a training checkpoint: the numpy scalar and
 # dtype globals that the trainer's state holds, added to the same file.
 GUIDE_SITECUSTOMIZE_WITH_NUMPY = GUIDE_SITECUSTOMIZE + """\
+import _codecs
 import numpy as np
-_multiarray = getattr(np, "_core", None) or np.core
-add_safe_globals([_multiarray.multiarray.scalar, np.dtype, type(np.dtype("float64")),
-                  type(np.dtype("float32")), type(np.dtype("int64"))])
+_multiarray = (np.core if np.__version__.startswith("1.") else np._core).multiarray
+add_safe_globals([_multiarray.scalar, np.dtype, type(np.dtype("float64")),
+                  type(np.dtype("float32")), type(np.dtype("int64")), _codecs.encode])
 """
 
 # Writes a checkpoint shaped like an XTTS fine-tuning checkpoint with real classes and real
