@@ -175,3 +175,24 @@ def test_dry_run_shows_the_active_list(tmp_path, venv_env):
     assert "torch weights_only allow-list" in r.stdout
     assert "TTS.tts.configs.xtts_config.XttsConfig  (default)" in r.stdout
     assert f"mypkg.configs.MyConfig  ({config}:2)" in r.stdout
+
+
+def test_torch_without_add_safe_globals_is_left_alone_and_says_so(tmp_path):
+    # torch 2.3 has no add_safe_globals and loads full pickles: the shim registers nothing, leaves
+    # torch.load as it is, and says so with -v.
+    venv = torch_envs.cached_venv.ensure(
+        "torch-pre-allowlist", torch_envs.REQUIREMENTS / "torch-pre-allowlist.txt",
+        str(BASE_PYTHON), no_deps=True)
+    ckpt = tmp_path / "old.pth"
+    subprocess.run([str(torch_envs.env_python(venv)), "-c",
+                    "import sys, collections, numpy, torch\n"
+                    "torch.save({'w': torch.ones(2), 'd': collections.defaultdict(int),"
+                    " 'step': numpy.int64(3)}, sys.argv[1])", str(ckpt)], check=True,
+                   env=clean_env())
+    code = (f"import torch\nc = torch.load({str(ckpt)!r})\n"
+            "print('LOADED', int(c['step']), getattr(torch.load, '_alltalk_launch_wrapped', False))\n")
+    r = run_launcher("--env", venv, "-v", "python", "-c", code, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "LOADED 3 False" in r.stdout
+    assert "torch 2.3.1" in r.stderr and "has no torch.serialization.add_safe_globals" in r.stderr
+    assert "allow-list active" not in r.stderr
