@@ -100,6 +100,37 @@ struct Reader {
         return out;
     }
 
+    // [torch]: safe_globals, each entry checked (a dangerous one is refused with its line).
+    std::vector<SafeGlobal> torch_of(const toml::node& node) const {
+        const toml::table* table = node.as_table();
+        if (!table) {
+            fail(node, "`torch` must be a table ([torch]), not " + type_name(node) + ".");
+        }
+        std::vector<SafeGlobal> out;
+        for (const auto& [k, value] : *table) {
+            std::string key(k.str());
+            if (key != "safe_globals") {
+                fail(value, "unknown key `" + key + "` in [torch]. Known keys: safe_globals.");
+            }
+            const toml::array* arr = value.as_array();
+            if (!arr) {
+                fail(value,
+                     "`torch.safe_globals` must be an array of strings such as "
+                     "[\"mypkg.module.MyClass\"], not " +
+                         type_name(value) + ".");
+            }
+            for (const auto& item : *arr) {
+                SafeGlobal g;
+                g.source = where(item);
+                if (auto error = parse_safe_global(string_of(item, "torch.safe_globals[]"), g)) {
+                    fail(item, "the torch.safe_globals entry " + *error + ".");
+                }
+                out.push_back(std::move(g));
+            }
+        }
+        return out;
+    }
+
     CommandConfig command_of(const toml::node& node, const std::string& name) const {
         const toml::table* table = node.as_table();
         if (!table) {
@@ -152,10 +183,12 @@ Config parse_config(std::string_view text, const fs::path& origin) {
             config.server = reader.command_of(value, "server");
         } else if (key == "finetune") {
             config.finetune = reader.command_of(value, "finetune");
+        } else if (key == "torch") {
+            config.torch_safe_globals = reader.torch_of(value);
         } else {
             reader.fail(value, "unknown key `" + key +
                                    "`. Known top-level keys: env, environment, [server], "
-                                   "[finetune].");
+                                   "[finetune], [torch].");
         }
     }
     return config;

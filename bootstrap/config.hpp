@@ -12,6 +12,8 @@
 //   env = "finetune_env"                   # the finetune UI may need its own gradio/pydantic
 //   [finetune.environment]
 //   GRADIO_ANALYTICS_ENABLED = "False"
+//   [torch]
+//   safe_globals = ["mypkg.module.MyConfig"]  # more classes torch.load(weights_only=True) accepts
 //
 // Relative paths are relative to the folder of the config file.
 #include <filesystem>
@@ -20,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "safe_globals.hpp"
 
 namespace alltalk {
 
@@ -36,6 +40,7 @@ struct Config {
     std::map<std::string, std::string> environment;
     CommandConfig server;
     CommandConfig finetune;
+    std::vector<SafeGlobal> torch_safe_globals;  // [torch] safe_globals, source = file:line
 
     const CommandConfig* command(const std::string& name) const;
 };

@@ -62,6 +62,10 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     }
     argv.push_back(nullptr);
 
+    std::string safe_globals;
+    for (const auto& g : plan.torch_safe_globals) {
+        safe_globals += (safe_globals.empty() ? "" : "\n") + g.spec();
+    }
     const std::vector<std::pair<std::string, std::string>> items = {
         {"command", to_string(plan.command)},
         {"root", plan.root.root.string()},
@@ -73,6 +77,8 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
         {"script", plan.script ? plan.script->string() : ""},
         {"config", plan.config_file ? plan.config_file->string() : ""},
         {"launcher", plan.launcher.string()},
+        {"torch_safe_globals", safe_globals},  // "module:qualname" lines, for the allow-list shim
+        {"verbose", verbose ? "1" : ""},
     };
     std::vector<const char*> keys, values;
     for (const auto& [k, v] : items) {

@@ -97,8 +97,12 @@ std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
     }
     // conda's activate on Windows (conda/activate.py, _get_path_dirs).
     const fs::path& p = env.dir;
-    return {p, p / "Library" / "mingw-w64" / "bin", p / "Library" / "usr" / "bin",
-            p / "Library" / "bin", p / "Scripts", p / "bin"};
+    return {p,
+            p / "Library" / "mingw-w64" / "bin",
+            p / "Library" / "usr" / "bin",
+            p / "Library" / "bin",
+            p / "Scripts",
+            p / "bin"};
 }
 
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
@@ -147,7 +151,8 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     }
     auto add_configured = [&](const std::map<std::string, std::string>& vars) {
         for (const auto& [name, value] : vars) {
-            out.push_back({name, value, "from " + (config.file ? config.file->string() : "config")});
+            out.push_back(
+                {name, value, "from " + (config.file ? config.file->string() : "config")});
         }
     };
     add_configured(config.environment);
@@ -229,6 +234,7 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     const PathStyle style = PathStyle::Posix;
 #endif
     plan.env_changes = environment_changes(plan, config, in.environ, style);
+    plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
 }
 
@@ -246,6 +252,16 @@ std::string shell_quote(const std::string& arg) {
         }
     }
     return out + "'";
+}
+
+std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
+    std::ostringstream os;
+    os << "  torch weights_only allow-list (registered with torch.serialization.add_safe_globals "
+          "once torch and the class's module are loaded):\n";
+    for (const auto& g : list) {
+        os << "    " << g.full_name() << "  (" << g.source << ")\n";
+    }
+    return os.str();
 }
 
 std::string describe_plan(const LaunchPlan& plan) {
@@ -288,6 +304,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     }
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
+    os << describe_safe_globals(plan.torch_safe_globals);
     return os.str();
 }
 

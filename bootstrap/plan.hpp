@@ -11,6 +11,7 @@
 #include "environ.hpp"
 #include "layout.hpp"
 #include "python_env.hpp"
+#include "safe_globals.hpp"
 
 namespace alltalk {
 
@@ -37,6 +38,8 @@ struct LaunchPlan {
     std::vector<EnvChange> env_changes;              // applied before the interpreter starts
     std::optional<std::filesystem::path> alias_dir;  // `python` there runs the launcher
     std::optional<std::filesystem::path> log_file;
+    // torch weights_only allow-list: the compiled-in defaults, then [torch] safe_globals.
+    std::vector<SafeGlobal> torch_safe_globals;
 
     // The argv that the script sees: python_argv without the interpreter (and its options).
     std::vector<std::string> script_argv() const;
@@ -64,6 +67,9 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);
+
+// The allow-list part of --dry-run (also logged with -v).
+std::string describe_safe_globals(const std::vector<SafeGlobal>& list);
 
 // Quotes one argument for display (POSIX shell style).
 std::string shell_quote(const std::string& arg);

@@ -49,6 +49,11 @@ std::string encode_child_plan(const LaunchPlan& plan) {
         {"site_packages", plan.env.site_packages.string()},
         {"launcher", plan.launcher.string()},
     };
+    toml::array safe_globals;
+    for (const auto& g : plan.torch_safe_globals) {
+        safe_globals.push_back(g.spec());
+    }
+    t.insert("torch_safe_globals", std::move(safe_globals));
     if (plan.config_file) {
         t.insert("config", plan.config_file->string());
     }
@@ -94,6 +99,17 @@ LaunchPlan decode_child_plan(std::string_view text) {
         }
         if (auto s = t["script"].value<std::string>()) {
             plan.script = fs::path(*s);
+        }
+        if (const toml::array* arr = t["torch_safe_globals"].as_array()) {
+            for (const auto& item : *arr) {
+                SafeGlobal g;
+                g.source = "parent launcher";
+                auto spec = item.value<std::string>();
+                if (!spec || parse_safe_global(*spec, g)) {
+                    throw LaunchError("child", "a torch_safe_globals entry is not valid");
+                }
+                plan.torch_safe_globals.push_back(std::move(g));
+            }
         }
         return plan;
     } catch (const toml::parse_error& err) {

@@ -64,6 +64,9 @@ void log_decisions(const LaunchPlan& plan) {
                       c.reason);
     }
     spdlog::debug("cwd: {}", plan.cwd.string());
+    for (const auto& g : plan.torch_safe_globals) {
+        spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
+    }
 }
 
 int launch(const cli::Options& opts) {
