@@ -466,7 +466,7 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
         return choice;
     }
     for (const char* var : {"CONDA_PREFIX", "VIRTUAL_ENV"}) {
-        if (auto active = lookup(in.environ, var)) {
+        if (auto active = lookup(in.env_vars, var)) {
             if (take(*active, std::string("active env ($") + var + ")", false)) {
                 return choice;
             }
