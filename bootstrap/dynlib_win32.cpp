@@ -60,4 +60,12 @@ void* symbol(const Library& lib, const char* name) {
     return reinterpret_cast<void*>(::GetProcAddress(reinterpret_cast<HMODULE>(lib.handle), name));
 }
 
+void add_search_dirs(const std::vector<std::filesystem::path>& dirs) {
+    for (const auto& dir : dirs) {
+        if (::GetFileAttributesW(dir.c_str()) != INVALID_FILE_ATTRIBUTES) {
+            ::AddDllDirectory(dir.c_str());  // missing folders are skipped: it would fail anyway
+        }
+    }
+}
+
 }  // namespace alltalk::dynlib

@@ -46,6 +46,8 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     // The env's python3XY.dll / libpython first: a missing or broken one is the user's problem to
     // fix and is reported before anything about the launcher's own files.
     std::string err;
+    // conda's DLL folders (Library\bin, ...) for the extension modules (a no-op on POSIX).
+    dynlib::add_search_dirs(activation_path(plan.env, PathStyle::Windows));
     dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
     if (!libpython) {
         throw LaunchError("python", "Could not load the env's Python library " +
