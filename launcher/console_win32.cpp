@@ -20,7 +20,9 @@ void init() {
 }
 
 int finish(int status) {
-    if (status == 0) {
+    // Ctrl+C or Ctrl+Break ended it (STATUS_CONTROL_C_EXIT, as python.exe exits): the user chose
+    // to stop, so the window closes as usual.
+    if (status == 0 || static_cast<DWORD>(status) == 0xC000013AUL) {
         return status;
     }
     // A console with this process alone in it was created for it (a shortcut, Explorer): it closes
