@@ -2,6 +2,7 @@
 // Loading shared libraries at run time (dlopen / LoadLibraryExW), one file per platform.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace alltalk::dynlib {
 
@@ -16,5 +17,11 @@ struct Library {
 Library load(const std::filesystem::path& path, bool global, std::string& error);
 
 void* symbol(const Library& lib, const char* name);
+
+// Adds folders to the DLL search of libraries loaded later with the "user directories" flag, as
+// CPython loads extension modules on Windows (AddDllDirectory; PATH is searched as well, since
+// SetDefaultDllDirectories is never called). Nothing to do on POSIX, where the env's rpaths and
+// LD_LIBRARY_PATH serve.
+void add_search_dirs(const std::vector<std::filesystem::path>& dirs);
 
 }  // namespace alltalk::dynlib

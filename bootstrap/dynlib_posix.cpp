@@ -19,4 +19,6 @@ void* symbol(const Library& lib, const char* name) {
     return ::dlsym(lib.handle, name);
 }
 
+void add_search_dirs(const std::vector<std::filesystem::path>& /*dirs*/) {}
+
 }  // namespace alltalk::dynlib

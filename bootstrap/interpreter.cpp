@@ -14,6 +14,14 @@ namespace fs = std::filesystem;
 namespace alltalk {
 
 fs::path find_embed_plugin(const fs::path& launcher) {
+    if (!build::kEmbedPluginBuilt) {
+        throw LaunchError("install",
+                          "This alltalk-launch " + std::string(build::kVersion) +
+                              " was built without its embed plugin (" + build::kEmbedPluginFile +
+                              "), so it can plan a launch (--dry-run) but not start Python. "
+                              "Windows builds do not have the plugin yet: start AllTalk with its "
+                              "own start_alltalk.bat meanwhile.");
+    }
     const fs::path dir = launcher.parent_path();
     const std::vector<fs::path> candidates = {
         dir / build::kEmbedPluginFile,
@@ -35,8 +43,11 @@ fs::path find_embed_plugin(const fs::path& launcher) {
 }
 
 int run_interpreter(const LaunchPlan& plan, bool verbose) {
-    const fs::path plugin_path = find_embed_plugin(plan.launcher);
+    // The env's python3XY.dll / libpython first: a missing or broken one is the user's problem to
+    // fix and is reported before anything about the launcher's own files.
     std::string err;
+    // conda's DLL folders (Library\bin, ...) for the extension modules (a no-op on POSIX).
+    dynlib::add_search_dirs(activation_path(plan.env, PathStyle::Windows));
     dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
     if (!libpython) {
         throw LaunchError("python", "Could not load the env's Python library " +
@@ -45,6 +56,7 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
                                         " may be damaged or built for another machine: recreate "
                                         "it (AllTalk's installer), or point --env at another one.");
     }
+    const fs::path plugin_path = find_embed_plugin(plan.launcher);
     dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
     auto* run =
         plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))

@@ -49,7 +49,7 @@ RootChoice find_root(const DiscoveryInputs& in) {
     if (in.root_option) {
         return explicit_root(*in.root_option, "--root", in.cwd);
     }
-    if (auto env_root = lookup(in.environ, "ALLTALK_ROOT")) {
+    if (auto env_root = lookup(in.env_vars, "ALLTALK_ROOT")) {
         return explicit_root(*env_root, "ALLTALK_ROOT", in.cwd);
     }
     RootChoice choice;

@@ -15,7 +15,7 @@ struct DiscoveryInputs {
     std::optional<std::filesystem::path> root_option;    // --root
     std::optional<std::filesystem::path> env_option;     // --env
     std::optional<std::filesystem::path> config_option;  // --config
-    EnvMap environ;                                      // the process environment
+    EnvMap env_vars;                                     // the process environment
     std::filesystem::path cwd;                           // the current directory
     std::filesystem::path exe;                           // the launcher executable
 };

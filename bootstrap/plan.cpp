@@ -106,11 +106,11 @@ std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
 }
 
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& environ, PathStyle style) {
+                                           const EnvMap& env_vars, PathStyle style) {
     const char path_sep = style == PathStyle::Windows ? ';' : ':';
     std::vector<EnvChange> out;
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
-        if (environ.count(var)) {
+        if (env_vars.count(var)) {
             out.push_back({var, std::nullopt,
                            "isolation: the shell's value would change which Python and modules "
                            "the env runs"});
@@ -130,19 +130,19 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
             "; `python` there runs the launcher so that bare `python` children are prepared "
             "too";
     }
-    if (auto old = lookup(environ, "PATH")) {
+    if (auto old = lookup(env_vars, "PATH")) {
         path += path_sep + *old;
     }
     out.push_back({"PATH", path, why});
 
     if (plan.env.kind == EnvKind::Venv) {
         out.push_back({"VIRTUAL_ENV", plan.env.dir.string(), "as the venv's activate script does"});
-        if (environ.count("CONDA_PREFIX")) {
+        if (env_vars.count("CONDA_PREFIX")) {
             out.push_back({"CONDA_PREFIX", std::nullopt, "the app runs in a venv, not conda"});
         }
     } else {
         out.push_back({"CONDA_PREFIX", plan.env.dir.string(), "as `conda activate` does"});
-        if (environ.count("VIRTUAL_ENV")) {
+        if (env_vars.count("VIRTUAL_ENV")) {
             out.push_back({"VIRTUAL_ENV", std::nullopt, "the app runs in a prefix, not a venv"});
         }
     }
@@ -233,7 +233,7 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
 #else
     const PathStyle style = PathStyle::Posix;
 #endif
-    plan.env_changes = environment_changes(plan, config, in.environ, style);
+    plan.env_changes = environment_changes(plan, config, in.env_vars, style);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
 }

@@ -63,7 +63,7 @@ std::vector<std::filesystem::path> activation_path(const PythonEnv& env, PathSty
 
 // The environment changes for a plan (pure; part of make_plan, exposed for tests).
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& environ, PathStyle style);
+                                           const EnvMap& env_vars, PathStyle style);
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);

@@ -29,7 +29,7 @@ std::filesystem::path from_utf8(const std::string& s);
 
 // Where the per-user folder for launcher runtime files lives (never inside the user's environment):
 // $XDG_RUNTIME_DIR/alltalk-launch, else $TMPDIR or /tmp / alltalk-launch-<uid>. Nothing is created.
-std::filesystem::path runtime_dir_candidate(const EnvMap& environ);
+std::filesystem::path runtime_dir_candidate(const EnvMap& env_vars);
 
 // Creates `dir` with mode 0700 if needed and checks that it is a private folder of this user.
 bool ensure_private_dir(const std::filesystem::path& dir, std::string& why);

@@ -62,11 +62,11 @@ fs::path from_utf8(const std::string& s) {
     return fs::path(s);
 }
 
-fs::path runtime_dir_candidate(const EnvMap& environ) {
-    if (auto xdg = lookup(environ, "XDG_RUNTIME_DIR"); xdg && xdg->front() == '/') {
+fs::path runtime_dir_candidate(const EnvMap& env_vars) {
+    if (auto xdg = lookup(env_vars, "XDG_RUNTIME_DIR"); xdg && xdg->front() == '/') {
         return fs::path(*xdg) / "alltalk-launch";
     }
-    auto tmp = lookup(environ, "TMPDIR");
+    auto tmp = lookup(env_vars, "TMPDIR");
     return fs::path(tmp && tmp->front() == '/' ? *tmp : "/tmp") /
            ("alltalk-launch-" + std::to_string(::getuid()));
 }

@@ -45,7 +45,7 @@ bool is_file(const fs::path& p) {
 // A folder is a usable env when it looks like a prefix or a venv.
 bool looks_like_env(const fs::path& dir) {
     return is_file(dir / "pyvenv.cfg") || is_dir(dir / "conda-meta") || is_dir(dir / "bin") ||
-           is_file(dir / "python.exe");
+           is_file(dir / "python.exe") || is_file(dir / "Scripts" / "python.exe");
 }
 
 std::string trim(std::string s) {
@@ -159,6 +159,39 @@ fs::path first_existing(const std::vector<fs::path>& candidates) {
     return {};
 }
 
+// Windows layouts (a conda prefix or python.org installation: python.exe, python3XY.dll and
+// Lib\os.py at the top; a venv: Scripts\python.exe). Recognised by the files present rather than
+// by the compiler's platform, so that the same logic is unit-tested on Linux with Windows-shaped
+// trees.
+bool is_windows_prefix(const fs::path& dir) {
+    return is_file(dir / "python.exe") && is_file(dir / "Lib" / "os.py");
+}
+
+// python3XY.dll names present in `dir`, newest first (python3.dll, the stable-ABI stub, is not
+// one).
+std::vector<PythonVersion> windows_dll_versions(const fs::path& dir) {
+    std::vector<PythonVersion> out;
+    std::error_code ec;
+    static const std::regex re(R"(^python(\d)(\d+)\.dll$)", std::regex::icase);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::smatch m;
+        std::string name = entry.path().filename().string();
+        if (std::regex_match(name, m, re)) {
+            PythonVersion v{std::stoi(m[1].str()), std::stoi(m[2].str()), ""};
+            v.text = v.short_text();
+            out.push_back(v);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const PythonVersion& a, const PythonVersion& b) {
+        return std::tie(a.major, a.minor) > std::tie(b.major, b.minor);
+    });
+    return out;
+}
+
+std::string windows_dll_name(const PythonVersion& v) {
+    return "python" + std::to_string(v.major) + std::to_string(v.minor) + ".dll";
+}
+
 std::string join_paths(const std::vector<fs::path>& paths) {
     std::string out;
     for (const auto& p : paths) {
@@ -228,11 +261,92 @@ void check_version(const fs::path& env, const PythonVersion& have, const PythonV
                           have.short_text() + " && cmake --build build.");
 }
 
+[[noreturn]] void fail_no_dll(const fs::path& env, const fs::path& prefix,
+                              const PythonVersion& want) {
+    throw LaunchError("python", "The Python in " + env.string() + " has no " +
+                                    windows_dll_name(want) + " in " + prefix.string() +
+                                    " (nor any other python3XY.dll), so it cannot be embedded. "
+                                    "The environment is incomplete: recreate it with AllTalk's "
+                                    "installer (atsetup.bat), or point --env at another one.");
+}
+
+// A Windows prefix: conda's env (python.exe, python311.dll, Lib\, Library\bin, Scripts\) or a
+// python.org installation. The version comes from the python3XY.dll beside python.exe.
+PythonEnv inspect_windows_prefix(const fs::path& dir, const PythonVersion& want) {
+    PythonEnv env;
+    env.dir = dir;
+    env.home = dir;
+    env.base_prefix = dir;
+    env.bin_dir = dir / "Scripts";
+    env.python = dir / "python.exe";
+    env.kind = is_dir(dir / "conda-meta") ? EnvKind::Conda : EnvKind::Prefix;
+    auto versions = windows_dll_versions(dir);
+    if (versions.empty()) {
+        fail_no_dll(dir, dir, want);
+    }
+    PythonVersion v = versions.front();
+    for (const auto& cand : versions) {
+        if (cand.major == want.major && cand.minor == want.minor) {
+            v = cand;
+        }
+    }
+    v.text = patch_version(dir, v);
+    env.version = v;
+    check_version(dir, env.version, want);
+    env.libpython = dir / windows_dll_name(v);
+    env.site_packages = dir / "Lib" / "site-packages";
+    return env;
+}
+
+// A Windows venv: Scripts\python.exe, Lib\site-packages, and pyvenv.cfg whose `home` is the base
+// installation's folder (which holds python.exe and python3XY.dll).
+PythonEnv inspect_windows_venv(const fs::path& dir, std::map<std::string, std::string> cfg,
+                               const PythonVersion& want) {
+    PythonEnv env;
+    env.dir = dir;
+    env.kind = EnvKind::Venv;
+    env.bin_dir = dir / "Scripts";
+    env.python = dir / "Scripts" / "python.exe";
+    env.site_packages = dir / "Lib" / "site-packages";
+    std::optional<PythonVersion> v;
+    for (const char* key : {"version", "version_info"}) {
+        if (!v && cfg.count(key)) {
+            v = parse_version(cfg[key]);
+        }
+    }
+    if (!cfg.count("home")) {
+        throw LaunchError("python", "The venv " + dir.string() +
+                                        " has a pyvenv.cfg without `home`, so its base Python "
+                                        "cannot be found. Recreate the venv.");
+    }
+    env.base_prefix = process::from_utf8(cfg["home"]);
+    auto dlls = windows_dll_versions(env.base_prefix);
+    if (!v && !dlls.empty()) {
+        v = dlls.front();
+    }
+    if (!v) {
+        throw LaunchError("python", "The venv " + dir.string() +
+                                        " does not say which Python it uses (no version in "
+                                        "pyvenv.cfg, no python3XY.dll in its home " +
+                                        env.base_prefix.string() + "). Recreate the venv.");
+    }
+    env.version = *v;
+    check_version(dir, env.version, want);
+    env.libpython = env.base_prefix / windows_dll_name(env.version);
+    if (!is_file(env.libpython)) {
+        fail_no_dll(dir, env.base_prefix, env.version);
+    }
+    return env;
+}
+
 PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
     PythonEnv env;
     env.dir = dir;
     env.kind = EnvKind::Venv;
     auto cfg = read_pyvenv_cfg(dir / "pyvenv.cfg");
+    if (is_file(dir / "Scripts" / "python.exe") && !is_dir(dir / "bin")) {
+        return inspect_windows_venv(dir, cfg, want);
+    }
     std::optional<PythonVersion> v;
     for (const char* key : {"version", "version_info"}) {
         if (!v && cfg.count(key)) {
@@ -374,7 +488,7 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
         return choice;
     }
     for (const char* var : {"CONDA_PREFIX", "VIRTUAL_ENV"}) {
-        if (auto active = lookup(in.environ, var)) {
+        if (auto active = lookup(in.env_vars, var)) {
             if (take(*active, std::string("active env ($") + var + ")", false)) {
                 return choice;
             }
@@ -396,6 +510,9 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
 PythonEnv inspect_env(const fs::path& dir, const PythonVersion& want) {
     if (is_file(dir / "pyvenv.cfg")) {
         return inspect_venv(dir, want);
+    }
+    if (is_windows_prefix(dir)) {
+        return inspect_windows_prefix(dir, want);
     }
     return inspect_prefix(dir, want);
 }

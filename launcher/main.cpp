@@ -10,6 +10,7 @@
 
 #include "build_info.hpp"
 #include "cli.hpp"
+#include "console.hpp"
 #include "error.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
@@ -27,7 +28,7 @@ constexpr int kInternalErrorStatus = 70;  // EX_SOFTWARE
 
 // A process started by the app through sys.executable (or a bare `python`): behave exactly like the
 // env's python, with the parent's plan and environment.
-int run_child(const char* encoded, int argc, char** argv) {
+int run_child(const char* encoded, const std::vector<std::string>& args) {
     LaunchPlan plan;
     try {
         plan = decode_child_plan(encoded);
@@ -41,7 +42,7 @@ int run_child(const char* encoded, int argc, char** argv) {
                                        kChildPlanVar + ") and start again.");
     }
     plan.python_argv.assign(1, plan.env.python.string());
-    plan.python_argv.insert(plan.python_argv.end(), argv + 1, argv + argc);
+    plan.python_argv.insert(plan.python_argv.end(), args.begin(), args.end());
     return run_interpreter(plan, false);
 }
 
@@ -75,12 +76,12 @@ int launch(const cli::Options& opts) {
     in.root_option = opts.root;
     in.env_option = opts.env;
     in.config_option = opts.config;
-    in.environ = process::environment();
+    in.env_vars = process::environment();
     in.cwd = fs::current_path();
     in.exe = process::self_exe();
 
     PlanContext ctx;
-    ctx.runtime_dir = process::runtime_dir_candidate(in.environ);
+    ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
     LaunchPlan plan = make_plan(opts.request, in, ctx);
     if (plan.log_file && !opts.dry_run) {
         logging::add_file(*plan.log_file);
@@ -99,14 +100,13 @@ int launch(const cli::Options& opts) {
     return run_interpreter(plan, opts.verbose);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// `args` are the arguments after the program name, in UTF-8.
+int launcher_main(const std::vector<std::string>& args) {
     try {
-        if (const char* child = std::getenv(kChildPlanVar); child && *child) {
-            return run_child(child, argc, argv);
+        if (auto child = process::environment(); lookup(child, kChildPlanVar)) {
+            return run_child(child[kChildPlanVar].c_str(), args);
         }
-        cli::Parsed parsed = cli::parse(std::vector<std::string>(argv + 1, argv + argc));
+        cli::Parsed parsed = cli::parse(args);
         if (!parsed.options) {
             return parsed.exit_status;
         }
@@ -124,3 +124,23 @@ int main(int argc, char** argv) {
         return kInternalErrorStatus;
     }
 }
+
+}  // namespace
+
+#ifdef _WIN32
+// Wide argv: arguments (paths, user names) with any Unicode characters arrive intact and are
+// converted to UTF-8 once, here.
+int wmain(int argc, wchar_t** argv) {
+    console::init();
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        args.push_back(process::to_utf8(fs::path(argv[i])));
+    }
+    return console::finish(launcher_main(args));
+}
+#else
+int main(int argc, char** argv) {
+    console::init();
+    return console::finish(launcher_main(std::vector<std::string>(argv + 1, argv + argc)));
+}
+#endif

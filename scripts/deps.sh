@@ -3,7 +3,8 @@
 # only asked when something is missing).
 set -euo pipefail
 packages=(build-essential cmake pybind11-dev libspdlog-dev doctest-dev libcli11-dev
-          libtomlplusplus-dev python3.11-dev python3.11-venv binutils)
+          libtomlplusplus-dev python3.11-dev python3.11-venv binutils
+          g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,14 +23,14 @@ TEST_CASE("root precedence: --root > ALLTALK_ROOT > launcher folder > current di
     DiscoveryInputs in;
     in.cwd = c;
     in.exe = b / "bin" / "alltalk-launch";
-    in.environ["ALLTALK_ROOT"] = a.string();
+    in.env_vars["ALLTALK_ROOT"] = a.string();
     in.root_option = tmp.path() / "a";
 
     CHECK(find_root(in).source == "--root");
     in.root_option.reset();
     CHECK(find_root(in).root == a);
     CHECK(find_root(in).source == "ALLTALK_ROOT");
-    in.environ.erase("ALLTALK_ROOT");
+    in.env_vars.erase("ALLTALK_ROOT");
     auto r = find_root(in);
     CHECK(r.root == b);  // a parent of the launcher's folder
     CHECK(r.source == "launcher folder");
@@ -60,7 +60,7 @@ TEST_CASE("env precedence: --env > config > alltalk_environment/env > .venv > ve
     in.cwd = root;
     RootChoice rc{root, "test", true, {}};
     test::make_prefix(tmp.path() / "active");
-    in.environ["CONDA_PREFIX"] = (tmp.path() / "active").string();
+    in.env_vars["CONDA_PREFIX"] = (tmp.path() / "active").string();
     CHECK(choose_env(in, rc, std::nullopt, "").source == "active env ($CONDA_PREFIX)");
     test::make_prefix(root / "venv");
     CHECK(choose_env(in, rc, std::nullopt, "").dir == root / "venv");

@@ -24,7 +24,7 @@ struct Fixture {
         test::make_prefix(env);
         in.cwd = root;
         in.exe = tmp.path() / "bin" / "alltalk-launch";
-        in.environ = {{"PATH", "/usr/bin"}, {"PYTHONPATH", "/home/u/lib"}, {"HOME", "/home/u"}};
+        in.env_vars = {{"PATH", "/usr/bin"}, {"PYTHONPATH", "/home/u/lib"}, {"HOME", "/home/u"}};
         ctx.want = PythonVersion{3, 11, "3.11"};
         ctx.runtime_dir = tmp.path() / "run";
     }
@@ -114,7 +114,7 @@ TEST_CASE("server without an AllTalk folder, and with a missing script") {
     Fixture f;
     f.in.cwd = f.tmp.path();
     f.in.exe = f.tmp.path() / "x" / "alltalk-launch";
-    f.in.environ["CONDA_PREFIX"] = f.env.string();
+    f.in.env_vars["CONDA_PREFIX"] = f.env.string();
     CHECK_THROWS_WITH_AS(f.plan(Command::Server), doctest::Contains("No AllTalk folder found"),
                          LaunchError);
     f.in.root_option = f.root;
@@ -161,7 +161,8 @@ TEST_CASE("Windows conda activation puts the six folders first, in conda's order
     CHECK(dirs[4] == env.dir / "Scripts");
     LaunchPlan plan;
     plan.env = env;
-    auto changes = environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, PathStyle::Windows);
+    auto changes =
+        environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, PathStyle::Windows);
     auto it = std::find_if(changes.begin(), changes.end(),
                            [](const EnvChange& c) { return c.name == "PATH"; });
     REQUIRE(it != changes.end());

@@ -1,0 +1,13 @@
+#pragma once
+// The console the launcher runs in (console_posix.cpp, console_win32.cpp).
+namespace alltalk::console {
+
+// Before anything is printed: on Windows the console shows UTF-8 (the launcher's text encoding).
+void init();
+
+// After the run, with its exit status, which is returned. On Windows a failed run (status != 0)
+// in a console that no other process shares (a Start-menu shortcut or a double-click opened it,
+// and it would close at once) waits for Enter, so that the user can read the error.
+int finish(int status);
+
+}  // namespace alltalk::console

@@ -1,0 +1,47 @@
+// Windows implementation of console.hpp.
+//
+// Ctrl+C and Ctrl+Break: the launcher installs no console control handler. CPython's own (set by
+// Py_InitializeFromConfig in the env's python311.dll) turns them into KeyboardInterrupt, and
+// Py_RunMain returns the status python.exe would (STATUS_CONTROL_C_EXIT for an unhandled one),
+// which the launcher passes on unchanged.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <cstdio>
+
+#include "console.hpp"
+
+namespace alltalk::console {
+
+void init() {
+    ::SetConsoleOutputCP(CP_UTF8);
+}
+
+int finish(int status) {
+    // Ctrl+C or Ctrl+Break ended it (STATUS_CONTROL_C_EXIT, as python.exe exits): the user chose
+    // to stop, so the window closes as usual.
+    if (status == 0 || static_cast<DWORD>(status) == 0xC000013AUL) {
+        return status;
+    }
+    // A console with this process alone in it was created for it (a shortcut, Explorer): it closes
+    // when the launcher exits. A console of cmd.exe or PowerShell lists them too.
+    DWORD pids[2];
+    if (::GetConsoleProcessList(pids, 2) == 1) {
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "\nalltalk-launch: the run failed (exit status %d). Press Enter to close "
+                     "this window.\n",
+                     status);
+        std::fflush(stderr);
+        HANDLE in = ::GetStdHandle(STD_INPUT_HANDLE);
+        ::FlushConsoleInputBuffer(in);
+        wchar_t buf[16];
+        DWORD read = 0;
+        ::ReadConsoleW(in, buf, 16, &read, nullptr);
+    }
+    return status;
+}
+
+}  // namespace alltalk::console

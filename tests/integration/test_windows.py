@@ -1,0 +1,188 @@
+"""The Windows build under wine (Debian's wine64): alltalk-launch.exe cross-compiled with
+mingw-w64 (once per run, in the test build folder) plans a launch on a Windows-layout AllTalk tree
+(conda env with python311.dll, Lib\\site-packages, Library\\bin, and the cuDNN DLL names of the
+real Windows nvidia-cudnn-cu12 9 wheel) with Windows paths; the NSIS installer installs silently
+into a folder with a space and a non-ASCII character; its three Start-menu shortcuts, read with a
+real .lnk parser (pylnk3), point at the installed exe with the right argument, working folder and
+icon; the uninstaller removes what it installed and leaves AllTalk's files.
+
+Not testable here: running Python itself (no Windows CPython is reachable from this machine, and
+the Windows build has no embed plugin yet), Ctrl+C under a real Windows console."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import cached_venv  # noqa: E402
+
+SOURCE_DIR = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get("ALLTALK_BUILD_DIR", "build")).resolve()
+WIN_BUILD = BUILD_DIR / "windows-cross"
+ODD = "All Talk ä"  # a space and a non-ASCII character (in wine's ANSI code page too)
+SHORTCUTS = {"AllTalk Server": "server", "AllTalk Finetune": "finetune", "AllTalk Doctor": "doctor"}
+# The DLLs in nvidia/cudnn/bin of nvidia-cudnn-cu12 9.x for win_amd64 (the wheel's RECORD).
+CUDNN_DLLS = ["cudnn64_9.dll", "cudnn_adv64_9.dll", "cudnn_cnn64_9.dll",
+              "cudnn_engines_precompiled64_9.dll", "cudnn_engines_runtime_compiled64_9.dll",
+              "cudnn_graph64_9.dll", "cudnn_heuristic64_9.dll", "cudnn_ops64_9.dll"]
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    assert r.returncode == 0, f"{cmd}: {r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def win_build() -> Path:
+    """alltalk-launch.exe and its NSIS installer, cross-compiled once per test run."""
+    run(["cmake", "-S", str(SOURCE_DIR), "-B", str(WIN_BUILD), "-DCMAKE_BUILD_TYPE=Release",
+         f"-DCMAKE_TOOLCHAIN_FILE={SOURCE_DIR / 'cmake' / 'mingw-w64-x86_64.cmake'}",
+         "-DALLTALK_BUILD_TESTS=OFF"])
+    r = run(["cmake", "--build", str(WIN_BUILD), "-j2"])
+    assert "warning:" not in r.stdout + r.stderr
+    run(["cpack", "--config", str(WIN_BUILD / "CPackConfig.cmake"), "-B",
+         str(WIN_BUILD / "packages")], cwd=WIN_BUILD)
+    return WIN_BUILD
+
+
+@pytest.fixture(scope="module")
+def wine(tmp_path_factory):
+    """Runs Windows programs in a fresh, headless wine prefix (wineboot once per module)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(WINEPREFIX=str(tmp_path_factory.mktemp("wineprefix")), WINEDEBUG="-all",
+               WINEDLLOVERRIDES="mscoree,mshtml=", LC_ALL="C.UTF-8")
+    subprocess.run(["wine", "wineboot", "-i"], env=env, capture_output=True, timeout=300)
+
+    def call(*args, cwd=None, timeout=120):
+        return subprocess.run(["wine", *map(str, args)], env=env, cwd=cwd, capture_output=True,
+                              timeout=timeout)
+
+    call.prefix = Path(env["WINEPREFIX"])
+    call.winpath = lambda p: subprocess.run(["winepath", "-w", str(p)], env=env, check=True,
+                                            capture_output=True, text=True).stdout.strip()
+    yield call
+    subprocess.run(["wineserver", "-k"], env=env, capture_output=True)
+
+
+def text(r) -> str:
+    return (r.stdout + r.stderr).decode("utf-8", "replace")
+
+
+def windows_alltalk(root: Path) -> Path:
+    """AllTalk as its Windows installer leaves it: the root and alltalk_environment\\env."""
+    (root / "script.py").parent.mkdir(parents=True, exist_ok=True)
+    (root / "script.py").write_text("print('server')\n")
+    (root / "finetune.py").write_text("print('finetune')\n")
+    env = root / "alltalk_environment" / "env"
+    files = ["python.exe", "pythonw.exe", "python3.dll", "python311.dll", "vcruntime140.dll",
+             "Lib/os.py", "Lib/site-packages/torch/lib/torch_cuda.dll",
+             "Library/bin/zlib.dll", "Library/bin/libssl-3-x64.dll", "Scripts/pip.exe",
+             "conda-meta/python-3.11.11-h4607a30_0.json",
+             *(f"Lib/site-packages/nvidia/cudnn/bin/{d}" for d in CUDNN_DLLS)]
+    for f in files:
+        (env / f).parent.mkdir(parents=True, exist_ok=True)
+        (env / f).write_bytes(b"")
+    return env
+
+
+def test_version(win_build, wine):
+    r = wine(win_build / "alltalk-launch.exe", "--version")
+    assert r.returncode == 0, text(r)
+    assert text(r).strip() == "alltalk-launch 0.1.0 (embeds Python 3.11)"
+
+
+def test_dry_run_plans_with_windows_paths(win_build, wine, tmp_path):
+    root = tmp_path / ODD
+    env = windows_alltalk(root)
+    r = wine(win_build / "alltalk-launch.exe", "--dry-run", "server", cwd=root)
+    out = text(r)
+    assert r.returncode == 0, out
+    wroot, wenv = wine.winpath(root), wine.winpath(env)
+    assert wroot.startswith("Z:\\") and ODD in wroot
+    assert f"root:       {wroot} (current directory)" in out
+    assert f"libpython:  {wenv}\\python311.dll" in out
+    assert f"python:     3.11.11 {wenv}\\python.exe" in out
+    assert f"script:     {wroot}\\script.py" in out
+    path_line = next(l for l in out.splitlines() if l.strip().startswith("PATH="))
+    dirs = path_line.strip()[5:].split(";")
+    assert dirs.index(f"{wenv}\\Library\\bin") < dirs.index(f"{wenv}\\Scripts")
+    assert f"CONDA_PREFIX={wenv}" in out
+
+
+def test_a_broken_python311_dll_is_a_clear_error(win_build, wine, tmp_path):
+    root = tmp_path / ODD
+    env = windows_alltalk(root)
+    (env / "python311.dll").write_bytes(b"not a DLL")
+    r = wine(win_build / "alltalk-launch.exe", "server", cwd=root)
+    out = text(r)
+    assert r.returncode == 2, out
+    assert "Could not load the env's Python library" in out and "python311.dll" in out
+    assert "Windows error" in out and "internal error" not in out
+    (env / "python311.dll").unlink()
+    r = wine(win_build / "alltalk-launch.exe", "server", cwd=root)
+    assert r.returncode == 2 and "has no python311.dll" in text(r), text(r)
+
+
+def read_lnk(paths):
+    """The target, arguments, working folder and icon of .lnk files, read with pylnk3."""
+    venv = cached_venv.ensure("lnk", SOURCE_DIR / "tests/requirements/lnk.txt",
+                              "/usr/bin/python3.11")
+    code = (
+        "import json, sys, pylnk3\n"
+        "pylnk3.DEFAULT_CHARSET = 'cp1252'  # wine's ANSI code page in this locale\n"
+        "out = {}\n"
+        "for p in sys.argv[1:]:\n"
+        "    l = pylnk3.parse(p)\n"
+        "    out[p] = {k: (v or '').rstrip('\\0') for k, v in dict(\n"
+        "        target=l.link_info.local_base_path, args=l.arguments,\n"
+        "        cwd=l.working_dir, icon=l.icon).items()}\n"
+        "print(json.dumps(out))\n")
+    r = run([str(venv / "bin" / "python"), "-c", code, *map(str, paths)])
+    return json.loads(r.stdout)
+
+
+def test_installer_shortcuts_and_uninstaller(win_build, wine, tmp_path):
+    (installer,) = (win_build / "packages").glob("alltalk-launch-*-win64.exe")
+    root = tmp_path / ODD
+    windows_alltalk(root)
+    (root / "voices").mkdir()
+    (root / "voices" / "mine.wav").write_bytes(b"RIFF")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    wroot = wine.winpath(root)
+    # NSIS wants /D= last and unquoted: cmd /c hands it the command line as written.
+    r = wine("cmd", "/c", f"{wine.winpath(installer)} /S /D={wroot}", timeout=300)
+    assert r.returncode == 0, text(r)
+    assert (root / "alltalk-launch.exe").is_file()
+    for action in SHORTCUTS.values():
+        assert (root / "alltalk-launch-icons" / f"alltalk-{action}.ico").is_file()
+    assert not (root / "alltalk-launch.toml").exists()  # an unchecked component
+
+    menu = wine.prefix / "drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/AllTalk launcher"
+    links = read_lnk([menu / f"{name}.lnk" for name in SHORTCUTS])
+    for name, action in SHORTCUTS.items():
+        lnk = links[str(menu / f"{name}.lnk")]
+        assert lnk["target"] == f"{wroot}\\alltalk-launch.exe", lnk
+        assert lnk["args"] == action
+        assert lnk["cwd"] == wroot
+        assert lnk["icon"] == f"{wroot}\\alltalk-launch-icons\\alltalk-{action}.ico"
+
+    # The installed launcher finds AllTalk from its own folder, wherever it is started.
+    r = wine(root / "alltalk-launch.exe", "--dry-run", "finetune", cwd=tmp_path)
+    assert r.returncode == 0, text(r)
+    assert f"script:     {wroot}\\finetune.py" in text(r)
+
+    # The uninstaller copies itself away and returns at once: wait for it to finish.
+    r = wine(root / "Uninstall-alltalk-launch.exe", "/S", timeout=120)
+    assert r.returncode == 0, text(r)
+    deadline = time.monotonic() + 120
+    while (root / "Uninstall-alltalk-launch.exe").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    after = sorted(p.relative_to(root) for p in root.rglob("*"))
+    assert after == before  # exactly what it installed is gone, AllTalk's files are all there
+    assert not any(menu.glob("*.lnk"))
