@@ -1,9 +1,9 @@
 #include "python_env.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
-#include <cctype>
 #include <system_error>
 
 #include "build_info.hpp"
@@ -81,7 +81,8 @@ std::optional<PythonVersion> parse_version(const std::string& text) {
     auto number = [&](int& out) {
         std::size_t start = i;
         out = 0;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i - start < 6) {
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) &&
+               i - start < 6) {
             out = out * 10 + (text[i++] - '0');
         }
         return i > start;
@@ -172,15 +173,22 @@ bool is_windows_prefix(const fs::path& dir) {
 std::vector<PythonVersion> windows_dll_versions(const fs::path& dir) {
     std::vector<PythonVersion> out;
     std::error_code ec;
-    static const std::regex re(R"(^python(\d)(\d+)\.dll$)", std::regex::icase);
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        std::smatch m;
         std::string name = entry.path().filename().string();
-        if (std::regex_match(name, m, re)) {
-            PythonVersion v{std::stoi(m[1].str()), std::stoi(m[2].str()), ""};
-            v.text = v.short_text();
-            out.push_back(v);
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        // python3XY.dll: one digit of major, then the minor.
+        if (name.size() < 12 || name.rfind("python", 0) != 0 ||
+            name.compare(name.size() - 4, 4, ".dll") != 0) {
+            continue;
         }
+        std::string digits = name.substr(6, name.size() - 10);
+        if (digits.size() < 2 || digits.size() > 4 ||
+            !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+            continue;
+        }
+        PythonVersion v{digits[0] - '0', std::stoi(digits.substr(1)), ""};
+        v.text = v.short_text();
+        out.push_back(v);
     }
     std::sort(out.begin(), out.end(), [](const PythonVersion& a, const PythonVersion& b) {
         return std::tie(a.major, a.minor) > std::tie(b.major, b.minor);
