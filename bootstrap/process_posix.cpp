@@ -40,16 +40,6 @@ void unset_env(const std::string& name) {
     ::unsetenv(name.c_str());
 }
 
-void apply(const std::vector<EnvChange>& changes) {
-    for (const auto& c : changes) {
-        if (c.value) {
-            set_env(c.name, *c.value);
-        } else {
-            unset_env(c.name);
-        }
-    }
-}
-
 char path_list_separator() {
     return ':';
 }

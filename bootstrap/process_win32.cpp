@@ -99,16 +99,6 @@ void unset_env(const std::string& name) {
     ::_wputenv_s(n.c_str(), L"");
 }
 
-void apply(const std::vector<EnvChange>& changes) {
-    for (const auto& c : changes) {
-        if (c.value) {
-            set_env(c.name, *c.value);
-        } else {
-            unset_env(c.name);
-        }
-    }
-}
-
 char path_list_separator() {
     return ';';
 }

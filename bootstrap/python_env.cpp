@@ -200,6 +200,17 @@ std::string windows_dll_name(const PythonVersion& v) {
     return "python" + std::to_string(v.major) + std::to_string(v.minor) + ".dll";
 }
 
+// The version the launcher was built for when several are present, else the newest (`versions`
+// is sorted newest first and not empty).
+PythonVersion prefer_wanted(const std::vector<PythonVersion>& versions, const PythonVersion& want) {
+    for (const auto& cand : versions) {
+        if (cand.major == want.major && cand.minor == want.minor) {
+            return cand;
+        }
+    }
+    return versions.front();
+}
+
 std::string join_paths(const std::vector<fs::path>& paths) {
     std::string out;
     for (const auto& p : paths) {
@@ -292,12 +303,7 @@ PythonEnv inspect_windows_prefix(const fs::path& dir, const PythonVersion& want)
     if (versions.empty()) {
         fail_no_dll(dir, dir, want);
     }
-    PythonVersion v = versions.front();
-    for (const auto& cand : versions) {
-        if (cand.major == want.major && cand.minor == want.minor) {
-            v = cand;
-        }
-    }
+    PythonVersion v = prefer_wanted(versions, want);
     v.text = patch_version(dir, v);
     env.version = v;
     check_version(dir, env.version, want);
@@ -434,13 +440,7 @@ PythonEnv inspect_prefix(const fs::path& dir, const PythonVersion& want) {
                               "folder itself (AllTalk's is alltalk_environment/env), or re-run "
                               "AllTalk's installer to recreate it.");
     }
-    // Prefer the version the launcher was built for when several are present.
-    PythonVersion v = versions.front();
-    for (const auto& cand : versions) {
-        if (cand.major == want.major && cand.minor == want.minor) {
-            v = cand;
-        }
-    }
+    PythonVersion v = prefer_wanted(versions, want);
     v.text = patch_version(dir, v);
     env.version = v;
     env.python = first_existing({dir / "bin" / ("python" + v.short_text()), dir / "bin" / "python3",
