@@ -11,17 +11,16 @@ namespace fs = std::filesystem;
 namespace alltalk {
 
 std::string normalize_name(std::string_view name) {
+    // packaging.utils.canonicalize_name: each run of "-", "_" and "." becomes one "-", lower case.
     std::string out;
-    bool sep = false;
+    out.reserve(name.size());
     for (char c : name) {
         if (c == '-' || c == '_' || c == '.') {
-            sep = true;
+            if (out.empty() || out.back() != '-') {
+                out += '-';
+            }
             continue;
         }
-        if (sep && !out.empty()) {
-            out += '-';
-        }
-        sep = false;
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return out;
