@@ -40,8 +40,9 @@ void env_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const PythonVersion& want = f.launcher_python;
     if (v.major != want.major || v.minor != want.minor) {
         out.push_back({"python-version", Severity::Error,
-                       "The env's Python is " + v.text + ", but this alltalk-launch embeds Python " +
-                           want.short_text() + ", so `alltalk-launch server` cannot start it.",
+                       "The env's Python is " + v.text +
+                           ", but this alltalk-launch embeds Python " + want.short_text() +
+                           ", so `alltalk-launch server` cannot start it.",
                        "Use an alltalk-launch built for Python " + v.short_text() +
                            " (cmake -B build -DALLTALK_PYTHON_VERSION=" + v.short_text() +
                            "), or recreate the env with Python " + want.short_text() +
@@ -142,27 +143,29 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                  " at every Python start (a guide's weights_only workaround). alltalk-launch "
                  "installs the torch allow-list itself, lazily; this file only makes every "
                  "Python start (pip, children) slow and breaks when torch is broken.",
-             f.windows ? "ren \"" + h.file.string() + "\" \"" + h.file.filename().string() +
-                             ".disabled\""
-                       : "mv " + quote_command_arg(h.file.string(), false) + " " +
-                             quote_command_arg(h.file.string() + ".disabled", false)});
+             f.windows
+                 ? "ren \"" + h.file.string() + "\" \"" + h.file.filename().string() + ".disabled\""
+                 : "mv " + quote_command_arg(h.file.string(), false) + " " +
+                       quote_command_arg(h.file.string() + ".disabled", false)});
     }
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
         if (auto v = lookup(f.env_vars, var); v && !v->empty()) {
-            out.push_back({"shell-" + std::string(var == std::string("PYTHONHOME") ? "pythonhome"
-                                                                                    : "pythonpath"),
-                           Severity::Warning,
-                           std::string(var) + " is set in this shell (" + *v +
-                               "). alltalk-launch ignores it, but a plain python, pip or conda "
-                               "started from here uses the wrong standard library or packages.",
-                           f.windows ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
+            out.push_back(
+                {"shell-" +
+                     std::string(var == std::string("PYTHONHOME") ? "pythonhome" : "pythonpath"),
+                 Severity::Warning,
+                 std::string(var) + " is set in this shell (" + *v +
+                     "). alltalk-launch ignores it, but a plain python, pip or conda "
+                     "started from here uses the wrong standard library or packages.",
+                 f.windows ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
         }
     }
     for (int port : f.ports_in_use) {
         out.push_back({"port-in-use", Severity::Warning,
-                       "Port " + std::to_string(port) +
-                           " (AllTalk's " +
-                           (port == 7851 ? "API" : port == 7852 ? "web UI" : "finetuning UI") +
+                       "Port " + std::to_string(port) + " (AllTalk's " +
+                           (port == 7851   ? "API"
+                            : port == 7852 ? "web UI"
+                                           : "finetuning UI") +
                            " port) is already in use, so AllTalk cannot listen on it: another "
                            "AllTalk may be running.",
                        f.windows ? "netstat -ano | findstr :" + std::to_string(port) +

@@ -38,7 +38,7 @@ struct DoctorFacts {
     pep508::MarkerEnv markers;  // PEP 508 variables of the env's Python on this machine
     EnvMap env_vars;            // the shell's environment
     std::vector<StartupHook> startup_hooks;
-    std::vector<int> ports_in_use;           // of AllTalk's ports
+    std::vector<int> ports_in_use;  // of AllTalk's ports
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
 };

@@ -90,7 +90,7 @@ std::string heavy_imports(const std::string& code, bool pth) {
                     continue;
                 }
                 char after = at + pat.size() < line.size() ? line[at + pat.size()] : '\n';
-                if ((std::isalnum(static_cast<unsigned char>(after)) || after == '_') ) {
+                if ((std::isalnum(static_cast<unsigned char>(after)) || after == '_')) {
                     continue;  // a longer name (torchaudio, TTS_extra): not this module
                 }
                 if (std::find(found.begin(), found.end(), m) == found.end()) {
@@ -190,18 +190,17 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
     f.windows = f.env ? f.env->python.extension() == ".exe"
                       : is_file(choice.dir / "python.exe") ||
                             is_file(choice.dir / "Scripts" / "python.exe");
-    std::optional<fs::path> site = f.env ? std::optional<fs::path>(f.env->site_packages)
-                                         : guess_site_packages(choice.dir);
+    std::optional<fs::path> site =
+        f.env ? std::optional<fs::path>(f.env->site_packages) : guess_site_packages(choice.dir);
     if (site) {
         f.scan = scan_site_packages(*site);
         f.startup_hooks = startup_hooks(*site);
     }
     if (f.env) {
         f.markers = marker_env(*f.env, f.windows);
-        f.ffmpeg = find_program("ffmpeg",
-                                activation_path(*f.env, f.windows ? PathStyle::Windows
-                                                                  : PathStyle::Posix),
-                                in.env_vars, f.windows);
+        f.ffmpeg = find_program(
+            "ffmpeg", activation_path(*f.env, f.windows ? PathStyle::Windows : PathStyle::Posix),
+            in.env_vars, f.windows);
         f.ffmpeg_checked = true;
     }
     for (int port : kAllTalkPorts) {

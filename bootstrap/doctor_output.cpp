@@ -25,8 +25,8 @@ const char* heading(Severity s) {
 }
 
 std::size_t count(const DoctorReport& r, Severity s) {
-    return static_cast<std::size_t>(std::count_if(r.findings.begin(), r.findings.end(),
-                                                   [&](const Finding& f) { return f.severity == s; }));
+    return static_cast<std::size_t>(std::count_if(
+        r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.severity == s; }));
 }
 
 std::string summary(const DoctorReport& r) {
@@ -39,7 +39,8 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     if (from.empty()) {
         return;
     }
-    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    for (std::size_t at = s.find(from); at != std::string::npos;
+         at = s.find(from, at + to.size())) {
         s.replace(at, from.size(), to);
     }
 }

@@ -119,8 +119,8 @@ bool tcp_port_in_use(int port) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_ANY);
-    bool in_use = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-                  errno == EADDRINUSE;
+    bool in_use =
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EADDRINUSE;
     close(fd);
     return in_use;
 }

@@ -50,8 +50,7 @@ std::vector<std::string> strings(const toml::table& t, const char* key, std::str
     return out;
 }
 
-std::string string(const toml::table& t, const char* key, std::string_view origin,
-                   bool required) {
+std::string string(const toml::table& t, const char* key, std::string_view origin, bool required) {
     const toml::node* n = t.get(key);
     if (!n) {
         if (required) {
@@ -189,8 +188,8 @@ std::string quote_command_arg(std::string_view arg, bool windows) {
     }
     bool plain = !arg.empty();
     for (char c : arg) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("/._-+=:,").find(c) !=
-                                                                std::string_view::npos)) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("/._-+=:,").find(c) != std::string_view::npos)) {
             plain = false;
         }
     }

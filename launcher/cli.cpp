@@ -111,9 +111,10 @@ Parsed parse(const std::vector<std::string>& args) {
     bool doctor_json = false;
     std::string report;
     doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
-    doctor->add_option("--report", report,
-                       "Also write a Markdown report for a bug report (home folder and user "
-                       "name redacted)")
+    doctor
+        ->add_option("--report", report,
+                     "Also write a Markdown report for a bug report (home folder and user "
+                     "name redacted)")
         ->type_name("FILE");
     for (auto* sub : {server, finetune, run, python, doctor}) {
         sub->fallthrough();

@@ -24,16 +24,15 @@ int run_doctor(const cli::Options& opts) {
     try {
         report = diagnose(gather_facts(in), builtin_rules());
     } catch (const LaunchError& e) {
-        std::fprintf(stderr,
-                     "alltalk-launch: error: the doctor could not run: %s\n", e.what());
+        std::fprintf(stderr, "alltalk-launch: error: the doctor could not run: %s\n", e.what());
         return 2;
     }
     const std::string text = opts.doctor->json ? format_json(report) : format_text(report);
     std::fputs(text.c_str(), stdout);
     if (opts.doctor->report) {
         const fs::path file = absolute_from(*opts.doctor->report, in.cwd);
-        std::string home = lookup(in.env_vars, "HOME").value_or(
-            lookup(in.env_vars, "USERPROFILE").value_or(""));
+        std::string home =
+            lookup(in.env_vars, "HOME").value_or(lookup(in.env_vars, "USERPROFILE").value_or(""));
         std::string user =
             lookup(in.env_vars, "USER").value_or(lookup(in.env_vars, "USERNAME").value_or(""));
         std::ofstream out(file, std::ios::binary);
