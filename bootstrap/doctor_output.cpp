@@ -76,22 +76,22 @@ std::string format_text(const DoctorReport& r) {
 }
 
 std::string format_json(const DoctorReport& r) {
-    nlohmann::ordered_json j;
+    nlohmann::json j;
     j["python"] = {{"version", r.python_version},
                    {"prefix", r.python_prefix.string()},
                    {"executable", r.python.string()}};
     j["root"] = r.root.string();
     j["distributions"] = r.distributions;
-    j["conflicts"] = nlohmann::ordered_json::array();
+    j["conflicts"] = nlohmann::json::array();
     for (const auto& c : r.check.conflicts) {
-        nlohmann::ordered_json x = {{"package", c.package},
-                                    {"version", c.version},
-                                    {"requirement", c.requirement},
-                                    {"dependency", c.dependency}};
-        x["installed"] = c.installed ? nlohmann::ordered_json(*c.installed) : nullptr;
+        nlohmann::json x = {{"package", c.package},
+                            {"version", c.version},
+                            {"requirement", c.requirement},
+                            {"dependency", c.dependency}};
+        x["installed"] = c.installed ? nlohmann::json(*c.installed) : nullptr;
         j["conflicts"].push_back(std::move(x));
     }
-    j["findings"] = nlohmann::ordered_json::array();
+    j["findings"] = nlohmann::json::array();
     for (const auto& f : r.findings) {
         j["findings"].push_back({{"id", f.id},
                                  {"severity", to_string(f.severity)},
@@ -99,7 +99,7 @@ std::string format_json(const DoctorReport& r) {
                                  {"fix", f.fix}});
     }
     // Invalid UTF-8 in a path or metadata must not abort the output.
-    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string format_markdown(const DoctorReport& r, const std::string& home,

@@ -93,7 +93,7 @@ class Scanner {
     // rest still matches, so both readings are tried.
     bool letter_number(std::optional<std::uint64_t>& n, Stage next) {
         const std::size_t save = i_;
-        const Version keep = v_;
+        const Snapshot keep = snapshot();
         if (is_sep(peek())) {
             ++i_;
         }
@@ -110,16 +110,31 @@ class Scanner {
             return true;
         }
         i_ = save;
-        v_ = keep;
+        restore(keep);
         n = 0;
         return rest(next);
     }
+    // What the optional parts change: saved and restored when a reading is abandoned (copying the
+    // whole Version would copy its release vector at every step).
+    struct Snapshot {
+        std::optional<std::pair<std::string, std::uint64_t>> pre;
+        std::optional<std::uint64_t> post, dev;
+        std::size_t local_size;
+    };
+    Snapshot snapshot() const { return {v_.pre, v_.post, v_.dev, v_.local.size()}; }
+    void restore(const Snapshot& s) {
+        v_.pre = s.pre;
+        v_.post = s.post;
+        v_.dev = s.dev;
+        v_.local.resize(s.local_size);
+    }
+
     bool rest(Stage stage) {
         const std::size_t save = i_;
-        const Version keep = v_;
+        const Snapshot keep = snapshot();
         auto undo = [&] {
             i_ = save;
-            v_ = keep;
+            restore(keep);
         };
         switch (stage) {
             case Stage::Pre: {
