@@ -11,17 +11,16 @@ namespace fs = std::filesystem;
 namespace alltalk {
 
 std::string normalize_name(std::string_view name) {
+    // packaging.utils.canonicalize_name: each run of "-", "_" and "." becomes one "-", lower case.
     std::string out;
-    bool sep = false;
+    out.reserve(name.size());
     for (char c : name) {
         if (c == '-' || c == '_' || c == '.') {
-            sep = true;
+            if (out.empty() || out.back() != '-') {
+                out += '-';
+            }
             continue;
         }
-        if (sep && !out.empty()) {
-            out += '-';
-        }
-        sep = false;
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     return out;
@@ -57,6 +56,28 @@ bool read_file(const fs::path& p, std::string& out) {
     return true;
 }
 
+// The header block of a METADATA / PKG-INFO file: reading stops at the first empty line, so a
+// long description (often tens of kB) is not read.
+bool read_headers(const fs::path& p, std::string& out) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        return false;
+    }
+    out.clear();
+    char buf[16384];
+    while (in) {
+        in.read(buf, sizeof buf);
+        const std::size_t old = out.size();
+        out.append(buf, static_cast<std::size_t>(in.gcount()));
+        const std::size_t from = old >= 3 ? old - 3 : 0;
+        if (out.find("\n\n", from) != std::string::npos ||
+            out.find("\n\r\n", from) != std::string::npos) {
+            break;
+        }
+    }
+    return true;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
@@ -67,7 +88,9 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<Distribution> parse_metadata(std::string_view text, const fs::path& where,
-                                           std::vector<MetadataProblem>& problems) {
+                                           std::vector<MetadataProblem>& problems,
+                                           const std::string& dir_name,
+                                           const std::string& dir_version) {
     Distribution d;
     std::string field, value;
     auto flush = [&] {
@@ -113,6 +136,14 @@ std::optional<Distribution> parse_metadata(std::string_view text, const fs::path
         value = std::string(line.substr(colon + 1));
     }
     flush();
+    // pip (and importlib.metadata) take the name and version from a .dist-info folder's name
+    // when it has them, before the METADATA fields.
+    if (!dir_name.empty()) {
+        d.name = dir_name;
+    }
+    if (!dir_version.empty()) {
+        d.version_text = dir_version;
+    }
     if (d.name.empty() || d.version_text.empty()) {
         problems.push_back({where, std::string("metadata without ") +
                                        (d.name.empty() ? "a Name" : "a Version") + " field"});
@@ -173,12 +204,24 @@ SiteScan scan_site_packages(const fs::path& dir) {
         } else {
             continue;
         }
-        std::string text;
-        if (!read_file(meta, text)) {
-            scan.problems.push_back({meta, "missing or unreadable metadata file"});
-            continue;
+        // name-version.dist-info: pip's source of both; an egg-info name gives the name only.
+        const std::string stem = p.stem().string();
+        const std::size_t dash = stem.find('-');
+        std::string dir_name = stem.substr(0, dash);
+        std::string dir_version;
+        if (!egg && dash != std::string::npos) {
+            dir_version = stem.substr(dash + 1);
+        } else if (!egg) {
+            dir_name.clear();
         }
-        auto dist = parse_metadata(text, meta, scan.problems);
+        std::string text;
+        if (!read_headers(meta, text)) {
+            scan.problems.push_back({meta, "missing or unreadable metadata file"});
+            if (egg || dir_version.empty()) {
+                continue;
+            }
+        }
+        auto dist = parse_metadata(text, meta, scan.problems, dir_name, dir_version);
         if (!dist) {
             continue;
         }

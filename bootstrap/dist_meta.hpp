@@ -40,9 +40,12 @@ std::string normalize_name(std::string_view name);
 
 // Reads the header fields of one METADATA / PKG-INFO text (RFC 822 style).
 // Problems (no Name, no Version) are appended to `problems` and nullopt returned.
+// `dir_name` / `dir_version` (from a "name-version.dist-info" folder) take precedence, as in pip.
 std::optional<Distribution> parse_metadata(std::string_view text,
                                            const std::filesystem::path& where,
-                                           std::vector<MetadataProblem>& problems);
+                                           std::vector<MetadataProblem>& problems,
+                                           const std::string& dir_name = {},
+                                           const std::string& dir_version = {});
 
 // egg-info requires.txt: "[extra:marker]" sections become PEP 508 markers on each line.
 std::vector<std::string> requires_txt_to_requires_dist(std::string_view text);

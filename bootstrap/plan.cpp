@@ -46,17 +46,6 @@ std::string tried_list(const std::vector<std::string>& tried) {
     return out;
 }
 
-std::optional<fs::path> find_config(const DiscoveryInputs& in, const RootChoice& root) {
-    if (in.config_option) {
-        return absolute_from(*in.config_option, in.cwd);
-    }
-    fs::path candidate = root.root / "alltalk-launch.toml";
-    if (is_file(candidate)) {
-        return candidate;
-    }
-    return std::nullopt;
-}
-
 fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::string& fallback) {
     const CommandConfig* cc = config.command(to_string(plan.command));
     std::string name = (cc && cc->script) ? *cc->script : fallback;
@@ -160,6 +149,17 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
         add_configured(cc->environment);
     }
     return out;
+}
+
+std::optional<fs::path> find_config(const DiscoveryInputs& in, const RootChoice& root) {
+    if (in.config_option) {
+        return absolute_from(*in.config_option, in.cwd);
+    }
+    fs::path candidate = root.root / "alltalk-launch.toml";
+    if (is_file(candidate)) {
+        return candidate;
+    }
+    return std::nullopt;
 }
 
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,

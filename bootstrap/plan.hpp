@@ -56,6 +56,9 @@ struct PlanContext {
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
                      const PlanContext& ctx);
 
+// --config, else <root>/alltalk-launch.toml when it exists.
+std::optional<std::filesystem::path> find_config(const DiscoveryInputs& in, const RootChoice& root);
+
 enum class PathStyle { Posix, Windows };
 
 // The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.

@@ -38,4 +38,16 @@ bool ensure_private_dir(const std::filesystem::path& dir, std::string& why);
 bool make_symlink(const std::filesystem::path& target, const std::filesystem::path& link,
                   std::string& why);
 
+// What PEP 508 markers and the doctor need to know about this machine (uname on POSIX).
+struct HostInfo {
+    std::string system;   // platform.system(): "Linux", "Windows"
+    std::string release;  // platform.release()
+    std::string version;  // platform.version()
+    std::string machine;  // platform.machine(): "x86_64", "AMD64"
+};
+HostInfo host_info();
+
+// True when a TCP listener already holds `port` on this machine (binding it fails).
+bool tcp_port_in_use(int port);
+
 }  // namespace alltalk::process

@@ -1,5 +1,8 @@
 // POSIX implementation of process.hpp.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,6 +94,35 @@ bool make_symlink(const fs::path& target, const fs::path& link, std::string& why
         return false;
     }
     return true;
+}
+
+HostInfo host_info() {
+    HostInfo h;
+    struct utsname u {};
+    if (uname(&u) == 0) {
+        h.system = u.sysname;
+        h.release = u.release;
+        h.version = u.version;
+        h.machine = u.machine;
+    }
+    return h;
+}
+
+bool tcp_port_in_use(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is not "in use"
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    bool in_use =
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return in_use;
 }
 
 }  // namespace alltalk::process

@@ -5,6 +5,7 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <winsock2.h>
 
 #include <cstdlib>
 #include <system_error>
@@ -161,6 +162,52 @@ bool make_symlink(const fs::path& target, const fs::path& link_name, std::string
     }
     why = "cannot create " + to_utf8(link) + ": " + last_error_text(::GetLastError());
     return false;
+}
+
+HostInfo host_info() {
+    // platform.release()/version() as Python computes them on Windows: RtlGetVersion (GetVersionEx
+    // lies to unmanifested programs).
+    HostInfo h;
+    h.system = "Windows";
+    SYSTEM_INFO si{};
+    GetNativeSystemInfo(&si);
+    h.machine = si.wProcessorArchitecture == PROCESSOR_ARCHITECTURE_ARM64 ? "ARM64" : "AMD64";
+    using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
+    if (HMODULE ntdll = GetModuleHandleW(L"ntdll.dll")) {
+        auto fn = reinterpret_cast<RtlGetVersionFn>(
+            reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlGetVersion")));
+        OSVERSIONINFOW v{};
+        v.dwOSVersionInfoSize = sizeof v;
+        if (fn && fn(&v) == 0) {
+            h.release = v.dwBuildNumber >= 22000 ? "11" : std::to_string(v.dwMajorVersion);
+            h.version = std::to_string(v.dwMajorVersion) + "." + std::to_string(v.dwMinorVersion) +
+                        "." + std::to_string(v.dwBuildNumber);
+        }
+    }
+    return h;
+}
+
+bool tcp_port_in_use(int port) {
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        return false;
+    }
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    bool in_use = false;
+    if (s != INVALID_SOCKET) {
+        BOOL excl = TRUE;  // refuse to share the port, like a real server bind
+        setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&excl),
+                   sizeof excl);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<u_short>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_ANY);
+        in_use = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == SOCKET_ERROR &&
+                 WSAGetLastError() == WSAEADDRINUSE;
+        closesocket(s);
+    }
+    WSACleanup();
+    return in_use;
 }
 
 }  // namespace alltalk::process

@@ -268,7 +268,7 @@ std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonV
 }
 
 void check_version(const fs::path& env, const PythonVersion& have, const PythonVersion& want) {
-    if (have.major == want.major && have.minor == want.minor) {
+    if (want.major == 0 || (have.major == want.major && have.minor == want.minor)) {  // 0: any
         return;
     }
     throw LaunchError("python",

@@ -47,6 +47,7 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
 
 // Reads the env at `dir`. `want` is the Python the launcher was built for: another version, no
 // Python at all, or a Python without a shared library is a LaunchError("python") that says so.
+// A `want` of {0, 0} accepts any version (the doctor reports a mismatch instead of failing).
 PythonEnv inspect_env(const std::filesystem::path& dir, const PythonVersion& want);
 
 // The Python version the launcher was built for (from CMake's ALLTALK_PYTHON_VERSION).

@@ -12,7 +12,7 @@ namespace {
 
 // Global options that take a value: the token after them is not a subcommand.
 bool takes_value(const std::string& arg) {
-    return arg == "--root" || arg == "--env" || arg == "--config";
+    return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--report";
 }
 
 struct Split {
@@ -103,7 +103,20 @@ Parsed parse(const std::vector<std::string>& args) {
         "python",
         "Behave exactly like the env's python: every argument after `python` is python's "
         "(-c, -m, a file, none for the REPL; `python --help` is python's own help)");
-    for (auto* sub : {server, finetune, run, python}) {
+    auto* doctor = app.add_subcommand(
+        "doctor",
+        "Check the environment without starting it: requirement conflicts (as pip check), "
+        "known-bad version combinations, platform problems, each with its fix. Exit status 0: "
+        "no error, 1: errors found, 2: the doctor could not run");
+    bool doctor_json = false;
+    std::string report;
+    doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
+    doctor
+        ->add_option("--report", report,
+                     "Also write a Markdown report for a bug report (home folder and user "
+                     "name redacted)")
+        ->type_name("FILE");
+    for (auto* sub : {server, finetune, run, python, doctor}) {
         sub->fallthrough();
     }
 
@@ -133,6 +146,15 @@ Parsed parse(const std::vector<std::string>& args) {
     }
     if (!config.empty()) {
         opts.config = config;
+    }
+    if (doctor->parsed()) {
+        DoctorOptions d;
+        d.json = doctor_json;
+        if (!report.empty()) {
+            d.report = report;
+        }
+        opts.doctor = d;
+        return {opts, 0};
     }
     if (server->parsed()) {
         opts.request.command = Command::Server;

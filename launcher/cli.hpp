@@ -13,6 +13,11 @@
 
 namespace alltalk::cli {
 
+struct DoctorOptions {
+    bool json = false;
+    std::optional<std::filesystem::path> report;
+};
+
 struct Options {
     std::optional<std::filesystem::path> root;
     std::optional<std::filesystem::path> env;
@@ -20,6 +25,7 @@ struct Options {
     bool verbose = false;
     bool dry_run = false;
     LaunchRequest request;
+    std::optional<DoctorOptions> doctor;  // `doctor` instead of a launch
 };
 
 struct Parsed {

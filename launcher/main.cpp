@@ -11,6 +11,7 @@
 #include "build_info.hpp"
 #include "cli.hpp"
 #include "console.hpp"
+#include "doctor_cmd.hpp"
 #include "error.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
@@ -109,6 +110,9 @@ int launcher_main(const std::vector<std::string>& args) {
         cli::Parsed parsed = cli::parse(args);
         if (!parsed.options) {
             return parsed.exit_status;
+        }
+        if (parsed.options->doctor) {
+            return run_doctor(*parsed.options);
         }
         return launch(*parsed.options);
     } catch (const LaunchError& e) {

@@ -3,7 +3,7 @@
 # only asked when something is missing).
 set -euo pipefail
 packages=(build-essential cmake pybind11-dev libspdlog-dev doctest-dev libcli11-dev
-          libtomlplusplus-dev python3.11-dev python3.11-venv binutils
+          libtomlplusplus-dev nlohmann-json3-dev python3.11-dev python3.11-venv binutils
           g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,53 @@
+#include "doctor_cmd.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include "doctor.hpp"
+#include "error.hpp"
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+int run_doctor(const cli::Options& opts) {
+    DiscoveryInputs in;
+    in.root_option = opts.root;
+    in.env_option = opts.env;
+    in.config_option = opts.config;
+    in.env_vars = process::environment();
+    in.cwd = fs::current_path();
+    in.exe = process::self_exe();
+
+    DoctorReport report;
+    try {
+        report = diagnose(gather_facts(in), builtin_rules());
+    } catch (const LaunchError& e) {
+        std::fprintf(stderr, "alltalk-launch: error: the doctor could not run: %s\n", e.what());
+        return 2;
+    }
+    const std::string text = opts.doctor->json ? format_json(report) : format_text(report);
+    std::fputs(text.c_str(), stdout);
+    if (opts.doctor->report) {
+        const fs::path file = absolute_from(*opts.doctor->report, in.cwd);
+        std::string home =
+            lookup(in.env_vars, "HOME").value_or(lookup(in.env_vars, "USERPROFILE").value_or(""));
+        std::string user =
+            lookup(in.env_vars, "USER").value_or(lookup(in.env_vars, "USERNAME").value_or(""));
+        std::ofstream out(file, std::ios::binary);
+        out << format_markdown(report, home, user);
+        out.close();
+        if (!out) {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: could not write the report to %s: check that "
+                         "its folder exists and is writable, or pass another --report FILE.\n",
+                         file.string().c_str());
+            return 2;
+        }
+        std::fprintf(stderr, "alltalk-launch: report written to %s\n", file.string().c_str());
+    }
+    return report.has_errors() ? 1 : 0;
+}
+
+}  // namespace alltalk

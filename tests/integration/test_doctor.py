@@ -1,0 +1,290 @@
+"""`alltalk-launch doctor` on real environments: its conflicts equal the real `pip check`'s (pip
+26.3) on a venv with really conflicting packages and on generated envs of hundreds of hand-made
+distributions (malformed files, markers for other platforms, extras, pre-releases, local
+versions); each platform finding fires when its cause is present and stays quiet otherwise; the
+JSON contract, the Markdown report's redaction and the exit statuses."""
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_PYTHON, LAUNCHER, clean_env, find_python, make_root, make_venv, run_launcher
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "support"))
+import cached_venv  # noqa: E402
+from generated_env import generate_env, write_dist  # noqa: E402
+
+PIP_VERSION = "26.3"
+
+
+@pytest.fixture(scope="session")
+def pip_wheel() -> Path:
+    """pip 26.3's wheel (the reference pip check), kept in the test cache."""
+    dest = cached_venv.cache_root() / "wheels"
+    dest.mkdir(parents=True, exist_ok=True)
+    found = list(dest.glob(f"pip-{PIP_VERSION}-*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest),
+                        "--cache-dir", str(cached_venv.cache_root() / "pip"), f"pip=={PIP_VERSION}"],
+                       check=True)
+        found = list(dest.glob(f"pip-{PIP_VERSION}-*.whl"))
+    return found[0]
+
+
+def site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3.*/site-packages"))
+
+
+def venv_with_pip(path: Path, pip_wheel: Path) -> Path:
+    make_venv(path, with_pip=False)
+    with zipfile.ZipFile(pip_wheel) as z:
+        z.extractall(site_packages(path))
+    return path
+
+
+def pip_check(venv: Path) -> tuple[set, int]:
+    out = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "check"], capture_output=True,
+                         text=True, env=clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1"))
+    found = set()
+    for line in out.stdout.splitlines():
+        if m := re.fullmatch(r"(\S+) (\S+) requires (\S+), which is not installed\.", line):
+            found.add((m[1], m[2], m[3], None, None))
+        elif m := re.fullmatch(r"(\S+) (\S+) has requirement (.+), but you have (\S+) (\S+)\.", line):
+            found.add((m[1], m[2], m[4], m[5], m[3]))
+    return found, out.returncode
+
+
+def doctor(*args, env=None, cwd=None):
+    return run_launcher("doctor", *args, env=env, cwd=cwd)
+
+
+def doctor_json(venv: Path, *extra, env=None, cwd=None) -> dict:
+    res = doctor("--env", venv, *extra, "--json", env=env, cwd=cwd)
+    assert res.returncode in (0, 1), res.stderr
+    return json.loads(res.stdout)
+
+
+def conflicts_of(report: dict) -> set:
+    return {(c["package"], c["version"], c["dependency"], c["installed"],
+             c["requirement"] if c["installed"] else None) for c in report["conflicts"]}
+
+
+def test_real_conflicting_venv_equals_pip_check():
+    venv = cached_venv.ensure("doctor-conflicts", HERE.parent / "requirements" / "doctor-conflicts.txt",
+                              str(BASE_PYTHON), no_deps=True)
+    expected, rc = pip_check(venv)
+    assert rc == 1 and len(expected) >= 5  # the env really is broken
+    report = doctor_json(venv)
+    assert conflicts_of(report) == expected
+    # The contract's shape, on a known pair.
+    click = [c for c in report["conflicts"] if c["package"] == "typer" and c["dependency"] == "click"]
+    assert click == [{"package": "typer", "version": "0.12.5", "requirement": "click>=8.0.0",
+                      "dependency": "click", "installed": "7.1.2"}]
+    assert report["python"]["version"].startswith("3.11")
+    assert report["distributions"] == len(list(site_packages(venv).glob("*.dist-info")))
+
+
+# ---- generated environments ------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_envs_equal_pip_check(tmp_path, pip_wheel, seed):
+    venv = venv_with_pip(tmp_path / "gen", pip_wheel)
+    generate_env(site_packages(venv), seed, 300)
+    expected, _ = pip_check(venv)
+    assert len(expected) > 50  # the generated env has plenty to find
+    assert any(e[3] is None for e in expected) and any(e[3] for e in expected)
+    report = doctor_json(venv)
+    got = conflicts_of(report)
+    assert got == expected, (sorted(got - expected)[:10], sorted(expected - got)[:10])
+    # Unreadable distributions are findings, never a crash.
+    assert any(f["id"] == "metadata-unreadable" for f in report["findings"])
+
+
+# ---- exit statuses, output formats -----------------------------------------------------------
+
+def test_clean_env_exits_0_and_says_so(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "clean", pip_wheel)
+    shutil.which("ffmpeg") or None
+    res = doctor("--env", venv, env=clean_env(PATH=os.environ["PATH"]))
+    errors = [l for l in res.stdout.splitlines() if "Errors:" in l]
+    assert res.returncode == 0, res.stdout
+    assert not errors and "0 error(s)" in res.stdout
+
+
+def test_conflicts_exit_1_with_fix_command(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "broken env", pip_wheel)
+    write_dist(site_packages(venv), "gradio", "4.44.1", ["pydantic<2.0"])
+    write_dist(site_packages(venv), "pydantic", "2.6.4", [])
+    res = doctor("--env", venv)
+    assert res.returncode == 1
+    assert "gradio 4.44.1 requires pydantic<2.0, but pydantic 2.6.4 is installed" in res.stdout
+    # The fix names this env's own python, quoted for the shell (the path has a space).
+    assert f"'{venv}/bin/python' -m pip install 'pydantic<2.0'" in res.stdout
+    report = doctor_json(venv)
+    assert report["conflicts"] == [{"package": "gradio", "version": "4.44.1",
+                                    "requirement": "pydantic<2.0", "dependency": "pydantic",
+                                    "installed": "2.6.4"}]
+    fix = next(f for f in report["findings"] if f["id"] == "requirement-conflict")
+    assert fix["severity"] == "error" and "pip install" in fix["fix"]
+
+
+def test_missing_dependency_is_null_in_json(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "missing", pip_wheel)
+    write_dist(site_packages(venv), "coqui-tts", "0.24.3", ["anyascii>=0.3.0"])
+    report = doctor_json(venv)
+    assert report["conflicts"] == [{"package": "coqui-tts", "version": "0.24.3",
+                                    "requirement": "anyascii>=0.3.0", "dependency": "anyascii",
+                                    "installed": None}]
+
+
+def test_doctor_cannot_run_exits_2(tmp_path):
+    res = doctor("--root", tmp_path / "nowhere")
+    assert res.returncode == 2
+    assert "doctor could not run" in res.stderr and "Traceback" not in res.stderr
+    res = doctor("--root", tmp_path, "--env", tmp_path / "no env")
+    assert res.returncode == 2 and "no env" in res.stderr
+
+
+def test_doctor_reads_a_broken_python(tmp_path, pip_wheel):
+    """The env's interpreter is not run: with its standard library gone, the doctor still works."""
+    venv = venv_with_pip(tmp_path / "broken python", pip_wheel)
+    write_dist(site_packages(venv), "gradio", "4.44.1", ["pydantic<2.0"])
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 99\n")
+    report = doctor_json(venv)
+    assert report["conflicts"][0]["dependency"] == "pydantic"
+
+
+def test_report_is_markdown_without_home_or_user(tmp_path, pip_wheel):
+    home = tmp_path / "home" / "jdoe_user"
+    venv = venv_with_pip(home / "AllTalk env", pip_wheel)
+    write_dist(site_packages(venv), "gradio", "4.44.1", ["pydantic<2.0"])
+    report = tmp_path / "report.md"
+    res = doctor("--env", venv, "--report", report,
+                 env=clean_env(HOME=str(home), USER="jdoe_user"))
+    assert res.returncode == 1
+    text = report.read_text()
+    assert text.startswith("# alltalk-launch doctor report")
+    assert "requirement-missing" in text and "pydantic<2.0" in text
+    assert "jdoe_user" not in text and str(home) not in text
+    assert "~/AllTalk env" in text
+
+
+def test_report_to_unwritable_place_is_a_clear_error(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "v", pip_wheel)
+    res = doctor("--env", venv, "--report", tmp_path / "no" / "such" / "dir" / "r.md")
+    assert res.returncode == 2 and "could not write the report" in res.stderr
+
+
+# ---- platform findings: each made to fire, and kept quiet ------------------------------------
+
+def ids(report):
+    return {f["id"] for f in report["findings"]}
+
+
+def test_startup_import_fires_for_sitecustomize_and_pth(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "hooks", pip_wheel)
+    site = site_packages(venv)
+    assert "startup-import" not in ids(doctor_json(venv))
+    (site / "sitecustomize.py").write_text(
+        "import torch\nfrom TTS.tts.configs.xtts_config import XttsConfig\n"
+        "torch.serialization.add_safe_globals([XttsConfig])\n")
+    (site / "harmless.pth").write_text("/some/dir\n")
+    (site / "guide.pth").write_text("import torch; torch.set_num_threads(4)\n")
+    report = doctor_json(venv)
+    hooks = [f for f in report["findings"] if f["id"] == "startup-import"]
+    assert len(hooks) == 2
+    assert "torch, TTS" in hooks[0]["message"] and "sitecustomize.py" in hooks[0]["message"]
+    assert hooks[0]["fix"].startswith("mv ") and ".disabled" in hooks[0]["fix"]
+    # Only a comment mentioning torch, or a .pth path line: quiet.
+    (site / "sitecustomize.py").write_text("# import torch was here\n")
+    (site / "guide.pth").write_text("/opt/torch/import torch\n")
+    assert "startup-import" not in ids(doctor_json(venv))
+
+
+def test_shell_pythonhome_and_pythonpath(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "shell", pip_wheel)
+    quiet = doctor_json(venv, env=clean_env())
+    assert not ids(quiet) & {"shell-pythonhome", "shell-pythonpath"}
+    loud = doctor_json(venv, env=clean_env(PYTHONHOME="/opt/py", PYTHONPATH="/opt/lib"))
+    assert {"shell-pythonhome", "shell-pythonpath"} <= ids(loud)
+
+
+def test_root_path_with_dash(pip_wheel):
+    base = Path(tempfile.mkdtemp(prefix="alltalk_"))  # mkdtemp names have no '-'
+    try:
+        venv = venv_with_pip(base / "env", pip_wheel)
+        good = make_root(base / "alltalk_tts")
+        assert "root-path-dash" not in ids(doctor_json(venv, "--root", good))
+        bad = make_root(base / "alltalk-tts")
+        report = doctor_json(venv, "--root", bad)
+        dash = [f for f in report["findings"] if f["id"] == "root-path-dash"]
+        assert dash and dash[0]["severity"] == "error"
+    finally:
+        shutil.rmtree(base)
+
+
+def test_alltalk_port_in_use(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ports", pip_wheel)
+    before = doctor_json(venv)
+    if "port-in-use" in ids(before):
+        pytest.skip("an AllTalk port is already taken on this machine")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 7852))
+    s.listen()
+    try:
+        report = doctor_json(venv)
+    finally:
+        s.close()
+    ports = [f for f in report["findings"] if f["id"] == "port-in-use"]
+    assert len(ports) == 1 and "7852" in ports[0]["message"] and "web UI" in ports[0]["message"]
+
+
+def test_ffmpeg_found_in_env_or_path(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ff", pip_wheel)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    assert "ffmpeg-missing" in ids(doctor_json(venv, env=clean_env(PATH=str(empty))))
+    ffmpeg = venv / "bin" / "ffmpeg"  # conda puts ffmpeg in the env
+    ffmpeg.write_text("#!/bin/sh\n")
+    ffmpeg.chmod(0o755)
+    assert "ffmpeg-missing" not in ids(doctor_json(venv, env=clean_env(PATH=str(empty))))
+
+
+def test_python_version_other_than_the_launchers(tmp_path):
+    py312 = find_python("3.12")
+    if py312 is None:
+        pytest.skip("no Python 3.12 on this machine")
+    venv = make_venv(tmp_path / "py312", py312, with_pip=False)
+    res = doctor("--env", venv, "--json")
+    assert res.returncode == 1
+    report = json.loads(res.stdout)
+    assert report["python"]["version"].startswith("3.12")
+    f = next(f for f in report["findings"] if f["id"] == "python-version")
+    assert f["severity"] == "error" and "3.12" in f["message"]
+    assert "python-version" not in ids(doctor_json(make_venv(tmp_path / "py311", with_pip=False)))
+
+
+def test_not_an_alltalk_root_is_a_warning(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "r", pip_wheel)
+    assert "root-not-alltalk" in ids(doctor_json(venv, "--root", tmp_path))
+    root = make_root(tmp_path / "alltalk_tts")
+    assert "root-not-alltalk" not in ids(doctor_json(venv, "--root", root))
+
+
+def test_finds_the_roots_conda_env(tmp_path, pip_wheel):
+    root = make_root(tmp_path / "alltalk_tts")
+    env = venv_with_pip(root / "alltalk_environment" / "env", pip_wheel)
+    write_dist(site_packages(env), "typer", "0.12.5", ["click>=8.0.0"])
+    res = doctor(cwd=root, env=clean_env())
+    assert res.returncode == 1 and "typer 0.12.5 requires click>=8.0.0" in res.stdout
