@@ -64,6 +64,9 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);
 // itself cannot be used (exit status 2).
 DoctorFacts gather_facts(const DiscoveryInputs& in);
 
+// The PEP 508 variables of `env`'s Python on this machine (uname for the platform ones).
+pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows);
+
 // Output.
 std::string format_text(const DoctorReport& report);
 std::string format_json(const DoctorReport& report);

@@ -37,6 +37,8 @@ std::optional<fs::path> guess_site_packages(const fs::path& env) {
     return std::nullopt;
 }
 
+}  // namespace
+
 pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows) {
     const process::HostInfo host = process::host_info();
     std::string full = env.version.text;
@@ -57,6 +59,8 @@ pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows) {
         {"implementation_version", full},
     };
 }
+
+namespace {
 
 std::string read_head(const fs::path& p, std::size_t limit = 64 * 1024) {
     std::ifstream in(p, std::ios::binary);

@@ -7,6 +7,7 @@
 #include "dynlib.hpp"
 #include "embed/embed_abi.h"
 #include "error.hpp"
+#include "explain_runtime.hpp"
 #include "process.hpp"
 
 namespace fs = std::filesystem;
@@ -111,6 +112,10 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     req.plan_keys = keys.data();
     req.plan_values = values.data();
     req.verbose = verbose ? 1 : 0;
+    req.explain = explain_exception_callback;
+
+    // Failures of the app are explained after its own traceback (rules read only then).
+    install_crash_reporter(plan);
 
     char error[2048] = {0};
     int status = run(&req, error, sizeof error);

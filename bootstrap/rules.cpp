@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <csignal>
+
 #include "error.hpp"
 #include "rules_data.hpp"
 
@@ -65,6 +67,27 @@ std::string string(const toml::table& t, const char* key, std::string_view origi
     return s->get();
 }
 
+int signal_number(const std::string& name) {
+    if (name == "SIGABRT") {
+        return SIGABRT;
+    }
+    if (name == "SIGSEGV") {
+        return SIGSEGV;
+    }
+    if (name == "SIGFPE") {
+        return SIGFPE;
+    }
+    if (name == "SIGILL") {
+        return SIGILL;
+    }
+#ifdef SIGBUS
+    if (name == "SIGBUS") {
+        return SIGBUS;
+    }
+#endif
+    return 0;
+}
+
 }  // namespace
 
 RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
@@ -98,6 +121,15 @@ RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
             if (const auto* f = t->get_as<toml::table>("failure")) {
                 r.exception_types = strings(*f, "exception", origin);
                 r.patterns = strings(*f, "patterns", origin);
+                r.unless = strings(*f, "unless", origin);
+                for (const auto& name : strings(*f, "signals", origin)) {
+                    const int sig = signal_number(name);
+                    if (sig == 0) {
+                        throw LaunchError("rules", where(origin, *f) + ": rule " + r.id +
+                                                       ": unknown signal " + name);
+                    }
+                    r.signals.push_back(sig);
+                }
             }
             for (const auto& c : r.when) {
                 InstalledFacts none;
@@ -163,11 +195,11 @@ std::optional<bool> condition_holds(std::string_view condition, const InstalledF
     } else if (const Distribution* d = facts.scan ? facts.scan->find(req->key) : nullptr) {
         version = d->version;
         if (!version) {
-            return negate ? std::optional<bool>(false) : std::optional<bool>(false);
+            return false;  // an unparsable version: no rule can tell
         }
     }
-    if (negate) {
-        return !version.has_value();
+    if (negate) {  // "!name": not installed; "!name<spec>": not installed in such a version
+        return !(version.has_value() && req->specifier.contains(*version));
     }
     return version.has_value() && req->specifier.contains(*version);
 }

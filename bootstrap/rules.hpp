@@ -30,6 +30,8 @@ struct Rule {
     // substrings of its message or of the traceback text; empty = not a failure rule.
     std::vector<std::string> exception_types;
     std::vector<std::string> patterns;
+    std::vector<std::string> unless;  // substrings that mean "already explained" (e.g. by a shim)
+    std::vector<int> signals;         // fatal signals (native crashes) this rule explains
 };
 
 struct Profile {

@@ -13,6 +13,7 @@
 #include "console.hpp"
 #include "doctor_cmd.hpp"
 #include "error.hpp"
+#include "explain_runtime.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
 #include "plan.hpp"
@@ -104,6 +105,16 @@ int launch(const cli::Options& opts) {
 // `args` are the arguments after the program name, in UTF-8.
 int launcher_main(const std::vector<std::string>& args) {
     try {
+        // Run by the crash reporter of a launcher whose app died by a signal (explain_runtime).
+        if (args.size() == 2 && args[0] == "--explain-signal") {
+            auto env = process::environment();
+            if (auto encoded = lookup(env, kChildPlanVar)) {
+                const LaunchPlan plan = decode_child_plan(encoded->c_str());
+                std::fflush(stdout);
+                std::fputs(explain_signal(plan, std::atoi(args[1].c_str())).c_str(), stderr);
+            }
+            return 0;
+        }
         if (auto child = process::environment(); lookup(child, kChildPlanVar)) {
             return run_child(child[kChildPlanVar].c_str(), args);
         }

@@ -13,8 +13,13 @@
 extern "C" {
 #endif
 
-#define ALLTALK_EMBED_ABI_VERSION 1
+#define ALLTALK_EMBED_ABI_VERSION 2
 #define ALLTALK_EMBED_ENTRY "alltalk_embed_run"
+
+/* Explains an uncaught exception after its traceback (the launcher's rules, shared with the
+ * doctor). Writes the text to `out` (NUL-terminated) and returns its length; 0 = nothing to say. */
+typedef size_t (*alltalk_explain_fn)(const char* exception_type, const char* message,
+                                     const char* traceback, char* out, size_t out_size);
 
 typedef struct alltalk_embed_request {
     int abi_version;
@@ -32,6 +37,8 @@ typedef struct alltalk_embed_request {
     const char* const* plan_keys;
     const char* const* plan_values;
     int verbose;
+    /* alltalk_launch._explain(); may be NULL. */
+    alltalk_explain_fn explain;
 } alltalk_embed_request;
 
 /* Returns the interpreter's exit status (>= 0), or -1 when Python could not be started; then

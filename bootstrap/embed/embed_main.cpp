@@ -17,6 +17,7 @@ namespace py = pybind11;
 namespace {
 
 std::string g_version;
+alltalk_explain_fn g_explain = nullptr;
 std::vector<std::pair<std::string, std::string>> g_plan;
 
 py::object fs_string(const std::string& s) {
@@ -75,6 +76,23 @@ PYBIND11_EMBEDDED_MODULE(alltalk_launch, m) {
             return d;
         },
         "The resolved launch: root, env, env_kind, command, script, python, launcher, ...");
+    m.def(
+        "_explain",
+        [](const std::string& type, const std::string& message,
+           const std::string& traceback) -> py::object {
+            if (!g_explain) {
+                return py::none();
+            }
+            std::string out(16384, '\0');
+            size_t n = g_explain(type.c_str(), message.c_str(), traceback.c_str(), out.data(),
+                                 out.size());
+            if (n == 0) {
+                return py::none();
+            }
+            out.resize(n < out.size() ? n : out.size() - 1);
+            return py::str(out);
+        },
+        "The launcher's explanation of a failure (used by the excepthook shim).");
 }
 
 extern "C" __attribute__((visibility("default"))) int alltalk_embed_run(
@@ -84,6 +102,7 @@ extern "C" __attribute__((visibility("default"))) int alltalk_embed_run(
         return -1;
     }
     g_version = req->launcher_version ? req->launcher_version : "";
+    g_explain = req->explain;
     g_plan.clear();
     for (int i = 0; i < req->plan_size; ++i) {
         g_plan.emplace_back(req->plan_keys[i], req->plan_values[i]);

@@ -138,8 +138,12 @@ def test_exit_status_matches_python(root, any_env, body, status, stderr_tail):
                            capture_output=True, text=True, env=clean_env())
     assert r.returncode == status == plain.returncode
     if stderr_tail:
-        assert r.stderr.strip().splitlines()[-1] == stderr_tail
         assert plain.stderr.strip().splitlines()[-1] == stderr_tail
+        assert plain.stderr in r.stderr  # the script's own traceback/message, unchanged
+        # What follows is only the launcher's failure explanation (issue 8), never more output
+        # of the app.
+        after = r.stderr.split(plain.stderr, 1)[1]
+        assert not after or after.lstrip("\n").startswith("alltalk-launch:")
     if "ValueError" in body:
         assert "Traceback (most recent call last):" in r.stderr
         assert f'File "{root / "script.py"}", line 1, in <module>' in r.stderr
