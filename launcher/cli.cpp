@@ -5,6 +5,7 @@
 
 #include "build_info.hpp"
 #include "error.hpp"
+#include "process.hpp"
 
 namespace alltalk::cli {
 
@@ -168,6 +169,17 @@ Parsed parse(const std::vector<std::string>& args) {
     }
     opts.request.args = split.tail;
     return {opts, 0};
+}
+
+DiscoveryInputs discovery_inputs(const Options& opts) {
+    DiscoveryInputs in;
+    in.root_option = opts.root;
+    in.env_option = opts.env;
+    in.config_option = opts.config;
+    in.env_vars = process::environment();
+    in.cwd = std::filesystem::current_path();
+    in.exe = process::self_exe();
+    return in;
 }
 
 }  // namespace alltalk::cli

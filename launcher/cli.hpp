@@ -35,4 +35,7 @@ struct Parsed {
 
 Parsed parse(const std::vector<std::string>& args);  // args without argv[0]
 
+// What discovery looks at: the options plus this process's environment, cwd and executable.
+DiscoveryInputs discovery_inputs(const Options& opts);
+
 }  // namespace alltalk::cli

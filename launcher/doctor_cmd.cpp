@@ -12,13 +12,7 @@ namespace fs = std::filesystem;
 namespace alltalk {
 
 int run_doctor(const cli::Options& opts) {
-    DiscoveryInputs in;
-    in.root_option = opts.root;
-    in.env_option = opts.env;
-    in.config_option = opts.config;
-    in.env_vars = process::environment();
-    in.cwd = fs::current_path();
-    in.exe = process::self_exe();
+    const DiscoveryInputs in = cli::discovery_inputs(opts);
 
     DoctorReport report;
     try {

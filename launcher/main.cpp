@@ -74,13 +74,7 @@ void log_decisions(const LaunchPlan& plan) {
 
 int launch(const cli::Options& opts) {
     logging::init_console(opts.verbose);
-    DiscoveryInputs in;
-    in.root_option = opts.root;
-    in.env_option = opts.env;
-    in.config_option = opts.config;
-    in.env_vars = process::environment();
-    in.cwd = fs::current_path();
-    in.exe = process::self_exe();
+    const DiscoveryInputs in = cli::discovery_inputs(opts);
 
     PlanContext ctx;
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
