@@ -288,3 +288,35 @@ def test_finds_the_roots_conda_env(tmp_path, pip_wheel):
     write_dist(site_packages(env), "typer", "0.12.5", ["click>=8.0.0"])
     res = doctor(cwd=root, env=clean_env())
     assert res.returncode == 1 and "typer 0.12.5 requires click>=8.0.0" in res.stdout
+
+
+# ---- known-bad combinations (rules as data) ---------------------------------------------------
+
+RULE_CASES = [
+    # rule, installed (fires), installed (quiet)
+    ("spacy-typer", ["spacy==3.7.4", "typer==0.12.5"], ["spacy==3.7.5", "typer==0.12.5"]),
+    ("gradio4-pydantic211", ["gradio==4.44.1", "pydantic==2.11.3"],
+     ["gradio==4.44.1", "pydantic==2.10.6"]),
+    ("gradio3-pydantic2", ["gradio==3.50.2", "pydantic==2.6.4"], ["gradio==3.50.2", "pydantic==1.10.13"]),
+    ("tts022-transformers-streaming", ["TTS==0.22.0", "transformers==4.46.3"],
+     ["TTS==0.22.0", "transformers==4.40.2"]),
+    ("tts022-torch26", ["TTS==0.22.0", "torch==2.6.0"], ["TTS==0.22.0", "torch==2.5.1"]),
+    ("ctranslate2-cudnn8", ["ctranslate2==4.4.0", "torch==2.6.0"], ["ctranslate2==4.5.0", "torch==2.6.0"]),
+    ("profile-alltalk-v2", ["coqui-tts==0.24.3", "gradio==4.44.1", "pydantic==2.11.0"],
+     ["coqui-tts==0.24.3", "gradio==4.44.1", "pydantic==2.10.6"]),
+]
+
+
+@pytest.mark.parametrize("rule,fires,quiet", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rule_fires_and_stays_quiet(tmp_path, rule, fires, quiet):
+    for name, dists in (("fires", fires), ("quiet", quiet)):
+        venv = make_venv(tmp_path / name, with_pip=False)
+        for d in dists:
+            n, v = d.split("==")
+            write_dist(site_packages(venv), n, v, [])
+        report = doctor_json(venv)
+        assert (rule in ids(report)) == (name == "fires"), (name, ids(report))
+        if name == "fires":
+            f = next(f for f in report["findings"] if f["id"] == rule)
+            assert f["message"] and (f["fix"] or f["severity"] == "info")
+            assert str(venv / "bin" / "python") in f["fix"] or not f["fix"]

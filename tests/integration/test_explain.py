@@ -174,6 +174,13 @@ def test_real_weights_only_unpickling_error(tmp_path):
 # ---- recorded tracebacks (failures this machine cannot produce) -------------------------------
 
 RECORDED = [
+    # TTS 0.22's XTTS streaming with transformers >= 4.41 (idiap/coqui-ai-TTS#31)
+    ("tts022-transformers-streaming", ["TTS==0.22.0", "transformers==4.46.3"], "TypeError",
+     "isin() received an invalid combination of arguments - got (test_elements=int, "
+     "elements=Tensor, ), but expected one of: ...", ""),
+    # gradio 3/4 UI code on gradio 5
+    ("gradio5-every", ["gradio==5.35.0"], "TypeError",
+     "event_trigger() got an unexpected keyword argument 'every'", ""),
     # gradio 4.44.1's client with pydantic 2.11 (AllTalk v2 users, 2025)
     ("gradio4-pydantic211", ["gradio==4.44.1", "pydantic==2.11.3"],
      "TypeError", "argument of type 'bool' is not iterable",
