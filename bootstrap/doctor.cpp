@@ -72,6 +72,14 @@ void conflict_findings(const DoctorFacts& f, const CheckResult& check, std::vect
         x.fix = py + " -m pip install " + quote_command_arg(req, f.windows);
         out.push_back(std::move(x));
     }
+    for (const auto& p : f.scan.problems) {
+        out.push_back({"metadata-malformed", Severity::Warning,
+                       "Package metadata " + p.path.string() + " is damaged: " + p.message +
+                           ". A failed or interrupted install leaves such folders behind.",
+                       "Reinstall the package it belongs to, or remove the folder if nothing "
+                       "uses it: " +
+                           py + " -m pip install --force-reinstall --no-deps <name>"});
+    }
     for (const auto& p : check.unreadable) {
         out.push_back({"metadata-unreadable", Severity::Warning,
                        "Installed package metadata in " + p.path.string() +

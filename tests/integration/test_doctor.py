@@ -106,8 +106,10 @@ def test_generated_envs_equal_pip_check(tmp_path, pip_wheel, seed):
     report = doctor_json(venv)
     got = conflicts_of(report)
     assert got == expected, (sorted(got - expected)[:10], sorted(expected - got)[:10])
-    # Unreadable distributions are findings, never a crash.
+    # Unreadable and damaged distributions are findings, never a crash.
     assert any(f["id"] == "metadata-unreadable" for f in report["findings"])
+    damaged = [f["message"] for f in report["findings"] if f["id"] == "metadata-malformed"]
+    assert any("empty.egg-info" in m for m in damaged)
 
 
 # ---- exit statuses, output formats -----------------------------------------------------------
