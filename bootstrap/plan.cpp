@@ -1,5 +1,6 @@
 #include "plan.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <system_error>
@@ -105,6 +106,56 @@ std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
             p / "bin"};
 }
 
+namespace {
+
+std::vector<std::string> split_on(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == sep) {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+std::string cudnn_reason(const NativeDecision& d) {
+    std::string why =
+        "the chosen cuDNN first, so that torch's and ctranslate2's loads by plain "
+        "name find it:";
+    for (const auto& c : d.choices) {
+        why += " cuDNN " + c.candidate.version + " from " + c.candidate.dir.string() + ";";
+    }
+    why.pop_back();
+    return why;
+}
+
+}  // namespace
+
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style) {
+    const char sep = style == PathStyle::Windows ? ';' : ':';
+    const std::string var = style == PathStyle::Windows ? "PATH" : "LD_LIBRARY_PATH";
+    const auto dirs = decision.library_dirs();
+    std::string value;
+    for (const auto& d : dirs) {
+        value += (value.empty() ? "" : std::string(1, sep)) + d.string();
+    }
+    if (auto old = lookup(env_vars, var)) {
+        for (const auto& entry : split_on(*old, sep)) {
+            if (std::find(dirs.begin(), dirs.end(), fs::path(entry)) == dirs.end() &&
+                !entry.empty()) {
+                value += (value.empty() ? "" : std::string(1, sep)) + entry;
+            }
+        }
+    }
+    return {var, value, cudnn_reason(decision)};
+}
+
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
                                            const EnvMap& env_vars, PathStyle style) {
     const char path_sep = style == PathStyle::Windows ? ';' : ':';
@@ -133,7 +184,23 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     if (auto old = lookup(env_vars, "PATH")) {
         path += path_sep + *old;
     }
+    if (!plan.native.choices.empty()) {
+        if (style == PathStyle::Windows) {
+            // cuDNN DLLs are found through PATH (and AddDllDirectory, native_apply_win32.cpp).
+            EnvMap with_path = env_vars;
+            with_path["PATH"] = path;
+            EnvChange c = native_library_path(plan.native, with_path, style);
+            path = *c.value;
+            why += "; " + c.reason;
+        } else {
+            out.push_back(native_library_path(plan.native, env_vars, style));
+        }
+    }
     out.push_back({"PATH", path, why});
+    if (plan.cpu_only) {
+        out.push_back(
+            {"CUDA_VISIBLE_DEVICES", "", "--cpu: the app sees no GPU and runs on the CPU"});
+    }
 
     if (plan.env.kind == EnvKind::Venv) {
         out.push_back({"VIRTUAL_ENV", plan.env.dir.string(), "as the venv's activate script does"});
@@ -187,6 +254,23 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     }
     plan.env_choice = choose_env(in, plan.root, configured_env, configured_source);
     plan.env = inspect_env(plan.env_choice.dir, ctx.want);
+
+    NativeFacts native;
+    native.env = plan.env;
+    native.env_vars = in.env_vars;
+    if (request.cudnn) {
+        native.override_dir = absolute_from(*request.cudnn, in.cwd);
+        native.override_source = "--cudnn";
+    } else if (config.native.cudnn) {
+        native.override_dir = config.native.cudnn;
+        native.override_source = config.native.source + " [native] cudnn";
+    }
+    native.configured_majors = config.native.cudnn_majors;
+    native.configured_source = config.native.source;
+    native.system_dirs = ctx.system_library_dirs;
+    plan.native = analyze_native(native);
+    plan.cpu_only = request.cpu || config.native.cpu.value_or(false);
+    plan.gpu_check = !request.no_gpu_check && config.native.gpu_check.value_or(true);
 
     std::vector<std::string> script_args;
     switch (plan.command) {
@@ -305,6 +389,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
     os << describe_safe_globals(plan.torch_safe_globals);
+    os << describe_native(plan.native);
     return os.str();
 }
 

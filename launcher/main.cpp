@@ -68,6 +68,17 @@ void log_decisions(const LaunchPlan& plan) {
     for (const auto& g : plan.torch_safe_globals) {
         spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
     }
+    for (const auto& n : plan.native.needs) {
+        spdlog::debug("cuDNN: need {}: {} ({})", n.major, n.who, n.why);
+    }
+    for (const auto& c : plan.native.candidates) {
+        spdlog::debug("cuDNN: candidate {} ({}) in {} [{}{}]", c.version, c.version_source,
+                      c.dir.string(), c.origin, c.complete ? "" : ", incomplete");
+    }
+    for (const auto& c : plan.native.choices) {
+        spdlog::debug("cuDNN: chose {} for cuDNN {} ({})", c.candidate.dir.string(), c.major,
+                      c.why);
+    }
 }
 
 int launch(const cli::Options& opts) {
