@@ -115,7 +115,7 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
             if (best_pin == 2) {
                 why += "; its version " + best->version + " differs from the pinned one";
             }
-            d.choices.push_back({major, *best, why});
+            d.choices.push_back({major, *best, why, ""});
             continue;
         }
         MissingCudnn m;
@@ -242,6 +242,9 @@ std::string describe_native(const NativeDecision& d) {
     for (const auto& c : d.choices) {
         os << "    chose cuDNN " << c.major << ": " << c.candidate.dir.string() << " (" << c.why
            << ")\n";
+        if (!c.confirmed.empty()) {
+            os << "      loaded " << c.candidate.main_library() << ": " << c.confirmed << "\n";
+        }
     }
     for (const auto& m : d.missing) {
         os << "    MISSING cuDNN " << m.major << ": fix with " << m.fix << "\n";

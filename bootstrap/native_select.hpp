@@ -20,6 +20,7 @@ struct CudnnChoice {
     int major = 0;
     CudnnCandidate candidate;
     std::string why;
+    std::string confirmed;  // set by confirm_native(): "cudnnGetVersion() = 90100", or a failure
 };
 
 struct MissingCudnn {

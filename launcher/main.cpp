@@ -14,6 +14,7 @@
 #include "error.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
+#include "native_apply.hpp"
 #include "plan.hpp"
 #include "plan_codec.hpp"
 #include "prepare.hpp"
@@ -76,12 +77,12 @@ void log_decisions(const LaunchPlan& plan) {
                       c.dir.string(), c.origin, c.complete ? "" : ", incomplete");
     }
     for (const auto& c : plan.native.choices) {
-        spdlog::debug("cuDNN: chose {} for cuDNN {} ({})", c.candidate.dir.string(), c.major,
-                      c.why);
+        spdlog::debug("cuDNN: chose {} for cuDNN {} ({}){}", c.candidate.dir.string(), c.major,
+                      c.why, c.confirmed.empty() ? "" : "; loaded: " + c.confirmed);
     }
 }
 
-int launch(const cli::Options& opts) {
+int launch(const cli::Options& opts, const std::vector<std::string>& args) {
     logging::init_console(opts.verbose);
     DiscoveryInputs in;
     in.root_option = opts.root;
@@ -94,14 +95,23 @@ int launch(const cli::Options& opts) {
     PlanContext ctx;
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
     LaunchPlan plan = make_plan(opts.request, in, ctx);
-    if (plan.log_file && !opts.dry_run) {
-        logging::add_file(*plan.log_file);
-    }
-    log_decisions(plan);
     if (opts.dry_run) {
+        confirm_native(plan.native);
+        log_decisions(plan);
         std::fputs(describe_plan(plan).c_str(), stdout);
         return 0;
     }
+    // Before anything is logged or started: a missing cuDNN is an error, and on Linux the chosen
+    // folders may need one re-exec of the launcher (native_apply.hpp).
+    require_native(plan);
+    apply_native(plan, args);
+    if (plan.log_file) {
+        logging::add_file(*plan.log_file);
+    }
+    if (opts.verbose) {
+        confirm_native(plan.native);
+    }
+    log_decisions(plan);
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
                      plan.env.version.text, plan.env.dir.string());
@@ -121,7 +131,7 @@ int launcher_main(const std::vector<std::string>& args) {
         if (!parsed.options) {
             return parsed.exit_status;
         }
-        return launch(*parsed.options);
+        return launch(*parsed.options, args);
     } catch (const LaunchError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());
