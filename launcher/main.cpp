@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "console.hpp"
 #include "error.hpp"
+#include "gpu_check.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
 #include "native_apply.hpp"
@@ -19,6 +20,7 @@
 #include "plan_codec.hpp"
 #include "prepare.hpp"
 #include "process.hpp"
+#include "torch_arch.hpp"
 
 namespace fs = std::filesystem;
 using namespace alltalk;
@@ -82,6 +84,48 @@ void log_decisions(const LaunchPlan& plan) {
     }
 }
 
+// The GPU probe and torch's architectures: run when a CUDA build of torch or a cuDNN need is
+// there (or with -v / --dry-run), never with --cpu. An incompatible GPU is an error before start.
+struct GpuFacts {
+    std::optional<GpuProbe> probe;
+    std::optional<std::vector<std::string>> archs;
+};
+
+GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose) {
+    GpuFacts f;
+    if (plan.cpu_only) {
+        return f;
+    }
+    f.archs = read_torch_archs(plan.env.site_packages);
+    if (f.archs || !plan.native.needs.empty() || verbose) {
+        f.probe = probe_gpus(cudart_candidates(plan.env));
+    }
+    return f;
+}
+
+void check_gpus(const LaunchPlan& plan, const GpuFacts& f) {
+    if (!f.probe) {
+        return;
+    }
+    if (f.probe->devices.empty()) {
+        spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(*f.probe));
+    } else {
+        spdlog::info("{}", describe_gpus(*f.probe));
+    }
+    if (f.archs) {
+        std::string list;
+        for (const auto& a : *f.archs) {
+            list += (list.empty() ? "" : " ") + a;
+        }
+        spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", list);
+        if (plan.gpu_check) {
+            if (auto problem = gpu_arch_problem(*f.probe, *f.archs, plan.env.python)) {
+                throw LaunchError("gpu", *problem);
+            }
+        }
+    }
+}
+
 int launch(const cli::Options& opts, const std::vector<std::string>& args) {
     logging::init_console(opts.verbose);
     DiscoveryInputs in;
@@ -99,6 +143,9 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
         confirm_native(plan.native);
         log_decisions(plan);
         std::fputs(describe_plan(plan).c_str(), stdout);
+        GpuFacts f = gpu_facts(plan, true);
+        std::fputs(describe_gpu_check(f.probe, f.archs, plan.gpu_check && !plan.cpu_only).c_str(),
+                   stdout);
         return 0;
     }
     // Before anything is logged or started: a missing cuDNN is an error, and on Linux the chosen
@@ -112,6 +159,7 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
         confirm_native(plan.native);
     }
     log_decisions(plan);
+    check_gpus(plan, gpu_facts(plan, opts.verbose));
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
                      plan.env.version.text, plan.env.dir.string());

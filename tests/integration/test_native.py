@@ -196,3 +196,32 @@ def test_cpu_hides_the_gpus(venvs, tmp_path):
     assert r.stdout.strip() == "''"
     r = run_launcher("--env", venvs["torch"], "run", s)
     assert r.stdout.strip() == "None"
+
+
+ARCH_CODE = "import torch; print(' '.join(torch._C._cuda_getArchFlags().split()))"
+
+
+@pytest.mark.parametrize("which", torch_envs.TORCH_ENVS)
+def test_arch_list_read_from_libtorch_cuda_equals_torchs_own(which, script):
+    venv = torch_envs.torch_env(which, str(BASE_PYTHON))
+    own = subprocess.run([str(venv / "bin" / "python"), "-c", ARCH_CODE], capture_output=True,
+                         text=True, env=clean_env(), check=True).stdout.strip()
+    assert own.startswith("sm_")
+    r = run_launcher("--env", venv, "--dry-run", "run", script)
+    assert r.returncode == 0, r.stderr
+    assert f"    torch CUDA architectures: {own}\n" in r.stdout
+
+
+def test_probe_without_driver_says_so_once_and_runs_on_the_cpu(venvs, tmp_path):
+    s = tmp_path / "t.py"
+    s.write_text("import torch\nprint('SUM', torch.ones(3).sum().item(), torch.cuda.is_available())\n")
+    r = run_launcher("--env", venvs["torch"], "run", s)
+    assert r.returncode == 0, r.stderr
+    assert "SUM 3.0 False" in r.stdout
+    assert r.stderr.count("no NVIDIA driver/GPU: running on the CPU") == 1
+    assert "libcudart.so.12" in r.stderr  # the env's own runtime was loaded for the probe
+    # --cpu: no probe at all.
+    r = run_launcher("--cpu", "--env", venvs["torch"], "run", s)
+    assert r.returncode == 0 and "no NVIDIA driver" not in r.stderr
+    r = run_launcher("--no-gpu-check", "--env", venvs["torch"], "--dry-run", "run", s)
+    assert "architecture check: off" in r.stdout
