@@ -179,6 +179,20 @@ void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
     }
 }
 
+// Whether a folder holds the main library of a plausible cuDNN major (a few stat calls).
+bool has_main_library(const fs::path& dir, NativePlatform platform) {
+    for (int major = 7; major <= 12; ++major) {
+        const std::string n = std::to_string(major);
+        std::error_code ec;
+        if (fs::exists(dir / (platform == NativePlatform::Windows ? "cudnn64_" + n + ".dll"
+                                                                  : "libcudnn.so." + n),
+                       ec)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 std::string CudnnCandidate::main_library() const {
@@ -370,6 +384,9 @@ std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
         fs::path canon = fs::canonical(place.dir, ec);
         if (!seen.insert((ec ? place.dir : canon).string()).second) {
             continue;
+        }
+        if (place.rank >= 4 && !has_main_library(place.dir, facts.platform)) {
+            continue;  // system folders can be large (/usr/lib/x86_64-linux-gnu): stat first
         }
         auto names = list_names(place.dir);
         bool any = false;

@@ -1,6 +1,7 @@
 #include "native_select.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <sstream>
 #include <system_error>
 
@@ -149,6 +150,7 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
 }
 
 NativeDecision analyze_native(const NativeFacts& facts) {
+    const auto start = std::chrono::steady_clock::now();
     SiteScan own;
     const SiteScan* scan = facts.scan;
     if (!scan) {
@@ -188,6 +190,8 @@ NativeDecision analyze_native(const NativeFacts& facts) {
                                  "a cuDNN install), or leave it out to let the launcher choose.";
         }
     }
+    d.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return d;
 }
 

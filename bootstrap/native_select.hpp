@@ -35,6 +35,7 @@ struct NativeDecision {
     std::vector<CudnnChoice> choices;
     std::vector<MissingCudnn> missing;
     std::string override_problem;  // --cudnn / [native] cudnn holds no cuDNN library
+    double elapsed_ms = 0;         // time analyze_native() took (for -v and bench/native.py)
 
     // The chosen folders in order of choice, without duplicates: what goes first on the library
     // search path (LD_LIBRARY_PATH / AddDllDirectory + PATH).

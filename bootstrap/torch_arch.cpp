@@ -13,6 +13,9 @@ namespace alltalk {
 namespace {
 
 constexpr std::uint32_t kFatbinMagic = 0xBA55ED50;
+// The first containers decide: every unit carries TORCH_CUDA_ARCH_LIST, and reading all of them
+// (hundreds, spread over a 1 GB file) would cost start-up time for nothing.
+constexpr int kSampleContainers = 64;
 
 template <typename T>
 T get(const std::string& buf, std::size_t at) {
@@ -83,7 +86,7 @@ std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file) 
     std::uint64_t pos = off;
     const std::uint64_t end = off + size;
     std::string buf;
-    while (pos + 16 <= end && read_at(in, pos, 16, buf)) {
+    while (containers < kSampleContainers && pos + 16 <= end && read_at(in, pos, 16, buf)) {
         if (get<std::uint32_t>(buf, 0) != kFatbinMagic) {
             pos += 8;  // padding between containers
             continue;

@@ -5,8 +5,9 @@
 // libtorch_cuda.so holds an ELF section .nv_fatbin: a run of fatbin containers (magic
 // 0xBA55ED50), one per compiled translation unit, each a list of entries (kind 2 = cubin for one
 // sm_XY, kind 1 = PTX for compute_XY). TORCH_CUDA_ARCH_LIST applies to every unit, so an arch is
-// in torch's list when it appears in most containers; a few kernels compiled for extra archs do not
-// make it one. Verified against torch._C._cuda_getArchFlags() of real wheels in the tests.
+// in torch's list when it appears in most of the first 64 containers; a few kernels compiled for
+// extra archs do not make it one. Verified against torch._C._cuda_getArchFlags() of real wheels in
+// the tests.
 #include <filesystem>
 #include <optional>
 #include <string>

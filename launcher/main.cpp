@@ -1,6 +1,7 @@
 // alltalk-launch: discover -> plan -> prepare -> start the env's interpreter -> exit status.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -71,6 +72,7 @@ void log_decisions(const LaunchPlan& plan) {
     for (const auto& g : plan.torch_safe_globals) {
         spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
     }
+    spdlog::debug("timing: cuDNN selection {:.2f} ms", plan.native.elapsed_ms);
     for (const auto& n : plan.native.needs) {
         spdlog::debug("cuDNN: need {}: {} ({})", n.major, n.who, n.why);
     }
@@ -96,10 +98,17 @@ GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose) {
     if (plan.cpu_only) {
         return f;
     }
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
     f.archs = read_torch_archs(plan.env.site_packages);
+    const auto t1 = clock::now();
     if (f.archs || !plan.native.needs.empty() || verbose) {
         f.probe = probe_gpus(cudart_candidates(plan.env));
     }
+    const auto t2 = clock::now();
+    spdlog::debug("timing: torch architectures {:.2f} ms, GPU probe {:.2f} ms",
+                  std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                  std::chrono::duration<double, std::milli>(t2 - t1).count());
     return f;
 }
 
