@@ -184,8 +184,14 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
             // which loads its sub-libraries by plain name.
             std::string module = dist.key;
             std::replace(module.begin(), module.end(), '-', '_');
-            for (const fs::path& dir :
-                 {facts.site_packages / module / "lib", facts.site_packages / (module + ".libs")}) {
+            // On Windows the DLLs sit in the package folder itself (ctranslate2\cudnn64_8.dll,
+            // which then loads cudnn_ops_infer64_8.dll by name).
+            std::vector<fs::path> dirs = {facts.site_packages / module / "lib",
+                                          facts.site_packages / (module + ".libs")};
+            if (facts.platform == NativePlatform::Windows) {
+                dirs.push_back(facts.site_packages / module);
+            }
+            for (const fs::path& dir : dirs) {
                 auto names = list_names(dir);
                 for (int major : cudnn_majors_in_names(names, facts.platform)) {
                     std::string file;
@@ -195,7 +201,7 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                             break;
                         }
                     }
-                    add({major, who, "ships " + (dir.filename() / file).string(),
+                    add({major, who, "ships " + (dir.filename() / file).generic_string(),
                          cudnn_requirement(major, cuda_suffix), ""});
                 }
             }
