@@ -54,8 +54,19 @@ bool newer(const CudnnCandidate& a, const CudnnCandidate& b) {
 }  // namespace
 
 std::vector<fs::path> NativeDecision::library_dirs() const {
-    std::vector<fs::path> out;
+    // In preference order (the env's own first): a system folder chosen for one major may also
+    // hold another major's files, and must not shadow the env's folder chosen for that one.
+    std::vector<const CudnnChoice*> ordered;
     for (const auto& c : choices) {
+        ordered.push_back(&c);
+    }
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const CudnnChoice* a, const CudnnChoice* b) {
+                         return a->candidate.rank < b->candidate.rank;
+                     });
+    std::vector<fs::path> out;
+    for (const CudnnChoice* cp : ordered) {
+        const CudnnChoice& c = *cp;
         if (std::find(out.begin(), out.end(), c.candidate.dir) == out.end()) {
             out.push_back(c.candidate.dir);
         }

@@ -37,8 +37,8 @@ struct NativeDecision {
     std::string override_problem;  // --cudnn / [native] cudnn holds no cuDNN library
     double elapsed_ms = 0;         // time analyze_native() took (for -v and bench/native.py)
 
-    // The chosen folders in order of choice, without duplicates: what goes first on the library
-    // search path (LD_LIBRARY_PATH / AddDllDirectory + PATH).
+    // The chosen folders, the env's own first, without duplicates: what goes first on the
+    // library search path (LD_LIBRARY_PATH / AddDllDirectory + PATH).
     std::vector<std::filesystem::path> library_dirs() const;
 };
 

@@ -189,7 +189,8 @@ TEST_CASE("choice: the env's wheel before the system's; both majors served") {
     CHECK(d.choices[1].candidate.dir == e.site / "nvidia" / "cudnn" / "lib");
     CHECK(d.choices[1].candidate.version == "9.1.0.70");
     CHECK(d.choices[1].why.find("env's own") != std::string::npos);
-    CHECK(d.library_dirs() == std::vector<fs::path>{sys8, e.site / "nvidia" / "cudnn" / "lib"});
+    // The env's folder first: a system folder must not shadow it.
+    CHECK(d.library_dirs() == std::vector<fs::path>{e.site / "nvidia" / "cudnn" / "lib", sys8});
     CHECK(describe_native(d).find("candidate cuDNN 9.19.0 (file name libcudnn.so.9.19.0)") !=
           std::string::npos);
 
@@ -198,6 +199,20 @@ TEST_CASE("choice: the env's wheel before the system's; both majors served") {
     d = e.analyze({{sys9, "CUDA toolkit"}, {sys8, "LD_LIBRARY_PATH"}});
     REQUIRE(d.choices.size() == 2);
     CHECK(d.choices[1].candidate.dir == sys9);
+}
+
+TEST_CASE("a system folder holding cuDNN 8 and 9 does not shadow the env's cuDNN 9") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    dist(e.site, "ctranslate2", "4.4.0");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    const fs::path sys = e.tmp.path() / "usr" / "lib";
+    files(sys, kCudnn9Linux);
+    files(sys, kCudnn8Linux);
+    auto d = e.analyze({{sys, "/etc/ld.so.conf"}});
+    REQUIRE(d.choices.size() == 2);
+    CHECK(d.choices[0].candidate.dir == sys);
+    CHECK(d.library_dirs() == std::vector<fs::path>{e.site / "nvidia" / "cudnn" / "lib", sys});
 }
 
 TEST_CASE("a need without a candidate names who needs it and the exact fix command") {
