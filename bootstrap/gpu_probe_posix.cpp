@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <sstream>
+#include <streambuf>
 #include <string>
 
 #include "gpu_probe.hpp"
@@ -20,9 +22,37 @@ namespace alltalk {
 
 namespace {
 
-// Runs in the child: writes "key value" lines.
-std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
-    std::ostringstream os;
+// Writes straight to the pipe, so that what the child said before a crash reaches the parent.
+class FdBuf : public std::streambuf {
+  public:
+    explicit FdBuf(int fd) : fd_(fd) {}
+
+  protected:
+    int_type overflow(int_type c) override {
+        if (c != traits_type::eof()) {
+            char ch = static_cast<char>(c);
+            return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
+        }
+        return c;
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        std::streamsize done = 0;
+        while (done < n) {
+            ssize_t w = ::write(fd_, s + done, static_cast<std::size_t>(n - done));
+            if (w <= 0) {
+                break;
+            }
+            done += w;
+        }
+        return done;
+    }
+
+  private:
+    int fd_;
+};
+
+// Runs in the child: writes "key value" lines to `os` as it goes.
+void probe_here(std::ostream& os, const std::vector<std::filesystem::path>& cudart) {
     void* rt = nullptr;
     std::string used;
     for (const auto& c : cudart) {
@@ -49,7 +79,7 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
         os << "lib " << used << "\n";
         if (!driver || !runtime || !count || !attr || !props) {
             os << "note " << used << " lacks the CUDA runtime functions\n";
-            return os.str();
+            return;
         }
         int v = 0;
         if (driver(&v) == 0) {
@@ -62,17 +92,17 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
         int rc = count(&n);
         if (rc == 35 || rc == 34) {  // cudaErrorInsufficientDriver, cudaErrorStubLibrary
             os << "note no NVIDIA driver\n";
-            return os.str();
+            return;
         }
         os << "present 1\n";
         if (rc == 100) {  // cudaErrorNoDevice
             os << "note no CUDA GPU\n";
-            return os.str();
+            return;
         }
         if (rc != 0) {
             os << "note cudaGetDeviceCount failed: " << (errstr ? errstr(rc) : "error") << " ("
                << rc << ")\n";
-            return os.str();
+            return;
         }
         for (int i = 0; i < n; ++i) {
             int major = 0, minor = 0;
@@ -92,13 +122,13 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
             os << "device " << i << " " << major << " " << minor << " " << mem << " " << name
                << "\n";
         }
-        return os.str();
+        return;
     }
     // No runtime: the driver library alone.
     void* drv = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!drv) {
         os << "note no NVIDIA driver (no libcudart and no libcuda.so.1 found)\n";
-        return os.str();
+        return;
     }
     os << "lib libcuda.so.1\n";
     using init_fn = int (*)(unsigned);
@@ -116,7 +146,7 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
     auto attr = reinterpret_cast<attr_fn>(::dlsym(drv, "cuDeviceGetAttribute"));
     if (!init || !version || !count || !get || !name || !mem || !attr) {
         os << "note libcuda.so.1 lacks the driver functions\n";
-        return os.str();
+        return;
     }
     int v = 0;
     if (version(&v) == 0) {
@@ -127,7 +157,7 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
         os << (rc == 100 ? "present 1\nnote no CUDA GPU\n"
                          : "note the NVIDIA driver did not start (cuInit error " +
                                std::to_string(rc) + ")\n");
-        return os.str();
+        return;
     }
     os << "present 1\n";
     int n = 0;
@@ -143,7 +173,7 @@ std::string probe_here(const std::vector<std::filesystem::path>& cudart) {
         attr(&minor, 76, dev);
         os << "device " << i << " " << major << " " << minor << " " << bytes << " " << buf << "\n";
     }
-    return os.str();
+    return;
 }
 
 void parse_report(const std::string& text, GpuProbe& p) {
@@ -196,15 +226,14 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
     }
     if (pid == 0) {
         ::close(fds[0]);
-        const std::string report = probe_here(cudart);
-        std::size_t off = 0;
-        while (off < report.size()) {
-            ssize_t w = ::write(fds[1], report.data() + off, report.size() - off);
-            if (w <= 0) {
-                break;
-            }
-            off += static_cast<std::size_t>(w);
+        // A crash in the driver must end this child, not run handlers inherited from the parent.
+        for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) {
+            ::signal(sig, SIG_DFL);
         }
+        FdBuf buf(fds[1]);
+        std::ostream os(&buf);
+        probe_here(os, cudart);
+        os.flush();
         ::_exit(0);
     }
     ::close(fds[1]);
