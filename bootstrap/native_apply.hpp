@@ -1,8 +1,9 @@
 #pragma once
 // Applying the cuDNN choice to this process before the interpreter starts, one file per platform:
-//   Linux: the chosen folders lead LD_LIBRARY_PATH (plan.env_changes). The dynamic loader reads
-//   that variable once, at process start, so the launcher re-executes itself once with it set
-//   (guarded by kNativeReexecVar against loops). Every later load by plain name -- torch's
+//   Linux: a private folder of links to the chosen cuDNN files (plan.cudnn_link_dir; the chosen
+//   folders themselves if it cannot be made) leads LD_LIBRARY_PATH (plan.env_changes). The dynamic
+//   loader reads that variable once, at process start, so the launcher re-executes itself once with
+//   it set (guarded by kNativeReexecVar against loops). Every later load by plain name -- torch's
 //   DT_NEEDED libcudnn.so.9, cuDNN's own dlopen of its sub-libraries, ctranslate2's
 //   libcudnn_ops_infer.so.8, ctypes.CDLL("libcudnn_ops.so.9") -- then finds the chosen files, and
 //   children inherit the variable.
@@ -22,7 +23,9 @@ void require_native(const LaunchPlan& plan);
 
 // Makes the chosen folders effective for this process and its children. On Linux this may
 // re-execute the launcher with `args` (the arguments after the program name) and not return.
-void apply_native(const LaunchPlan& plan, const std::vector<std::string>& args);
+// A link folder that cannot be made is warned about and replaced by the chosen folders in
+// plan.env_changes.
+void apply_native(LaunchPlan& plan, const std::vector<std::string>& args);
 
 // Loads each chosen main library by its full path and records cudnnGetVersion() in the choice
 // (for --dry-run and -v). Only the chosen files are loaded; a failure is recorded, not thrown.

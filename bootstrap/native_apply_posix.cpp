@@ -19,7 +19,42 @@ void require_native(const LaunchPlan& plan) {
     }
 }
 
-void apply_native(const LaunchPlan& plan, const std::vector<std::string>& args) {
+namespace {
+
+// The link folder: one link per chosen cuDNN file (libcudnn.so.9 -> <wheel>/libcudnn.so.9).
+bool make_link_dir(const LaunchPlan& plan, std::string& why) {
+    const std::filesystem::path& dir = *plan.cudnn_link_dir;
+    if (!process::ensure_private_dir(dir.parent_path().parent_path(), why)) {
+        return false;
+    }
+    for (const auto& c : plan.native.choices) {
+        for (const auto& lib : c.candidate.libraries) {
+            if (!process::make_symlink(c.candidate.dir / lib, dir / lib, why)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
+    if (plan.cudnn_link_dir) {
+        std::string why;
+        if (!make_link_dir(plan, why)) {
+            spdlog::warn(
+                "warning: could not make the folder of cuDNN links ({}); the chosen cuDNN "
+                "folders go on LD_LIBRARY_PATH themselves",
+                why);
+            for (auto& c : plan.env_changes) {
+                if (c.name == "LD_LIBRARY_PATH") {
+                    c = native_library_path(plan.native, process::environment(), PathStyle::Posix);
+                }
+            }
+            plan.cudnn_link_dir.reset();
+        }
+    }
     const char* guard = std::getenv(kNativeReexecVar);
     const bool reexeced = guard != nullptr;
     process::unset_env(kNativeReexecVar);  // never passed on to the app or its children

@@ -15,7 +15,7 @@ void require_native(const LaunchPlan& plan) {
     }
 }
 
-void apply_native(const LaunchPlan& plan, const std::vector<std::string>& /*args*/) {
+void apply_native(LaunchPlan& plan, const std::vector<std::string>& /*args*/) {
     dynlib::add_search_dirs(plan.native.library_dirs());
 }
 

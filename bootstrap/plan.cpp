@@ -136,11 +136,10 @@ std::string cudnn_reason(const NativeDecision& d) {
 
 }  // namespace
 
-EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
-                              PathStyle style) {
+EnvChange library_path_with(const std::vector<fs::path>& dirs, const std::string& reason,
+                            const EnvMap& env_vars, PathStyle style) {
     const char sep = style == PathStyle::Windows ? ';' : ':';
     const std::string var = style == PathStyle::Windows ? "PATH" : "LD_LIBRARY_PATH";
-    const auto dirs = decision.library_dirs();
     std::string value;
     for (const auto& d : dirs) {
         value += (value.empty() ? "" : std::string(1, sep)) + d.string();
@@ -153,7 +152,12 @@ EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_
             }
         }
     }
-    return {var, value, cudnn_reason(decision)};
+    return {var, value, reason};
+}
+
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style) {
+    return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
 }
 
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
@@ -192,6 +196,11 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
             EnvChange c = native_library_path(plan.native, with_path, style);
             path = *c.value;
             why += "; " + c.reason;
+        } else if (plan.cudnn_link_dir) {
+            out.push_back(library_path_with(
+                {*plan.cudnn_link_dir},
+                cudnn_reason(plan.native) + " (through links in this folder, to these files only)",
+                env_vars, style));
         } else {
             out.push_back(native_library_path(plan.native, env_vars, style));
         }
@@ -309,6 +318,17 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (ctx.runtime_dir && !in.exe.empty()) {
         plan.alias_dir = *ctx.runtime_dir / alias_key(in.exe) / "bin";
     }
+#ifndef _WIN32
+    if (ctx.runtime_dir && !in.exe.empty() && !plan.native.choices.empty()) {
+        std::string files;
+        for (const auto& c : plan.native.choices) {
+            for (const auto& lib : c.candidate.libraries) {
+                files += (c.candidate.dir / lib).string() + "\n";
+            }
+        }
+        plan.cudnn_link_dir = *ctx.runtime_dir / alias_key(in.exe) / ("cudnn-" + alias_key(files));
+    }
+#endif
     if (plan.root.is_alltalk) {
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }

@@ -47,6 +47,10 @@ struct LaunchPlan {
     // cuDNN needs, candidates and the choice per major (native_select.hpp); applied before the
     // interpreter starts (native_apply.hpp).
     NativeDecision native;
+    // Linux: a private runtime folder of links to exactly the chosen cuDNN files; it alone goes on
+    // LD_LIBRARY_PATH, so that no other library of the chosen folders (a conda env's libstdc++,
+    // the CUDA toolkit's libcublas) shadows what torch and the app's children would load.
+    std::optional<std::filesystem::path> cudnn_link_dir;
     bool cpu_only = false;  // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
     bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
 
@@ -81,6 +85,9 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
 // first, so that the result is the same when the launcher runs again with it (children, re-exec).
 EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
                               PathStyle style);
+// The same with given folders (the link folder) first.
+EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
+                            const std::string& reason, const EnvMap& env_vars, PathStyle style);
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);

@@ -32,6 +32,9 @@ for name in names:
     out[name] = sorted({l.split()[-1] for l in open("/proc/self/maps")
                         if l.split()[-1].endswith("/" + name)})
 out["reexec_marker"] = os.environ.get("ALLTALK_LAUNCH_NATIVE_REEXEC")
+first = os.environ.get("LD_LIBRARY_PATH", "").split(":")[0]
+out["ld_first"] = first
+out["ld_first_files"] = sorted(os.listdir(first)) if first else []
 if "child" in sys.argv:
     r = subprocess.run([sys.executable, __file__, *names], capture_output=True, text=True)
     out["child"] = json.loads(r.stdout.splitlines()[-1])
@@ -138,6 +141,11 @@ def test_conflict_serves_cudnn_8_and_9_together(conflict_env, cuda8, venvs, scri
     for name in CUDNN8:
         assert out[name] == real(cuda8 / "lib64" / name), out
         assert out["child"][name] == real(cuda8 / "lib64" / name), out
+    # LD_LIBRARY_PATH leads with a private folder of links to exactly the chosen cuDNN files: no
+    # other library of the env or of the CUDA_PATH folder can be shadowed by it.
+    assert not out["ld_first"].startswith((str(conflict_env), str(cuda8)))
+    assert set(out["ld_first_files"]) >= set(CUDNN8) | set(CUDNN9)
+    assert all(f.startswith("libcudnn") for f in out["ld_first_files"]), out["ld_first_files"]
     # The same script under plain python finds no cuDNN 8 at all.
     plain = plain_maps(conflict_env, script, *CUDNN8, env=env)
     assert all(plain[n] is None for n in CUDNN8), plain
