@@ -209,9 +209,11 @@ def test_cpu_hides_the_gpus(venvs, tmp_path):
 ARCH_CODE = "import torch; print(' '.join(torch._C._cuda_getArchFlags().split()))"
 
 
-@pytest.mark.parametrize("which", torch_envs.TORCH_ENVS)
-def test_arch_list_read_from_libtorch_cuda_equals_torchs_own(which, script):
-    venv = torch_envs.torch_env(which, str(BASE_PYTHON))
+@pytest.mark.parametrize("which", [*torch_envs.TORCH_ENVS, "pre-allowlist"])
+def test_arch_list_read_from_libtorch_cuda_equals_torchs_own(which, script, venvs):
+    # torch 2.4.1+cu121, 2.11.0+cu130 and 2.3.1+cu121 (the env that brings the cuDNN 8 wheel).
+    venv = venvs["cudnn8"] if which == "pre-allowlist" else torch_envs.torch_env(which,
+                                                                                 str(BASE_PYTHON))
     own = subprocess.run([str(venv / "bin" / "python"), "-c", ARCH_CODE], capture_output=True,
                          text=True, env=clean_env(), check=True).stdout.strip()
     assert own.startswith("sm_")

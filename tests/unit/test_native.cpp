@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "config.hpp"
 #include "error.hpp"
 #include "native_select.hpp"
@@ -295,4 +297,53 @@ TEST_CASE("[native] config: keys, types and unknown keys") {
     CHECK(error("[native]\ncuda = 1\n").find("unknown key `cuda` in [native]") !=
           std::string::npos);
     CHECK(error("native = 1\n").find("`native` must be a table") != std::string::npos);
+}
+
+TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config") {
+    test::TempDir tmp;
+    const fs::path root = tmp.path() / "alltalk_tts";
+    const fs::path env = root / "alltalk_environment" / "env";
+    test::make_root(root);
+    test::make_prefix(env);
+    const fs::path site = env / "lib" / "python3.11" / "site-packages";
+    dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    DiscoveryInputs in;
+    in.cwd = root;
+    in.exe = tmp.path() / "bin" / "alltalk-launch";
+    in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
+    PlanContext ctx;
+    ctx.want = PythonVersion{3, 11, "3.11"};
+    ctx.runtime_dir = tmp.path() / "run";
+    ctx.system_library_dirs.emplace();
+    LaunchRequest r;
+    r.command = Command::Server;
+    LaunchPlan p = make_plan(r, in, ctx);
+    REQUIRE(p.cudnn_link_dir);
+    CHECK(p.cudnn_link_dir->parent_path().parent_path() == tmp.path() / "run");
+    auto ld = std::find_if(p.env_changes.begin(), p.env_changes.end(),
+                           [](const EnvChange& c) { return c.name == "LD_LIBRARY_PATH"; });
+    REQUIRE(ld != p.env_changes.end());
+    CHECK(*ld->value == p.cudnn_link_dir->string() + ":/opt/lib");
+    CHECK(p.gpu_check);
+    CHECK_FALSE(p.cpu_only);
+    CHECK(describe_plan(p).find("chose cuDNN 9: " + (site / "nvidia" / "cudnn" / "lib").string()) !=
+          std::string::npos);
+
+    r.cpu = true;
+    r.no_gpu_check = true;
+    p = make_plan(r, in, ctx);
+    CHECK(p.cpu_only);
+    CHECK_FALSE(p.gpu_check);
+    auto cvd = std::find_if(p.env_changes.begin(), p.env_changes.end(),
+                            [](const EnvChange& c) { return c.name == "CUDA_VISIBLE_DEVICES"; });
+    REQUIRE(cvd != p.env_changes.end());
+    CHECK(*cvd->value == "");
+
+    test::write(root / "alltalk-launch.toml", "[native]\ncpu = true\ngpu_check = false\n");
+    r.cpu = false;
+    r.no_gpu_check = false;
+    p = make_plan(r, in, ctx);
+    CHECK(p.cpu_only);
+    CHECK_FALSE(p.gpu_check);
 }
