@@ -47,6 +47,13 @@ int run_child(const char* encoded, const std::vector<std::string>& args) {
     }
     plan.python_argv.assign(1, plan.env.python.string());
     plan.python_argv.insert(plan.python_argv.end(), args.begin(), args.end());
+    if (plan.cudnn_link_dir) {
+        // Normally inherited; redone (one re-exec) when the app gave the child another
+        // LD_LIBRARY_PATH.
+        plan.env_changes.push_back(library_path_with({*plan.cudnn_link_dir}, "cuDNN links",
+                                                     process::environment(), PathStyle::Posix));
+        apply_native(plan, args);
+    }
     return run_interpreter(plan, false);
 }
 

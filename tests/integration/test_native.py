@@ -38,6 +38,10 @@ out["ld_first_files"] = sorted(os.listdir(first)) if first else []
 if "child" in sys.argv:
     r = subprocess.run([sys.executable, __file__, *names], capture_output=True, text=True)
     out["child"] = json.loads(r.stdout.splitlines()[-1])
+    # A child that the app gives another LD_LIBRARY_PATH gets the same cuDNN all the same.
+    env = dict(os.environ, LD_LIBRARY_PATH="/nonexistent")
+    r = subprocess.run([sys.executable, __file__, *names], capture_output=True, text=True, env=env)
+    out["child_other_ld"] = json.loads(r.stdout.splitlines()[-1])
 print(json.dumps(out))
 """
 
@@ -125,6 +129,7 @@ def test_torch_env_plain_name_loads_map_the_env_wheel(venvs, script):
     for name in CUDNN9:
         assert out[name] == real(chosen / name), name
         assert out["child"][name] == real(chosen / name), name  # children inherit the set-up
+        assert out["child_other_ld"][name] == real(chosen / name), name
     assert out["reexec_marker"] is None and out["child"]["reexec_marker"] is None
     # Plain python maps the CUDA toolkit's cuDNN 9.19 (the loader's cache), not torch's 9.1.
     plain = plain_maps(venvs["torch"], script, *CUDNN9)
@@ -141,6 +146,7 @@ def test_conflict_serves_cudnn_8_and_9_together(conflict_env, cuda8, venvs, scri
     for name in CUDNN8:
         assert out[name] == real(cuda8 / "lib64" / name), out
         assert out["child"][name] == real(cuda8 / "lib64" / name), out
+        assert out["child_other_ld"][name] == real(cuda8 / "lib64" / name), out
     # LD_LIBRARY_PATH leads with a private folder of links to exactly the chosen cuDNN files: no
     # other library of the env or of the CUDA_PATH folder can be shadowed by it.
     assert not out["ld_first"].startswith((str(conflict_env), str(cuda8)))
