@@ -201,7 +201,9 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                             break;
                         }
                     }
-                    add({major, who, "ships " + (dir.filename() / file).generic_string(),
+                    add({major, who,
+                         "ships " +
+                             (dir.lexically_relative(facts.site_packages) / file).generic_string(),
                          cudnn_requirement(major, cuda_suffix), ""});
                 }
             }

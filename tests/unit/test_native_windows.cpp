@@ -3,6 +3,7 @@
 // 8.9.7.29 and 9.1.0.70, nvidia-cudnn-cu13 9.19.0.56, ctranslate2 4.4.0 and 4.5.0.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "native_select.hpp"
@@ -26,7 +27,9 @@ void install(const fs::path& site, const std::string& wheel) {
         if (line.size() > 19 && line.compare(line.size() - 19, 19, ".dist-info/METADATA") == 0) {
             std::string folder = line.substr(0, line.find(".dist-info"));
             auto dash = folder.rfind('-');
-            text = "Metadata-Version: 2.1\nName: " + folder.substr(0, dash) +
+            std::string name = folder.substr(0, dash);
+            std::replace(name.begin(), name.end(), '_', '-');  // as the wheel's METADATA spells it
+            text = "Metadata-Version: 2.1\nName: " + name +
                    "\nVersion: " + folder.substr(dash + 1) + "\n\n";
         }
         test::write(site / line, text);
