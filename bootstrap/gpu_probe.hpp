@@ -5,6 +5,7 @@
 // neither crash nor hang the launcher. No driver and no GPU are normal results, not errors.
 #include <cstdint>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,18 @@ struct GpuProbe {
 // The runtime libraries to try, in order (paths, then plain names for the loader).
 std::vector<std::filesystem::path> cudart_candidates(const PythonEnv& env);
 
-// Runs the probe (posix: in a forked child, killed after `timeout_ms`). Never throws.
+// Runs the probe in a child process killed after `timeout_ms` (POSIX: fork; Windows: the
+// launcher itself, started with kGpuProbeVar). Never throws.
 GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeout_ms = 10000);
+
+// The probe itself, for the child: loads the first runtime of `cudart` that loads (else the
+// driver library) and writes "key value" lines to `os` as it learns them.
+void write_probe_report(std::ostream& os, const std::vector<std::filesystem::path>& cudart);
+void parse_probe_report(const std::string& text, GpuProbe& probe);
+
+// Windows: the launcher started with this variable (the runtime candidates, one per line) runs
+// only the probe and writes its report to stdout (launcher/main.cpp).
+inline constexpr const char* kGpuProbeVar = "ALLTALK_LAUNCH_GPU_PROBE";
 
 // "NVIDIA GeForce RTX 5090, sm_120, 31.4 GiB; driver CUDA 12.8, runtime 12.1 (libcudart...)".
 std::string describe_gpus(const GpuProbe& probe);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -188,8 +189,27 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
 // `args` are the arguments after the program name, in UTF-8.
 int launcher_main(const std::vector<std::string>& args) {
     try {
-        if (auto child = process::environment(); lookup(child, kChildPlanVar)) {
-            return run_child(child[kChildPlanVar].c_str(), args);
+        const EnvMap env_now = process::environment();
+        if (auto probe_var = lookup(env_now, kGpuProbeVar)) {
+            const char* probe = probe_var->c_str();
+            // The GPU probe's own process (Windows, gpu_probe_win32.cpp): probe, report, exit.
+            std::vector<fs::path> cudart;
+            std::string line;
+            for (const char* c = probe; *c; ++c) {
+                if (*c == '\n') {
+                    cudart.push_back(process::from_utf8(line));
+                    line.clear();
+                } else {
+                    line += *c;
+                }
+            }
+            std::ostringstream report;
+            write_probe_report(report, cudart);
+            std::fputs(report.str().c_str(), stdout);
+            return 0;
+        }
+        if (auto child = lookup(env_now, kChildPlanVar)) {
+            return run_child(child->c_str(), args);
         }
         cli::Parsed parsed = cli::parse(args);
         if (!parsed.options) {

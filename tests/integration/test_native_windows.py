@@ -60,6 +60,9 @@ def test_windows_serves_cudnn_8_and_9_through_path(win_build, wine, tmp_path):  
     assert "need cuDNN 9: torch 2.4.1+cu121 (ships torch/lib/cudnn64_9.dll)" in out
     assert "candidate cuDNN 9.1.0.70 (nvidia-cudnn-cu12 metadata)" in out
     assert f"chose cuDNN 9: {wenv}\\Lib\\site-packages\\nvidia\\cudnn\\bin" in out
+    # The GPU probe ran in its own process and found no NVIDIA driver under wine.
+    probe = next(l for l in out.splitlines() if l.strip().startswith("probe:"))
+    assert probe.strip() == "probe: no NVIDIA driver (no CUDA runtime and no nvcuda.dll found)"
     path_line = next(l for l in out.splitlines() if l.strip().startswith("PATH="))
     dirs = path_line.strip()[5:].split(";")
     assert dirs[:2] == [f"{wenv}\\Lib\\site-packages\\nvidia\\cudnn\\bin", f"{wcuda}\\bin"], dirs
