@@ -19,7 +19,9 @@ namespace alltalk {
 inline constexpr const char* kNativeReexecVar = "ALLTALK_LAUNCH_NATIVE_REEXEC";
 
 // Throws LaunchError("cudnn") when a need has no candidate (or --cudnn names no cuDNN folder).
-void require_native(const LaunchPlan& plan);
+// Needs that only matter on the GPU (gpu_only) are a warning instead when `gpu_usable` is false
+// (--cpu, no driver, no GPU): a CPU-only install that works today keeps working.
+void require_native(const LaunchPlan& plan, bool gpu_usable);
 
 // Makes the chosen folders effective for this process and its children. On Linux this may
 // re-execute the launcher with `args` (the arguments after the program name) and not return.

@@ -1,6 +1,7 @@
 // Windows implementation of native_apply.hpp: AddDllDirectory for the chosen folders (PATH is in
 // plan.env_changes and reaches children). Nothing to re-execute: the DLL search reads PATH and the
 // added folders at each load. Not compiled on Linux.
+#include <spdlog/spdlog.h>
 #include <windows.h>
 
 #include "dynlib.hpp"
@@ -9,10 +10,16 @@
 
 namespace alltalk {
 
-void require_native(const LaunchPlan& plan) {
-    if (std::string msg = missing_cudnn_message(plan.native, plan.env); !msg.empty()) {
-        throw LaunchError("cudnn", msg);
+void require_native(const LaunchPlan& plan, bool gpu_usable) {
+    std::string msg = missing_cudnn_message(plan.native, plan.env);
+    if (msg.empty()) {
+        return;
     }
+    if (!gpu_usable && plan.native.override_problem.empty() && missing_only_on_gpu(plan.native)) {
+        spdlog::warn("warning: {} It is needed only on the GPU, and this run uses the CPU.", msg);
+        return;
+    }
+    throw LaunchError("cudnn", msg);
 }
 
 void apply_native(LaunchPlan& plan, const std::vector<std::string>& /*args*/) {

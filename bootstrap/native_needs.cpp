@@ -174,7 +174,8 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                     continue;  // a range: whatever is installed satisfies pip, not a major need
                 }
                 pinned_cudnn = true;
-                add({major, who, "Requires-Dist: " + line, req->name + "==" + *req->pinned, ""});
+                add({major, who, "Requires-Dist: " + line, req->name + "==" + *req->pinned, "",
+                     false});
             }
             if (pinned_cudnn) {
                 continue;
@@ -204,7 +205,7 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                     add({major, who,
                          "ships " +
                              (dir.lexically_relative(facts.site_packages) / file).generic_string(),
-                         cudnn_requirement(major, cuda_suffix), ""});
+                         cudnn_requirement(major, cuda_suffix), "", true});
                 }
             }
         }
@@ -223,7 +224,7 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                 add({major, who,
                      old ? "ctranslate2 before 4.5.0 is built against cuDNN 8"
                          : "ctranslate2 from 4.5.0 is built against cuDNN 9",
-                     cudnn_requirement(major, "cu12"), ""});
+                     cudnn_requirement(major, "cu12"), "", true});
             }
             for (auto& n : out) {
                 if (n.who == who && n.major == 8) {
@@ -241,12 +242,12 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
             int major = leading_int(std::string_view(name).substr(6));
             std::string version = name.substr(6, name.find('-', 6) - 6);
             add({major, "conda package cudnn " + version, "conda-meta/" + name,
-                 "conda install cudnn=" + std::to_string(major), ""});
+                 "conda install cudnn=" + std::to_string(major), "", false});
         }
     }
     for (int major : facts.configured_majors) {
         add({major, "config", facts.configured_source + " [native] cudnn_majors",
-             cudnn_requirement(major, cuda_suffix), ""});
+             cudnn_requirement(major, cuda_suffix), "", false});
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const CudnnNeed& a, const CudnnNeed& b) { return a.major < b.major; });

@@ -23,6 +23,9 @@ struct CudnnNeed {
     std::string why;          // the metadata that says so
     std::string requirement;  // the pip requirement that provides it: "nvidia-cudnn-cu12==9.1.0.70"
     std::string alternative;  // another fix, e.g. "ctranslate2>=4.5.0" (empty when none)
+    // Loaded only when the package runs on the GPU (ctranslate2 loads its cuDNN sub-libraries at
+    // the first GPU operation), as opposed to at import (torch's libtorch_cuda needs libcudnn).
+    bool gpu_only = false;
 };
 
 // The parts of one Requires-Dist line that the needs use. This is deliberately not a PEP 508

@@ -206,6 +206,17 @@ NativeDecision analyze_native(const NativeFacts& facts) {
     return d;
 }
 
+bool missing_only_on_gpu(const NativeDecision& d) {
+    for (const auto& m : d.missing) {
+        for (const auto& n : m.needed_by) {
+            if (!n.gpu_only) {
+                return false;
+            }
+        }
+    }
+    return !d.missing.empty();
+}
+
 std::string missing_cudnn_message(const NativeDecision& d, const PythonEnv& env) {
     if (!d.override_problem.empty()) {
         return d.override_problem;

@@ -63,6 +63,9 @@ struct NativeFacts {
 
 NativeDecision analyze_native(const NativeFacts& facts);
 
+// True when every missing need is one that matters only on the GPU (CudnnNeed::gpu_only).
+bool missing_only_on_gpu(const NativeDecision& decision);
+
 // The error paragraph for missing needs (empty when nothing is missing).
 std::string missing_cudnn_message(const NativeDecision& decision, const PythonEnv& env);
 

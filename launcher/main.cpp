@@ -167,7 +167,12 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
     }
     // Before anything is logged or started: a missing cuDNN is an error, and on Linux the chosen
     // folders may need one re-exec of the launcher (native_apply.hpp).
-    require_native(plan);
+    bool gpu_usable = true;
+    if (missing_only_on_gpu(plan.native)) {
+        // Only GPU-time needs are missing: they matter only if there is a GPU to run on.
+        gpu_usable = !plan.cpu_only && !probe_gpus(cudart_candidates(plan.env)).devices.empty();
+    }
+    require_native(plan, gpu_usable);
     apply_native(plan, args);
     if (plan.log_file) {
         logging::add_file(*plan.log_file);

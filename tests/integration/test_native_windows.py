@@ -42,12 +42,13 @@ def test_windows_serves_cudnn_8_and_9_through_path(win_build, wine, tmp_path):  
     cuda = tmp_path / "CUDA" / "v12.4"
     install(cuda, "nvidia_cudnn_cu12-8.9.7.29-py3-none-win_amd64.whl",
             move=("nvidia/cudnn/bin/", "bin/"))
-    # The error first: no cuDNN 8 anywhere.
+    # No cuDNN 8 anywhere: said with the fix (a warning here: no GPU under wine, and ctranslate2
+    # loads cuDNN only on the GPU; the run then stops only because the Windows build cannot start
+    # Python yet).
     r = wine(win_build / "alltalk-launch.exe", "server", cwd=root)
     out = text(r)
-    assert r.returncode == 2, out
     wenv = wine.winpath(env)
-    assert "cuDNN 8 is needed by ctranslate2 4.4.0 (ships ctranslate2/cudnn64_8.dll)" in out
+    assert "warning: cuDNN 8 is needed by ctranslate2 4.4.0 (ships ctranslate2/cudnn64_8.dll)" in out
     assert f'"{wenv}\\python.exe" -m pip install "nvidia-cudnn-cu12==8.*"' in out
     assert '-m pip install "ctranslate2>=4.5.0"' in out
     # With CUDA_PATH holding cuDNN 8: both majors chosen and first on PATH.

@@ -4,6 +4,7 @@
 
 #include "config.hpp"
 #include "error.hpp"
+#include "native_apply.hpp"
 #include "native_select.hpp"
 #include "plan.hpp"
 #include "test_support.hpp"
@@ -346,4 +347,22 @@ TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config
     p = make_plan(r, in, ctx);
     CHECK(p.cpu_only);
     CHECK_FALSE(p.gpu_check);
+}
+
+TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without one") {
+    Env e;
+    dist(e.site, "ctranslate2", "4.4.0");
+    LaunchPlan plan;
+    plan.env = e.env;
+    plan.native = e.analyze();
+    REQUIRE(plan.native.missing.size() == 1);
+    CHECK(missing_only_on_gpu(plan.native));
+    CHECK_THROWS_WITH_AS(require_native(plan, true),
+                         doctest::Contains("cuDNN 8 is needed by ctranslate2 4.4.0"), LaunchError);
+    CHECK_NOTHROW(require_native(plan, false));
+    // A need from a Requires-Dist pin (loaded at import) is an error either way.
+    dist(e.site, "torch", "2.3.1", {"nvidia-cudnn-cu12==8.9.2.26"});
+    plan.native = e.analyze();
+    CHECK_FALSE(missing_only_on_gpu(plan.native));
+    CHECK_THROWS_AS(require_native(plan, false), LaunchError);
 }
