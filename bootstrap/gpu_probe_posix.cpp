@@ -1,7 +1,6 @@
 // POSIX implementation of probe_gpus(): the CUDA calls run in a forked child that reports over a
 // pipe; the parent waits at most timeout_ms, then kills it. A crash or hang in the driver costs a
 // note in the report, never the launch.
-#include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,10 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <ostream>
-#include <sstream>
 #include <streambuf>
 #include <string>
 
