@@ -176,6 +176,14 @@ NativeDecision analyze_native(const NativeFacts& facts) {
     nf.configured_majors = facts.configured_majors;
     nf.configured_source = facts.configured_source;
 
+    std::vector<CudnnNeed> needs = cudnn_needs(nf);
+    if (needs.empty() && !facts.search_without_needs && !facts.override_dir) {
+        NativeDecision d;  // nothing to serve: no candidate search (the common CPU-only env)
+        d.elapsed_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        return d;
+    }
     CandidateFacts cf;
     cf.env = facts.env;
     cf.scan = scan;
@@ -259,7 +267,8 @@ std::string describe_native(const NativeDecision& d) {
         os << "    need cuDNN " << n.major << ": " << n.who << " (" << n.why << ")\n";
     }
     if (d.candidates.empty()) {
-        os << "    candidates: none found\n";
+        os << (d.needs.empty() ? "    candidates: not searched (nothing needs cuDNN)\n"
+                               : "    candidates: none found\n");
     }
     for (const auto& c : d.candidates) {
         os << "    candidate cuDNN " << c.version << " (" << c.version_source << ") in "

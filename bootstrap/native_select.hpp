@@ -57,6 +57,8 @@ struct NativeFacts {
     std::string override_source;
     std::vector<int> configured_majors;  // [native] cudnn_majors
     std::string configured_source;
+    // Search candidates even when nothing needs cuDNN (the doctor); the launch skips the search.
+    bool search_without_needs = false;
     // nullopt: system_cudnn_dirs(env_vars, platform).
     std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_dirs;
 };

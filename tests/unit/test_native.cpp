@@ -366,3 +366,21 @@ TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without 
     CHECK_FALSE(missing_only_on_gpu(plan.native));
     CHECK_THROWS_AS(require_native(plan, false), LaunchError);
 }
+
+TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the doctor)") {
+    Env e;
+    dist(e.site, "numpy", "1.26.4");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    auto d = e.analyze();
+    CHECK(d.needs.empty());
+    CHECK(d.candidates.empty());
+    CHECK(describe_native(d).find("not searched (nothing needs cuDNN)") != std::string::npos);
+    NativeFacts f;
+    f.env = e.env;
+    f.platform = NativePlatform::Linux;
+    f.system_dirs.emplace();
+    f.search_without_needs = true;
+    d = analyze_native(f);
+    REQUIRE(d.candidates.size() == 1);
+    CHECK(d.choices.empty());
+}
