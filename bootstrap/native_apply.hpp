@@ -16,6 +16,8 @@
 
 namespace alltalk {
 
+// Set for the one re-exec: the loop guard, and the decision (native_codec.hpp) so that the
+// re-executed launcher does not select again. Never passed on to the app.
 inline constexpr const char* kNativeReexecVar = "ALLTALK_LAUNCH_NATIVE_REEXEC";
 
 // Throws LaunchError("cudnn") when a need has no candidate (or --cudnn names no cuDNN folder).

@@ -9,6 +9,7 @@
 #include "dynlib.hpp"
 #include "error.hpp"
 #include "native_apply.hpp"
+#include "native_codec.hpp"
 #include "process.hpp"
 
 namespace alltalk {
@@ -87,7 +88,7 @@ void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
     }
     const std::string exe = process::self_exe().string();
     process::set_env("LD_LIBRARY_PATH", *want->value);
-    process::set_env(kNativeReexecVar, "1");
+    process::set_env(kNativeReexecVar, encode_native_decision(plan.native));
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(exe.c_str()));
     for (const auto& a : args) {

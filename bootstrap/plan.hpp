@@ -51,7 +51,8 @@ struct LaunchPlan {
     // LD_LIBRARY_PATH, so that no other library of the chosen folders (a conda env's libstdc++,
     // the CUDA toolkit's libcublas) shadows what torch and the app's children would load.
     std::optional<std::filesystem::path> cudnn_link_dir;
-    bool cpu_only = false;  // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
+    bool native_from_reexec = false;  // `native` was handed over by the launcher's re-exec
+    bool cpu_only = false;            // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
     bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
 
     // The argv that the script sees: python_argv without the interpreter (and its options).
@@ -64,6 +65,9 @@ struct PlanContext {
     std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
     // The system folders searched for cuDNN after the env's; nullopt: system_cudnn_dirs().
     std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_library_dirs;
+    // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
+    // selecting again.
+    std::optional<NativeDecision> native_decided;
 };
 
 // Discovers root, config and env, inspects the env and decides argv, cwd and environment.

@@ -18,6 +18,7 @@
 #include "interpreter.hpp"
 #include "logging.hpp"
 #include "native_apply.hpp"
+#include "native_codec.hpp"
 #include "plan.hpp"
 #include "plan_codec.hpp"
 #include "prepare.hpp"
@@ -80,7 +81,8 @@ void log_decisions(const LaunchPlan& plan) {
     for (const auto& g : plan.torch_safe_globals) {
         spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
     }
-    spdlog::debug("timing: cuDNN selection {:.2f} ms", plan.native.elapsed_ms);
+    spdlog::debug("timing: cuDNN selection {:.2f} ms{}", plan.native.elapsed_ms,
+                  plan.native_from_reexec ? " (made before the re-exec, not repeated)" : "");
     for (const auto& n : plan.native.needs) {
         spdlog::debug("cuDNN: need {}: {} ({})", n.major, n.who, n.why);
     }
@@ -155,6 +157,9 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
 
     PlanContext ctx;
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
+    if (auto decided = lookup(in.env_vars, kNativeReexecVar)) {
+        ctx.native_decided = decode_native_decision(*decided);  // made before the re-exec
+    }
     LaunchPlan plan = make_plan(opts.request, in, ctx);
     if (opts.dry_run) {
         confirm_native(plan.native);

@@ -155,6 +155,10 @@ def test_conflict_serves_cudnn_8_and_9_together(conflict_env, cuda8, venvs, scri
     # The same script under plain python finds no cuDNN 8 at all.
     plain = plain_maps(conflict_env, script, *CUDNN8, env=env)
     assert all(plain[n] is None for n in CUDNN8), plain
+    # The re-executed launcher takes the decision over instead of selecting again.
+    r = run_launcher("-v", "--env", conflict_env, "run", script, env=env)
+    assert "re-executing" in r.stderr
+    assert "(made before the re-exec, not repeated)" in r.stderr, r.stderr
     # --dry-run says who needs what, the candidates with versions, and the choice.
     r = run_launcher("--env", conflict_env, "--dry-run", "run", script, env=env)
     assert r.returncode == 0, r.stderr

@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "native_apply.hpp"
+#include "native_codec.hpp"
 #include "native_select.hpp"
 #include "plan.hpp"
 #include "test_support.hpp"
@@ -383,4 +384,23 @@ TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the docto
     d = analyze_native(f);
     REQUIRE(d.candidates.size() == 1);
     CHECK(d.choices.empty());
+}
+
+TEST_CASE("the decision survives the re-exec text unchanged") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    dist(e.site, "ctranslate2", "4.4.0");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    NativeDecision d = e.analyze();
+    REQUIRE(d.choices.size() == 1);
+    REQUIRE(d.missing.size() == 1);
+    auto back = decode_native_decision(encode_native_decision(d));
+    REQUIRE(back);
+    CHECK(describe_native(*back) == describe_native(d));
+    CHECK(back->library_dirs() == d.library_dirs());
+    CHECK(back->choices[0].candidate.libraries == d.choices[0].candidate.libraries);
+    CHECK(back->missing[0].needed_by[0].gpu_only);
+    CHECK(missing_cudnn_message(*back, e.env) == missing_cudnn_message(d, e.env));
+    CHECK_FALSE(decode_native_decision("not toml ["));
+    CHECK_FALSE(decode_native_decision("codec = 99\n"));
 }
