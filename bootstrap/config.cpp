@@ -131,6 +131,54 @@ struct Reader {
         return out;
     }
 
+    // [native]: cudnn (folder), cudnn_majors (integers), gpu_check and cpu (booleans).
+    NativeConfig native_of(const toml::node& node) const {
+        const toml::table* table = node.as_table();
+        if (!table) {
+            fail(node, "`native` must be a table ([native]), not " + type_name(node) + ".");
+        }
+        NativeConfig out;
+        out.source = where(node);
+        auto boolean = [&](const toml::node& value, const std::string& key) {
+            if (!value.is_boolean()) {
+                fail(value,
+                     "`native." + key + "` must be true or false, not " + type_name(value) + ".");
+            }
+            return *value.value<bool>();
+        };
+        for (const auto& [k, value] : *table) {
+            std::string key(k.str());
+            if (key == "cudnn") {
+                out.cudnn = path_of(value, "native.cudnn");
+            } else if (key == "cudnn_majors") {
+                const toml::array* arr = value.as_array();
+                if (!arr) {
+                    fail(value,
+                         "`native.cudnn_majors` must be an array of integers such as [8], "
+                         "not " +
+                             type_name(value) + ".");
+                }
+                for (const auto& item : *arr) {
+                    auto v = item.value<std::int64_t>();
+                    if (!item.is_integer() || !v || *v < 1 || *v > 99) {
+                        fail(item,
+                             "each `native.cudnn_majors` entry must be a cuDNN major version "
+                             "such as 8 or 9.");
+                    }
+                    out.cudnn_majors.push_back(static_cast<int>(*v));
+                }
+            } else if (key == "gpu_check") {
+                out.gpu_check = boolean(value, key);
+            } else if (key == "cpu") {
+                out.cpu = boolean(value, key);
+            } else {
+                fail(value, "unknown key `" + key +
+                                "` in [native]. Known keys: cudnn, cudnn_majors, gpu_check, cpu.");
+            }
+        }
+        return out;
+    }
+
     CommandConfig command_of(const toml::node& node, const std::string& name) const {
         const toml::table* table = node.as_table();
         if (!table) {
@@ -185,10 +233,12 @@ Config parse_config(std::string_view text, const fs::path& origin) {
             config.finetune = reader.command_of(value, "finetune");
         } else if (key == "torch") {
             config.torch_safe_globals = reader.torch_of(value);
+        } else if (key == "native") {
+            config.native = reader.native_of(value);
         } else {
             reader.fail(value, "unknown key `" + key +
                                    "`. Known top-level keys: env, environment, [server], "
-                                   "[finetune], [torch].");
+                                   "[finetune], [torch], [native].");
         }
     }
     return config;

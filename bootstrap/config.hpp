@@ -14,6 +14,11 @@
 //   GRADIO_ANALYTICS_ENABLED = "False"
 //   [torch]
 //   safe_globals = ["mypkg.module.MyConfig"]  # more classes torch.load(weights_only=True) accepts
+//   [native]
+//   cudnn = "/opt/cudnn-9/lib"             # use this cuDNN folder (like --cudnn DIR)
+//   cudnn_majors = [8]                     # cuDNN majors needed beyond what packages declare
+//   gpu_check = false                      # skip the GPU / torch architecture check
+//   cpu = true                             # hide the GPUs from the app (like --cpu)
 //
 // Relative paths are relative to the folder of the config file.
 #include <filesystem>
@@ -34,6 +39,14 @@ struct CommandConfig {
     std::map<std::string, std::string> environment;
 };
 
+struct NativeConfig {
+    std::optional<std::filesystem::path> cudnn;
+    std::vector<int> cudnn_majors;
+    std::optional<bool> gpu_check;
+    std::optional<bool> cpu;
+    std::string source;  // "<file>:<line>" of [native], for messages
+};
+
 struct Config {
     std::optional<std::filesystem::path> file;  // where it was read from, if anywhere
     std::optional<std::filesystem::path> env;
@@ -41,6 +54,7 @@ struct Config {
     CommandConfig server;
     CommandConfig finetune;
     std::vector<SafeGlobal> torch_safe_globals;  // [torch] safe_globals, source = file:line
+    NativeConfig native;                         // [native]
 
     const CommandConfig* command(const std::string& name) const;
 };

@@ -1,5 +1,6 @@
 #include "plan.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <system_error>
@@ -94,6 +95,60 @@ std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
             p / "bin"};
 }
 
+namespace {
+
+std::vector<std::string> split_on(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == sep) {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+std::string cudnn_reason(const NativeDecision& d) {
+    std::string why =
+        "the chosen cuDNN first, so that torch's and ctranslate2's loads by plain "
+        "name find it:";
+    for (const auto& c : d.choices) {
+        why += " cuDNN " + c.candidate.version + " from " + c.candidate.dir.string() + ";";
+    }
+    why.pop_back();
+    return why;
+}
+
+}  // namespace
+
+EnvChange library_path_with(const std::vector<fs::path>& dirs, const std::string& reason,
+                            const EnvMap& env_vars, PathStyle style) {
+    const char sep = style == PathStyle::Windows ? ';' : ':';
+    const std::string var = style == PathStyle::Windows ? "PATH" : "LD_LIBRARY_PATH";
+    std::string value;
+    for (const auto& d : dirs) {
+        value += (value.empty() ? "" : std::string(1, sep)) + d.string();
+    }
+    if (auto old = lookup(env_vars, var)) {
+        for (const auto& entry : split_on(*old, sep)) {
+            if (std::find(dirs.begin(), dirs.end(), fs::path(entry)) == dirs.end() &&
+                !entry.empty()) {
+                value += (value.empty() ? "" : std::string(1, sep)) + entry;
+            }
+        }
+    }
+    return {var, value, reason};
+}
+
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style) {
+    return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
+}
+
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
                                            const EnvMap& env_vars, PathStyle style) {
     const char path_sep = style == PathStyle::Windows ? ';' : ':';
@@ -122,7 +177,28 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     if (auto old = lookup(env_vars, "PATH")) {
         path += path_sep + *old;
     }
+    if (!plan.native.choices.empty()) {
+        if (style == PathStyle::Windows) {
+            // cuDNN DLLs are found through PATH (and AddDllDirectory, native_apply_win32.cpp).
+            EnvMap with_path = env_vars;
+            with_path["PATH"] = path;
+            EnvChange c = native_library_path(plan.native, with_path, style);
+            path = *c.value;
+            why += "; " + c.reason;
+        } else if (plan.cudnn_link_dir) {
+            out.push_back(library_path_with(
+                {*plan.cudnn_link_dir},
+                cudnn_reason(plan.native) + " (through links in this folder, to these files only)",
+                env_vars, style));
+        } else {
+            out.push_back(native_library_path(plan.native, env_vars, style));
+        }
+    }
     out.push_back({"PATH", path, why});
+    if (plan.cpu_only) {
+        out.push_back(
+            {"CUDA_VISIBLE_DEVICES", "", "--cpu: the app sees no GPU and runs on the CPU"});
+    }
 
     if (plan.env.kind == EnvKind::Venv) {
         out.push_back({"VIRTUAL_ENV", plan.env.dir.string(), "as the venv's activate script does"});
@@ -188,6 +264,24 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     plan.env_choice = choose_env(in, plan.root, configured_env, configured_source);
     plan.env = inspect_env(plan.env_choice.dir, ctx.want);
 
+    NativeFacts native;
+    native.env = plan.env;
+    native.env_vars = in.env_vars;
+    if (request.cudnn) {
+        native.override_dir = absolute_from(*request.cudnn, in.cwd);
+        native.override_source = "--cudnn";
+    } else if (config.native.cudnn) {
+        native.override_dir = config.native.cudnn;
+        native.override_source = config.native.source + " [native] cudnn";
+    }
+    native.configured_majors = config.native.cudnn_majors;
+    native.configured_source = config.native.source;
+    native.system_dirs = ctx.system_library_dirs;
+    plan.native = ctx.native_decided ? *ctx.native_decided : analyze_native(native);
+    plan.native_from_reexec = ctx.native_decided.has_value();
+    plan.cpu_only = request.cpu || config.native.cpu.value_or(false);
+    plan.gpu_check = !request.no_gpu_check && config.native.gpu_check.value_or(true);
+
     std::vector<std::string> script_args;
     switch (plan.command) {
         case Command::Server:
@@ -225,6 +319,17 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (ctx.runtime_dir && !in.exe.empty()) {
         plan.alias_dir = *ctx.runtime_dir / alias_key(in.exe) / "bin";
     }
+#ifndef _WIN32
+    if (ctx.runtime_dir && !in.exe.empty() && !plan.native.choices.empty()) {
+        std::string files;
+        for (const auto& c : plan.native.choices) {
+            for (const auto& lib : c.candidate.libraries) {
+                files += (c.candidate.dir / lib).string() + "\n";
+            }
+        }
+        plan.cudnn_link_dir = *ctx.runtime_dir / alias_key(in.exe) / ("cudnn-" + alias_key(files));
+    }
+#endif
     if (plan.root.is_alltalk) {
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }
@@ -305,6 +410,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
     os << describe_safe_globals(plan.torch_safe_globals);
+    os << describe_native(plan.native);
     return os.str();
 }
 

@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "environ.hpp"
 #include "layout.hpp"
+#include "native_select.hpp"
 #include "python_env.hpp"
 #include "safe_globals.hpp"
 
@@ -23,6 +24,9 @@ struct LaunchRequest {
     Command command = Command::Server;
     std::optional<std::filesystem::path> script;  // `run SCRIPT`
     std::vector<std::string> args;                // script arguments, or python's for `python`
+    std::optional<std::filesystem::path> cudnn;   // --cudnn DIR
+    bool cpu = false;                             // --cpu
+    bool no_gpu_check = false;                    // --no-gpu-check
 };
 
 struct LaunchPlan {
@@ -40,6 +44,16 @@ struct LaunchPlan {
     std::optional<std::filesystem::path> log_file;
     // torch weights_only allow-list: the compiled-in defaults, then [torch] safe_globals.
     std::vector<SafeGlobal> torch_safe_globals;
+    // cuDNN needs, candidates and the choice per major (native_select.hpp); applied before the
+    // interpreter starts (native_apply.hpp).
+    NativeDecision native;
+    // Linux: a private runtime folder of links to exactly the chosen cuDNN files; it alone goes on
+    // LD_LIBRARY_PATH, so that no other library of the chosen folders (a conda env's libstdc++,
+    // the CUDA toolkit's libcublas) shadows what torch and the app's children would load.
+    std::optional<std::filesystem::path> cudnn_link_dir;
+    bool native_from_reexec = false;  // `native` was handed over by the launcher's re-exec
+    bool cpu_only = false;            // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
+    bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
 
     // The argv that the script sees: python_argv without the interpreter (and its options).
     std::vector<std::string> script_argv() const;
@@ -49,6 +63,11 @@ struct LaunchPlan {
 struct PlanContext {
     PythonVersion want = built_python_version();
     std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
+    // The system folders searched for cuDNN after the env's; nullopt: system_cudnn_dirs().
+    std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_library_dirs;
+    // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
+    // selecting again.
+    std::optional<NativeDecision> native_decided;
 };
 
 // Discovers root, config and env, inspects the env and decides argv, cwd and environment.
@@ -67,6 +86,15 @@ std::vector<std::filesystem::path> activation_path(const PythonEnv& env, PathSty
 // The environment changes for a plan (pure; part of make_plan, exposed for tests).
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
                                            const EnvMap& env_vars, PathStyle style);
+
+// The library search variable and its value that serve the chosen cuDNN folders first (pure):
+// LD_LIBRARY_PATH on Linux, PATH on Windows; the chosen folders are taken out of the old value
+// first, so that the result is the same when the launcher runs again with it (children, re-exec).
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style);
+// The same with given folders (the link folder) first.
+EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
+                            const std::string& reason, const EnvMap& env_vars, PathStyle style);
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);

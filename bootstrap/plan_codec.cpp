@@ -60,6 +60,9 @@ std::string encode_child_plan(const LaunchPlan& plan) {
     if (plan.script) {
         t.insert("script", plan.script->string());
     }
+    if (plan.cudnn_link_dir) {
+        t.insert("cudnn_link_dir", plan.cudnn_link_dir->string());
+    }
     std::ostringstream os;
     os << t;
     return os.str();
@@ -99,6 +102,9 @@ LaunchPlan decode_child_plan(std::string_view text) {
         }
         if (auto s = t["script"].value<std::string>()) {
             plan.script = fs::path(*s);
+        }
+        if (auto d = t["cudnn_link_dir"].value<std::string>()) {
+            plan.cudnn_link_dir = fs::path(*d);
         }
         if (const toml::array* arr = t["torch_safe_globals"].as_array()) {
             for (const auto& item : *arr) {

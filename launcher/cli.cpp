@@ -13,7 +13,8 @@ namespace {
 
 // Global options that take a value: the token after them is not a subcommand.
 bool takes_value(const std::string& arg) {
-    return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--report";
+    return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
+           arg == "--report";
 }
 
 struct Split {
@@ -81,13 +82,20 @@ Parsed parse(const std::vector<std::string>& args) {
         "holding script.py and finetune.py, else the current directory. The environment is "
         "--env, else `env` in alltalk-launch.toml, else <root>/alltalk_environment/env, "
         "<root>/.venv, <root>/venv, else the active $CONDA_PREFIX or $VIRTUAL_ENV.");
-    std::string root, env, config;
+    std::string root, env, config, cudnn;
     app.add_option("--root", root, "AllTalk folder (holds script.py and finetune.py)")
         ->type_name("DIR");
     app.add_option("--env", env, "Python environment to run in (conda prefix or venv)")
         ->type_name("DIR");
     app.add_option("--config", config, "Configuration file (default <root>/alltalk-launch.toml)")
         ->type_name("FILE");
+    app.add_option("--cudnn", cudnn,
+                   "Use the cuDNN libraries in this folder instead of the launcher's choice")
+        ->type_name("DIR");
+    app.add_flag("--cpu", opts.request.cpu,
+                 "Hide the GPUs from the app (CUDA_VISIBLE_DEVICES=): run on the CPU");
+    app.add_flag("--no-gpu-check", opts.request.no_gpu_check,
+                 "Skip the check that the installed torch has kernels for each GPU");
     app.add_flag("-v,--verbose", opts.verbose, "Show each decision the launcher makes");
     app.add_flag("--dry-run", opts.dry_run,
                  "Print the resolved plan (root, env, Python, script, argv, cwd, environment "
@@ -147,6 +155,9 @@ Parsed parse(const std::vector<std::string>& args) {
     }
     if (!config.empty()) {
         opts.config = config;
+    }
+    if (!cudnn.empty()) {
+        opts.request.cudnn = cudnn;
     }
     if (doctor->parsed()) {
         DoctorOptions d;

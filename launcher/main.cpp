@@ -1,10 +1,12 @@
 // alltalk-launch: discover -> plan -> prepare -> start the env's interpreter -> exit status.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,12 +16,16 @@
 #include "doctor_cmd.hpp"
 #include "error.hpp"
 #include "explain_runtime.hpp"
+#include "gpu_check.hpp"
 #include "interpreter.hpp"
 #include "logging.hpp"
+#include "native_apply.hpp"
+#include "native_codec.hpp"
 #include "plan.hpp"
 #include "plan_codec.hpp"
 #include "prepare.hpp"
 #include "process.hpp"
+#include "torch_arch.hpp"
 
 namespace fs = std::filesystem;
 using namespace alltalk;
@@ -45,6 +51,13 @@ int run_child(const char* encoded, const std::vector<std::string>& args) {
     }
     plan.python_argv.assign(1, plan.env.python.string());
     plan.python_argv.insert(plan.python_argv.end(), args.begin(), args.end());
+    if (plan.cudnn_link_dir) {
+        // Normally inherited; redone (one re-exec) when the app gave the child another
+        // LD_LIBRARY_PATH.
+        plan.env_changes.push_back(library_path_with({*plan.cudnn_link_dir}, "cuDNN links",
+                                                     process::environment(), PathStyle::Posix));
+        apply_native(plan, args);
+    }
     return run_interpreter(plan, false);
 }
 
@@ -70,23 +83,106 @@ void log_decisions(const LaunchPlan& plan) {
     for (const auto& g : plan.torch_safe_globals) {
         spdlog::debug("torch allow-list: {} ({})", g.full_name(), g.source);
     }
+    spdlog::debug("timing: cuDNN selection {:.2f} ms{}", plan.native.elapsed_ms,
+                  plan.native_from_reexec ? " (made before the re-exec, not repeated)" : "");
+    for (const auto& n : plan.native.needs) {
+        spdlog::debug("cuDNN: need {}: {} ({})", n.major, n.who, n.why);
+    }
+    for (const auto& c : plan.native.candidates) {
+        spdlog::debug("cuDNN: candidate {} ({}) in {} [{}{}]", c.version, c.version_source,
+                      c.dir.string(), c.origin, c.complete ? "" : ", incomplete");
+    }
+    for (const auto& c : plan.native.choices) {
+        spdlog::debug("cuDNN: chose {} for cuDNN {} ({}){}", c.candidate.dir.string(), c.major,
+                      c.why, c.confirmed.empty() ? "" : "; loaded: " + c.confirmed);
+    }
 }
 
-int launch(const cli::Options& opts) {
+// The GPU probe and torch's architectures: run when a CUDA build of torch or a cuDNN need is
+// there (or with -v / --dry-run), never with --cpu. An incompatible GPU is an error before start.
+struct GpuFacts {
+    std::optional<GpuProbe> probe;
+    std::optional<std::vector<std::string>> archs;
+};
+
+GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose) {
+    GpuFacts f;
+    if (plan.cpu_only) {
+        return f;
+    }
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    f.archs = read_torch_archs(plan.env.site_packages);
+    const auto t1 = clock::now();
+    if (f.archs || !plan.native.needs.empty() || verbose) {
+        f.probe = probe_gpus(cudart_candidates(plan.env));
+    }
+    const auto t2 = clock::now();
+    spdlog::debug("timing: torch architectures {:.2f} ms, GPU probe {:.2f} ms",
+                  std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                  std::chrono::duration<double, std::milli>(t2 - t1).count());
+    return f;
+}
+
+void check_gpus(const LaunchPlan& plan, const GpuFacts& f) {
+    if (!f.probe) {
+        return;
+    }
+    if (f.probe->devices.empty()) {
+        spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(*f.probe));
+    } else {
+        spdlog::info("{}", describe_gpus(*f.probe));
+    }
+    if (f.archs) {
+        std::string list;
+        for (const auto& a : *f.archs) {
+            list += (list.empty() ? "" : " ") + a;
+        }
+        spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", list);
+        if (plan.gpu_check) {
+            if (auto problem = gpu_arch_problem(*f.probe, *f.archs, plan.env.python)) {
+                throw LaunchError("gpu", *problem);
+            }
+        }
+    }
+}
+
+int launch(const cli::Options& opts, const std::vector<std::string>& args) {
     logging::init_console(opts.verbose);
     const DiscoveryInputs in = cli::discovery_inputs(opts);
 
     PlanContext ctx;
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
-    LaunchPlan plan = make_plan(opts.request, in, ctx);
-    if (plan.log_file && !opts.dry_run) {
-        logging::add_file(*plan.log_file);
+    if (auto decided = lookup(in.env_vars, kNativeReexecVar)) {
+        ctx.native_decided = decode_native_decision(*decided);  // made before the re-exec
     }
-    log_decisions(plan);
+    LaunchPlan plan = make_plan(opts.request, in, ctx);
     if (opts.dry_run) {
+        confirm_native(plan.native);
+        log_decisions(plan);
         std::fputs(describe_plan(plan).c_str(), stdout);
+        GpuFacts f = gpu_facts(plan, true);
+        std::fputs(describe_gpu_check(f.probe, f.archs, plan.gpu_check && !plan.cpu_only).c_str(),
+                   stdout);
         return 0;
     }
+    // Before anything is logged or started: a missing cuDNN is an error, and on Linux the chosen
+    // folders may need one re-exec of the launcher (native_apply.hpp).
+    bool gpu_usable = true;
+    if (missing_only_on_gpu(plan.native)) {
+        // Only GPU-time needs are missing: they matter only if there is a GPU to run on.
+        gpu_usable = !plan.cpu_only && !probe_gpus(cudart_candidates(plan.env)).devices.empty();
+    }
+    require_native(plan, gpu_usable);
+    apply_native(plan, args);
+    if (plan.log_file) {
+        logging::add_file(*plan.log_file);
+    }
+    if (opts.verbose) {
+        confirm_native(plan.native);
+    }
+    log_decisions(plan);
+    check_gpus(plan, gpu_facts(plan, opts.verbose));
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
                      plan.env.version.text, plan.env.dir.string());
@@ -109,8 +205,27 @@ int launcher_main(const std::vector<std::string>& args) {
             }
             return 0;
         }
-        if (auto child = process::environment(); lookup(child, kChildPlanVar)) {
-            return run_child(child[kChildPlanVar].c_str(), args);
+        const EnvMap env_now = process::environment();
+        if (auto probe_var = lookup(env_now, kGpuProbeVar)) {
+            const char* probe = probe_var->c_str();
+            // The GPU probe's own process (Windows, gpu_probe_win32.cpp): probe, report, exit.
+            std::vector<fs::path> cudart;
+            std::string line;
+            for (const char* c = probe; *c; ++c) {
+                if (*c == '\n') {
+                    cudart.push_back(process::from_utf8(line));
+                    line.clear();
+                } else {
+                    line += *c;
+                }
+            }
+            std::ostringstream report;
+            write_probe_report(report, cudart);
+            std::fputs(report.str().c_str(), stdout);
+            return 0;
+        }
+        if (auto child = lookup(env_now, kChildPlanVar)) {
+            return run_child(child->c_str(), args);
         }
         cli::Parsed parsed = cli::parse(args);
         if (!parsed.options) {
@@ -119,7 +234,7 @@ int launcher_main(const std::vector<std::string>& args) {
         if (parsed.options->doctor) {
             return run_doctor(*parsed.options);
         }
-        return launch(*parsed.options);
+        return launch(*parsed.options, args);
     } catch (const LaunchError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());

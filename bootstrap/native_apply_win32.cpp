@@ -1,0 +1,48 @@
+// Windows implementation of native_apply.hpp: AddDllDirectory for the chosen folders (PATH is in
+// plan.env_changes and reaches children). Nothing to re-execute: the DLL search reads PATH and the
+// added folders at each load. Not compiled on Linux.
+#include <spdlog/spdlog.h>
+#include <windows.h>
+
+#include "dynlib.hpp"
+#include "error.hpp"
+#include "native_apply.hpp"
+
+namespace alltalk {
+
+void require_native(const LaunchPlan& plan, bool gpu_usable) {
+    std::string msg = missing_cudnn_message(plan.native, plan.env);
+    if (msg.empty()) {
+        return;
+    }
+    if (!gpu_usable && plan.native.override_problem.empty() && missing_only_on_gpu(plan.native)) {
+        spdlog::warn("warning: {} It is needed only on the GPU, and this run uses the CPU.", msg);
+        return;
+    }
+    throw LaunchError("cudnn", msg);
+}
+
+void apply_native(LaunchPlan& plan, const std::vector<std::string>& /*args*/) {
+    dynlib::add_search_dirs(plan.native.library_dirs());
+}
+
+void confirm_native(NativeDecision& decision) {
+    for (auto& c : decision.choices) {
+        const std::string main = c.candidate.main_library();
+        if (main.empty()) {
+            continue;
+        }
+        std::string err;
+        dynlib::Library lib = dynlib::load(c.candidate.dir / main, false, err);
+        if (!lib) {
+            c.confirmed = "could not be loaded: " + err;
+            continue;
+        }
+        using get_version_fn = std::size_t(__stdcall*)();
+        auto fn = reinterpret_cast<get_version_fn>(dynlib::symbol(lib, "cudnnGetVersion"));
+        c.confirmed = fn ? "cudnnGetVersion() = " + std::to_string(fn())
+                         : std::string("has no cudnnGetVersion");
+    }
+}
+
+}  // namespace alltalk

@@ -1,0 +1,406 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "native_apply.hpp"
+#include "native_codec.hpp"
+#include "native_select.hpp"
+#include "plan.hpp"
+#include "test_support.hpp"
+
+using namespace alltalk;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A dist-info folder as pip writes it.
+void dist(const fs::path& site, const std::string& name, const std::string& version,
+          const std::vector<std::string>& requires_dist = {}) {
+    std::string meta = "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n";
+    for (const auto& r : requires_dist) {
+        meta += "Requires-Dist: " + r + "\n";
+    }
+    test::write(site / (name + "-" + version + ".dist-info") / "METADATA", meta + "\nbody\n");
+}
+
+void files(const fs::path& dir, const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        test::write(dir / n);
+    }
+}
+
+const std::vector<std::string> kCudnn9Linux = {
+    "libcudnn.so.9",           "libcudnn_adv.so.9",
+    "libcudnn_cnn.so.9",       "libcudnn_engines_precompiled.so.9",
+    "libcudnn_graph.so.9",     "libcudnn_engines_runtime_compiled.so.9",
+    "libcudnn_heuristic.so.9", "libcudnn_ops.so.9"};
+const std::vector<std::string> kCudnn8Linux = {"libcudnn.so.8",           "libcudnn_adv_infer.so.8",
+                                               "libcudnn_adv_train.so.8", "libcudnn_cnn_infer.so.8",
+                                               "libcudnn_cnn_train.so.8", "libcudnn_ops_infer.so.8",
+                                               "libcudnn_ops_train.so.8"};
+
+struct Env {
+    test::TempDir tmp;
+    fs::path dir = tmp.path() / "env";
+    fs::path site = dir / "lib" / "python3.11" / "site-packages";
+    PythonEnv env;
+    Env() {
+        env.dir = dir;
+        env.site_packages = site;
+        env.python = dir / "bin" / "python3.11";
+        fs::create_directories(site);
+    }
+    NativeDecision analyze(std::vector<std::pair<fs::path, std::string>> system = {},
+                           EnvMap vars = {}) {
+        NativeFacts f;
+        f.env = env;
+        f.env_vars = std::move(vars);
+        f.platform = NativePlatform::Linux;
+        f.system_dirs = std::move(system);
+        return analyze_native(f);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("Requires-Dist lines: name, == pin and platform markers") {
+    auto r = parse_simple_requirement(
+        "nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == \"Linux\" and platform_machine == "
+        "\"x86_64\"");
+    REQUIRE(r);
+    CHECK(r->key == "nvidia-cudnn-cu12");
+    CHECK(*r->pinned == "9.1.0.70");
+    CHECK(marker_may_apply(r->marker, NativePlatform::Linux));
+    CHECK_FALSE(marker_may_apply(r->marker, NativePlatform::Windows));
+    r = parse_simple_requirement("nvidia-cudnn-cu13==9.19.0.56; platform_system == 'Linux'");
+    REQUIRE(r);
+    CHECK(*r->pinned == "9.19.0.56");
+    CHECK_FALSE(marker_may_apply(r->marker, NativePlatform::Windows));
+    r = parse_simple_requirement("nvidia-cudnn-cu12>=9,<10");
+    REQUIRE(r);
+    CHECK_FALSE(r->pinned);
+    CHECK_FALSE(marker_may_apply("extra == \"cuda\"", NativePlatform::Linux));
+    CHECK(marker_may_apply("", NativePlatform::Windows));
+}
+
+TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config majors") {
+    Env e;
+    dist(e.site, "torch", "2.4.1",
+         {"filelock",
+          "nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == \"Linux\" and "
+          "platform_machine == \"x86_64\""});
+    dist(e.site, "ctranslate2", "4.4.0", {"numpy"});
+    SiteScan scan = scan_site_packages(e.site);
+    NeedFacts nf{&scan, e.site, e.dir, NativePlatform::Linux, {7}, "cfg.toml:3"};
+    auto needs = cudnn_needs(nf);
+    REQUIRE(needs.size() == 3);
+    CHECK(needs[0].major == 7);
+    CHECK(needs[1].major == 8);
+    CHECK(needs[1].who == "ctranslate2 4.4.0");
+    CHECK(needs[1].alternative == "ctranslate2>=4.5.0");
+    CHECK(needs[2].major == 9);
+    CHECK(needs[2].who == "torch 2.4.1");
+    CHECK(needs[2].requirement == "nvidia-cudnn-cu12==9.1.0.70");
+    // On Windows torch's pin does not apply (the marker says Linux).
+    nf.platform = NativePlatform::Windows;
+    nf.configured_majors.clear();
+    needs = cudnn_needs(nf);
+    REQUIRE(needs.size() == 1);
+    CHECK(needs[0].major == 8);
+}
+
+TEST_CASE("needs: cuDNN shipped in torch\\lib on Windows and bundled in ctranslate2.libs") {
+    Env e;
+    dist(e.site, "torch", "2.4.1+cu121", {"filelock"});
+    files(e.site / "torch" / "lib", {"torch_cuda.dll", "cudnn64_9.dll", "cudnn_ops64_9.dll"});
+    dist(e.site, "ctranslate2", "4.5.0");
+    files(e.site / "ctranslate2.libs", {"libcudnn-74a4c495.so.9.1.0"});
+    SiteScan scan = scan_site_packages(e.site);
+    auto needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Windows, {}, ""});
+    REQUIRE(needs.size() == 2);
+    CHECK(needs[0].major == 9);
+    CHECK(needs[1].major == 9);
+    needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""});
+    REQUIRE(needs.size() == 1);
+    CHECK(needs[0].who == "ctranslate2 4.5.0");
+    CHECK(needs[0].why.find("libcudnn-74a4c495.so.9.1.0") != std::string::npos);
+}
+
+TEST_CASE("needs: a conda cudnn package; a CPU torch needs nothing") {
+    Env e;
+    dist(e.site, "torch", "2.4.1+cpu", {"filelock"});
+    SiteScan scan = scan_site_packages(e.site);
+    CHECK(cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""}).empty());
+    test::write(e.dir / "conda-meta" / "cudnn-8.9.2.26-cuda12_0.json", "{}");
+    auto needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""});
+    REQUIRE(needs.size() == 1);
+    CHECK(needs[0].major == 8);
+    CHECK(needs[0].who == "conda package cudnn 8.9.2.26");
+}
+
+TEST_CASE("a folder is versioned from its file names and cudnn_version.h") {
+    auto c = version_cudnn_dir("/x",
+                               {"libcudnn.so.9", "libcudnn.so.9.1.0", "libcudnn_ops.so.9",
+                                "libcudnn_ops_infer.so.8", "libfoo.so.1"},
+                               NativePlatform::Linux, std::nullopt);
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].major == 8);
+    CHECK_FALSE(c[0].complete);  // no libcudnn.so.8
+    CHECK(c[1].major == 9);
+    CHECK(c[1].complete);
+    CHECK(c[1].version == "9.1.0");
+    CHECK(c[1].main_library() == "libcudnn.so.9");
+    c = version_cudnn_dir(
+        "/x", {"libcudnn.so.9", "libcudnn_ops.so.9"}, NativePlatform::Linux,
+        "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 19\n#define CUDNN_PATCHLEVEL 0\n");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].version == "9.19.0");
+    CHECK(c[0].version_source == "cudnn_version.h");
+    // A header of another major does not version the folder.
+    c = version_cudnn_dir(
+        "/x", kCudnn8Linux, NativePlatform::Linux,
+        "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 19\n#define CUDNN_PATCHLEVEL 0\n");
+    CHECK(c[0].version == "8");
+    c = version_cudnn_dir("C:/x", {"cudnn64_8.dll", "cudnn_ops_infer64_8.dll", "cudnn64_9.dll"},
+                          NativePlatform::Windows, std::nullopt);
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].major == 8);
+    CHECK(c[0].complete);
+    CHECK(c[0].main_library() == "cudnn64_8.dll");
+    CHECK(c[1].major == 9);
+    CHECK_FALSE(c[1].complete);
+}
+
+TEST_CASE("choice: the env's wheel before the system's; both majors served") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    dist(e.site, "nvidia-cudnn-cu12", "9.1.0.70");
+    dist(e.site, "ctranslate2", "4.4.0");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    const fs::path sys9 = e.tmp.path() / "cuda" / "lib64";
+    const fs::path sys8 = e.tmp.path() / "cudnn8" / "lib";
+    files(sys9, kCudnn9Linux);
+    files(sys9, {"libcudnn.so.9.19.0"});
+    files(sys8, kCudnn8Linux);
+    auto d = e.analyze({{sys9, "CUDA toolkit"}, {sys8, "LD_LIBRARY_PATH"}});
+    REQUIRE(d.missing.empty());
+    REQUIRE(d.choices.size() == 2);
+    CHECK(d.choices[0].major == 8);
+    CHECK(d.choices[0].candidate.dir == sys8);
+    CHECK(d.choices[1].major == 9);
+    CHECK(d.choices[1].candidate.dir == e.site / "nvidia" / "cudnn" / "lib");
+    CHECK(d.choices[1].candidate.version == "9.1.0.70");
+    CHECK(d.choices[1].why.find("env's own") != std::string::npos);
+    // The env's folder first: a system folder must not shadow it.
+    CHECK(d.library_dirs() == std::vector<fs::path>{e.site / "nvidia" / "cudnn" / "lib", sys8});
+    CHECK(describe_native(d).find("candidate cuDNN 9.19.0 (file name libcudnn.so.9.19.0)") !=
+          std::string::npos);
+
+    // Without the env's wheel the system's cuDNN 9 serves.
+    fs::remove_all(e.site / "nvidia");
+    d = e.analyze({{sys9, "CUDA toolkit"}, {sys8, "LD_LIBRARY_PATH"}});
+    REQUIRE(d.choices.size() == 2);
+    CHECK(d.choices[1].candidate.dir == sys9);
+}
+
+TEST_CASE("a system folder holding cuDNN 8 and 9 does not shadow the env's cuDNN 9") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    dist(e.site, "ctranslate2", "4.4.0");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    const fs::path sys = e.tmp.path() / "usr" / "lib";
+    files(sys, kCudnn9Linux);
+    files(sys, kCudnn8Linux);
+    auto d = e.analyze({{sys, "/etc/ld.so.conf"}});
+    REQUIRE(d.choices.size() == 2);
+    CHECK(d.choices[0].candidate.dir == sys);
+    CHECK(d.library_dirs() == std::vector<fs::path>{e.site / "nvidia" / "cudnn" / "lib", sys});
+}
+
+TEST_CASE("a need without a candidate names who needs it and the exact fix command") {
+    Env e;
+    dist(e.site, "ctranslate2", "4.4.0");
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    auto d = e.analyze();
+    REQUIRE(d.missing.size() == 1);
+    CHECK(d.missing[0].major == 8);
+    const std::string msg = missing_cudnn_message(d, e.env);
+    CHECK(msg.find("cuDNN 8 is needed by ctranslate2 4.4.0") != std::string::npos);
+    CHECK(msg.find("\"" + e.env.python.string() + "\" -m pip install \"nvidia-cudnn-cu12==8.*\"") !=
+          std::string::npos);
+    CHECK(msg.find("-m pip install \"ctranslate2>=4.5.0\"") != std::string::npos);
+    CHECK(msg.find("only other cuDNN versions") != std::string::npos);
+}
+
+TEST_CASE("--cudnn overrides the choice; a folder without cuDNN is a problem") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    const fs::path mine = e.tmp.path() / "my cudnn";
+    files(mine, kCudnn9Linux);
+    NativeFacts f;
+    f.env = e.env;
+    f.platform = NativePlatform::Linux;
+    f.system_dirs.emplace();
+    f.override_dir = mine;
+    f.override_source = "--cudnn";
+    auto d = analyze_native(f);
+    REQUIRE(d.choices.size() == 1);
+    CHECK(d.choices[0].candidate.dir == mine);
+    CHECK(d.choices[0].why.rfind("named by --cudnn", 0) == 0);
+    f.override_dir = e.tmp.path() / "empty";
+    fs::create_directories(*f.override_dir);
+    d = analyze_native(f);
+    CHECK(missing_cudnn_message(d, e.env).find("holds no cuDNN library") != std::string::npos);
+}
+
+TEST_CASE("the library path puts the chosen folders first and is stable when applied again") {
+    NativeDecision d;
+    CudnnCandidate c;
+    c.dir = "/env/nvidia/cudnn/lib";
+    c.major = 9;
+    c.version = "9.1.0.70";
+    d.choices.push_back({9, c, "env", ""});
+    EnvMap vars{{"LD_LIBRARY_PATH", "/opt/a:/env/nvidia/cudnn/lib:/opt/b"}};
+    EnvChange ch = native_library_path(d, vars, PathStyle::Posix);
+    CHECK(ch.name == "LD_LIBRARY_PATH");
+    CHECK(*ch.value == "/env/nvidia/cudnn/lib:/opt/a:/opt/b");
+    vars["LD_LIBRARY_PATH"] = *ch.value;
+    CHECK(*native_library_path(d, vars, PathStyle::Posix).value == *ch.value);
+    CHECK(native_library_path(d, {}, PathStyle::Windows).name == "PATH");
+}
+
+TEST_CASE("[native] config: keys, types and unknown keys") {
+    Config c = parse_config(
+        "[native]\ncudnn = \"cudnn9/lib\"\ncudnn_majors = [8]\ngpu_check = false\ncpu = true\n",
+        "/cfg/alltalk-launch.toml");
+    CHECK(*c.native.cudnn == "/cfg/cudnn9/lib");
+    CHECK(c.native.cudnn_majors == std::vector<int>{8});
+    CHECK(*c.native.gpu_check == false);
+    CHECK(*c.native.cpu == true);
+    auto error = [](const std::string& text) -> std::string {
+        try {
+            parse_config(text, "/cfg/alltalk-launch.toml");
+        } catch (const LaunchError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(error("[native]\ncudnn_majors = 8\n").find("must be an array of integers") !=
+          std::string::npos);
+    CHECK(error("[native]\ncudnn_majors = [\"8\"]\n").find("cuDNN major version") !=
+          std::string::npos);
+    CHECK(error("[native]\ngpu_check = \"no\"\n").find("must be true or false") !=
+          std::string::npos);
+    CHECK(error("[native]\ncudnn = 9\n").find("must be a string") != std::string::npos);
+    CHECK(error("[native]\ncuda = 1\n").find("unknown key `cuda` in [native]") !=
+          std::string::npos);
+    CHECK(error("native = 1\n").find("`native` must be a table") != std::string::npos);
+}
+
+TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config") {
+    test::TempDir tmp;
+    const fs::path root = tmp.path() / "alltalk_tts";
+    const fs::path env = root / "alltalk_environment" / "env";
+    test::make_root(root);
+    test::make_prefix(env);
+    const fs::path site = env / "lib" / "python3.11" / "site-packages";
+    dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    DiscoveryInputs in;
+    in.cwd = root;
+    in.exe = tmp.path() / "bin" / "alltalk-launch";
+    in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
+    PlanContext ctx;
+    ctx.want = PythonVersion{3, 11, "3.11"};
+    ctx.runtime_dir = tmp.path() / "run";
+    ctx.system_library_dirs.emplace();
+    LaunchRequest r;
+    r.command = Command::Server;
+    LaunchPlan p = make_plan(r, in, ctx);
+    REQUIRE(p.cudnn_link_dir);
+    CHECK(p.cudnn_link_dir->parent_path().parent_path() == tmp.path() / "run");
+    auto ld = std::find_if(p.env_changes.begin(), p.env_changes.end(),
+                           [](const EnvChange& c) { return c.name == "LD_LIBRARY_PATH"; });
+    REQUIRE(ld != p.env_changes.end());
+    CHECK(*ld->value == p.cudnn_link_dir->string() + ":/opt/lib");
+    CHECK(p.gpu_check);
+    CHECK_FALSE(p.cpu_only);
+    CHECK(describe_plan(p).find("chose cuDNN 9: " + (site / "nvidia" / "cudnn" / "lib").string()) !=
+          std::string::npos);
+
+    r.cpu = true;
+    r.no_gpu_check = true;
+    p = make_plan(r, in, ctx);
+    CHECK(p.cpu_only);
+    CHECK_FALSE(p.gpu_check);
+    auto cvd = std::find_if(p.env_changes.begin(), p.env_changes.end(),
+                            [](const EnvChange& c) { return c.name == "CUDA_VISIBLE_DEVICES"; });
+    REQUIRE(cvd != p.env_changes.end());
+    CHECK(*cvd->value == "");
+
+    test::write(root / "alltalk-launch.toml", "[native]\ncpu = true\ngpu_check = false\n");
+    r.cpu = false;
+    r.no_gpu_check = false;
+    p = make_plan(r, in, ctx);
+    CHECK(p.cpu_only);
+    CHECK_FALSE(p.gpu_check);
+}
+
+TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without one") {
+    Env e;
+    dist(e.site, "ctranslate2", "4.4.0");
+    LaunchPlan plan;
+    plan.env = e.env;
+    plan.native = e.analyze();
+    REQUIRE(plan.native.missing.size() == 1);
+    CHECK(missing_only_on_gpu(plan.native));
+    CHECK_THROWS_WITH_AS(require_native(plan, true),
+                         doctest::Contains("cuDNN 8 is needed by ctranslate2 4.4.0"), LaunchError);
+    CHECK_NOTHROW(require_native(plan, false));
+    // A need from a Requires-Dist pin (loaded at import) is an error either way.
+    dist(e.site, "torch", "2.3.1", {"nvidia-cudnn-cu12==8.9.2.26"});
+    plan.native = e.analyze();
+    CHECK_FALSE(missing_only_on_gpu(plan.native));
+    CHECK_THROWS_AS(require_native(plan, false), LaunchError);
+}
+
+TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the doctor)") {
+    Env e;
+    dist(e.site, "numpy", "1.26.4");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    auto d = e.analyze();
+    CHECK(d.needs.empty());
+    CHECK(d.candidates.empty());
+    CHECK(describe_native(d).find("not searched (nothing needs cuDNN)") != std::string::npos);
+    NativeFacts f;
+    f.env = e.env;
+    f.platform = NativePlatform::Linux;
+    f.system_dirs.emplace();
+    f.search_without_needs = true;
+    d = analyze_native(f);
+    REQUIRE(d.candidates.size() == 1);
+    CHECK(d.choices.empty());
+}
+
+TEST_CASE("the decision survives the re-exec text unchanged") {
+    Env e;
+    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    dist(e.site, "ctranslate2", "4.4.0");
+    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    NativeDecision d = e.analyze();
+    REQUIRE(d.choices.size() == 1);
+    REQUIRE(d.missing.size() == 1);
+    auto back = decode_native_decision(encode_native_decision(d));
+    REQUIRE(back);
+    CHECK(describe_native(*back) == describe_native(d));
+    CHECK(back->library_dirs() == d.library_dirs());
+    CHECK(back->choices[0].candidate.libraries == d.choices[0].candidate.libraries);
+    CHECK(back->missing[0].needed_by[0].gpu_only);
+    CHECK(missing_cudnn_message(*back, e.env) == missing_cudnn_message(d, e.env));
+    CHECK_FALSE(decode_native_decision("not toml ["));
+    CHECK_FALSE(decode_native_decision("codec = 99\n"));
+}
