@@ -138,8 +138,14 @@ std::optional<Distribution> parse_metadata(std::string_view text, const fs::path
     flush();
     // pip (and importlib.metadata) take the name and version from a .dist-info folder's name
     // when it has them, before the METADATA fields.
+    // The folder's name decides the identity (the key); the METADATA spelling, when it is the
+    // same project, stays the display name ("nvidia-cudnn-cu12" rather than "nvidia_cudnn_cu12").
+    std::string key_source = d.name;
     if (!dir_name.empty()) {
-        d.name = dir_name;
+        key_source = dir_name;
+        if (d.name.empty() || normalize_name(d.name) != normalize_name(dir_name)) {
+            d.name = dir_name;
+        }
     }
     if (!dir_version.empty()) {
         d.version_text = dir_version;
@@ -149,7 +155,7 @@ std::optional<Distribution> parse_metadata(std::string_view text, const fs::path
                                        (d.name.empty() ? "a Name" : "a Version") + " field"});
         return std::nullopt;
     }
-    d.key = normalize_name(d.name);
+    d.key = normalize_name(key_source);
     d.version = pep440::parse(d.version_text);
     return d;
 }

@@ -15,14 +15,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A dist-info folder as pip writes it.
+// A dist-info folder as pip writes it (the folder name escapes "-" in the project name as "_").
 void dist(const fs::path& site, const std::string& name, const std::string& version,
           const std::vector<std::string>& requires_dist = {}) {
     std::string meta = "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n";
     for (const auto& r : requires_dist) {
         meta += "Requires-Dist: " + r + "\n";
     }
-    test::write(site / (name + "-" + version + ".dist-info") / "METADATA", meta + "\nbody\n");
+    std::string folder = name;
+    std::replace(folder.begin(), folder.end(), '-', '_');
+    test::write(site / (folder + "-" + version + ".dist-info") / "METADATA", meta + "\nbody\n");
 }
 
 void files(const fs::path& dir, const std::vector<std::string>& names) {
