@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "torch_arch.hpp"
+
 namespace fs = std::filesystem;
 
 namespace alltalk {
@@ -198,6 +200,88 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     }
 }
 
+std::string gib(std::uint64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+    return buf;
+}
+
+// cuDNN needs and what serves them; GPUs and torch's architectures (the launcher's own analysis,
+// so the doctor says what `alltalk-launch server` will do).
+void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const bool have_gpu = f.gpus && !f.gpus->devices.empty();
+    if (f.native) {
+        for (const auto& m : f.native->missing) {
+            std::string who;
+            bool gpu_only = true;
+            for (const auto& n : m.needed_by) {
+                who += (who.empty() ? "" : ", ") + n.who;
+                gpu_only = gpu_only && n.gpu_only;
+            }
+            const bool error = !gpu_only || have_gpu;
+            out.push_back({"cudnn-missing", error ? Severity::Error : Severity::Warning,
+                           "cuDNN " + std::to_string(m.major) + " is needed by " + who +
+                               ", and no folder with it was found" +
+                               (error ? "." : " (needed only on the GPU; none was found here)."),
+                           m.fix});
+        }
+        for (const auto& c : f.native->choices) {
+            std::string who;
+            for (const auto& n : f.native->needs) {
+                if (n.major == c.major) {
+                    who += (who.empty() ? "" : ", ") + n.who;
+                }
+            }
+            out.push_back({"cudnn-served", Severity::Info,
+                           "cuDNN " + std::to_string(c.major) + " (" + c.candidate.version +
+                               ", needed by " + who + ") is served from " +
+                               c.candidate.dir.string() + " (" + c.candidate.origin + ").",
+                           ""});
+        }
+        if (!f.native->override_problem.empty()) {
+            out.push_back({"cudnn-override", Severity::Error, f.native->override_problem,
+                           "Point --cudnn / [native] cudnn at a folder with the cuDNN libraries, "
+                           "or remove it to let the launcher choose."});
+        }
+    }
+    if (f.gpus) {
+        if (f.gpus->devices.empty()) {
+            out.push_back({"gpu-none", Severity::Info,
+                           "No NVIDIA GPU is usable here (" +
+                               (f.gpus->note.empty() ? std::string("no device") : f.gpus->note) +
+                               "): AllTalk runs on the CPU.",
+                           ""});
+        }
+        for (const auto& d : f.gpus->devices) {
+            const std::string sm = "sm_" + std::to_string(d.cc_major) + std::to_string(d.cc_minor);
+            out.push_back({"gpu", Severity::Info,
+                           "GPU " + std::to_string(d.index) + ": " + d.name + ", " + sm + ", " +
+                               gib(d.memory_bytes) + ".",
+                           ""});
+            if (!f.torch_archs) {
+                continue;
+            }
+            const ArchVerdict v = check_arch(d.cc_major, d.cc_minor, *f.torch_archs);
+            if (!v.compatible) {
+                std::string list;
+                for (const auto& a : *f.torch_archs) {
+                    list += (list.empty() ? "" : " ") + a;
+                }
+                const std::string py = python_cmd(f);
+                out.push_back({"gpu-arch", Severity::Error,
+                               "The installed torch has no kernels for " + d.name + " (" + sm +
+                                   "); it was built for: " + list +
+                                   ". CUDA operations fail with \"no kernel image is available "
+                                   "for execution on the device\".",
+                               py +
+                                   " -m pip install --force-reinstall torch torchaudio "
+                                   "--index-url " +
+                                   torch_index_for(d.cc_major, d.cc_minor)});
+            }
+        }
+    }
+}
+
 }  // namespace
 
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
@@ -216,6 +300,7 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     conflict_findings(facts, r.check, r.findings);
     rule_findings(facts, rules, r.findings);
     platform_findings(facts, r.findings);
+    native_findings(facts, r.findings);
     std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });

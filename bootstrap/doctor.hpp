@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "environ.hpp"
+#include "gpu_probe.hpp"
 #include "layout.hpp"
+#include "native_select.hpp"
 #include "python_env.hpp"
 #include "req_check.hpp"
 #include "rules.hpp"
@@ -41,6 +43,10 @@ struct DoctorFacts {
     std::vector<int> ports_in_use;  // of AllTalk's ports
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
+    // Native libraries and GPUs (the launcher's own analysis, issue 5).
+    std::optional<NativeDecision> native;
+    std::optional<GpuProbe> gpus;
+    std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found
 };
 
 struct DoctorReport {

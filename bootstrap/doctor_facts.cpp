@@ -10,6 +10,7 @@
 #include "error.hpp"
 #include "plan.hpp"
 #include "process.hpp"
+#include "torch_arch.hpp"
 
 namespace fs = std::filesystem;
 
@@ -206,6 +207,13 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
             "ffmpeg", activation_path(*f.env, f.windows ? PathStyle::Windows : PathStyle::Posix),
             in.env_vars, f.windows);
         f.ffmpeg_checked = true;
+        NativeFacts nf;
+        nf.env = *f.env;
+        nf.scan = &f.scan;
+        nf.env_vars = in.env_vars;
+        f.native = analyze_native(nf);
+        f.gpus = probe_gpus(cudart_candidates(*f.env));
+        f.torch_archs = read_torch_archs(f.env->site_packages);
     }
     for (int port : kAllTalkPorts) {
         if (process::tcp_port_in_use(port)) {

@@ -322,3 +322,21 @@ def test_rule_fires_and_stays_quiet(tmp_path, rule, fires, quiet):
             f = next(f for f in report["findings"] if f["id"] == rule)
             assert f["message"] and (f["fix"] or f["severity"] == "info")
             assert str(venv / "bin" / "python") in f["fix"] or not f["fix"]
+
+
+def test_cudnn_need_without_a_cudnn8_and_what_serves_cudnn9(tmp_path):
+    """ctranslate2 < 4.5 needs cuDNN 8 (nothing here has one: a warning without a GPU); with 4.5
+    the need is cuDNN 9, which /usr/local/cuda's cuDNN serves."""
+    old = make_venv(tmp_path / "ct2 old", with_pip=False)
+    write_dist(site_packages(old), "ctranslate2", "4.4.0", [])
+    report = doctor_json(old)
+    missing = [f for f in report["findings"] if f["id"] == "cudnn-missing"]
+    assert missing and "cuDNN 8" in missing[0]["message"] and "ctranslate2 4.4.0" in missing[0]["message"]
+    assert "pip install" in missing[0]["fix"]
+    assert "gpu-none" in ids(report)
+    new = make_venv(tmp_path / "ct2 new", with_pip=False)
+    write_dist(site_packages(new), "ctranslate2", "4.5.0", [])
+    report = doctor_json(new)
+    assert "cudnn-missing" not in ids(report)
+    served = [f for f in report["findings"] if f["id"] == "cudnn-served"]
+    assert served and "cuDNN 9" in served[0]["message"]

@@ -166,3 +166,37 @@ TEST_CASE("diagnose: a profile reports what differs from its known-good set") {
     CHECK(it->message.find("gradio 4.44.1 (known good") == std::string::npos);
     CHECK(it->fix.find("pydantic==2.10.6") != std::string::npos);
 }
+
+TEST_CASE("diagnose: a GPU that the installed torch has no kernels for is an error") {
+    DoctorFacts f;
+    f.root.is_alltalk = true;
+    f.root.root = "/r";
+    PythonEnv env;
+    env.python = "/r/env/bin/python";
+    env.version = {3, 11, "3.11.9"};
+    f.env = env;
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 5080", 12, 0, 16ull << 30});
+    f.gpus = probe;
+    // A build with cubins up to sm_90 and no PTX: nothing an sm_120 GPU can run.
+    f.torch_archs =
+        std::vector<std::string>{"sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"};
+    auto has = [](const DoctorReport& r, const std::string& id) {
+        return std::any_of(r.findings.begin(), r.findings.end(),
+                           [&](const Finding& x) { return x.id == id; });
+    };
+    DoctorReport r = diagnose(f, builtin_rules());
+    REQUIRE(has(r, "gpu-arch"));
+    auto it = std::find_if(r.findings.begin(), r.findings.end(),
+                           [](const Finding& x) { return x.id == "gpu-arch"; });
+    CHECK(it->severity == Severity::Error);
+    CHECK(it->message.find("sm_120") != std::string::npos);
+    CHECK(it->fix.find("/r/env/bin/python -m pip install") == 0);
+    CHECK(it->fix.find("cu128") != std::string::npos);
+
+    f.gpus->devices[0] = {0, "NVIDIA GeForce RTX 3090", 8, 6, 24ull << 30};  // sm_86: in the list
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has(r, "gpu-arch"));
+    CHECK(has(r, "gpu"));
+}
