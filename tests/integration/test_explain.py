@@ -113,7 +113,9 @@ def test_native_segfault_is_named(tmp_path, plain_venv):
 
 @pytest.fixture(scope="module")
 def ct2_env(tmp_path_factory):
-    base = cached_venv.ensure("explain-ct2", REQ / "explain-ct2.txt", str(BASE_PYTHON), no_deps=True)
+    # The same cached venv as test_native.py (one download, one install).
+    base = cached_venv.ensure("ctranslate2-cudnn8", REQ / "ctranslate2-cudnn8.txt", str(BASE_PYTHON),
+                              no_deps=True)
     return base
 
 
