@@ -217,6 +217,29 @@ def test_children_through_sys_executable_are_prepared_again(win_build, wine, rea
     assert f"run {wenv}" in text(launched) and "child status 7" in text(launched)
 
 
+MP_PROBE = """
+import multiprocessing as mp, sys
+
+def child(q):
+    q.put("alltalk_launch" in sys.modules)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print("worker prepared:", q.get(timeout=60))
+    p.join()
+"""
+
+
+def test_multiprocessing_workers_start_through_the_launcher(win_build, wine, real_alltalk):
+    # Without the boot shim's fix, multiprocessing starts the env's python.exe (WINENV).
+    launched, _ = run_real(wine, win_build, real_alltalk, MP_PROBE)
+    assert launched.returncode == 0, text(launched)
+    assert "worker prepared: True" in text(launched)
+
+
 def test_a_dll_without_the_c_api_is_a_clear_error(win_build, wine, tmp_path):
     root = tmp_path / ODD
     env = windows_alltalk(root)
