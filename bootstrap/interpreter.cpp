@@ -6,6 +6,7 @@
 #include "build_info.hpp"
 #include "dynlib.hpp"
 #include "embed/embed_abi.h"
+#include "embed_runner.hpp"
 #include "error.hpp"
 #include "explain_runtime.hpp"
 #include "process.hpp"
@@ -20,8 +21,8 @@ fs::path find_embed_plugin(const fs::path& launcher) {
                           "This alltalk-launch " + std::string(build::kVersion) +
                               " was built without its embed plugin (" + build::kEmbedPluginFile +
                               "), so it can plan a launch (--dry-run) but not start Python. "
-                              "Windows builds do not have the plugin yet: start AllTalk with its "
-                              "own start_alltalk.bat meanwhile.");
+                              "Rebuild it with ALLTALK_BUILD_EMBED=ON (it needs this platform's "
+                              "Python headers and pybind11), or install a release package.");
     }
     const fs::path dir = launcher.parent_path();
     const std::vector<fs::path> candidates = {
@@ -57,18 +58,6 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
                                         " may be damaged or built for another machine: recreate "
                                         "it (AllTalk's installer), or point --env at another one.");
     }
-    const fs::path plugin_path = find_embed_plugin(plan.launcher);
-    dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
-    auto* run =
-        plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
-               : nullptr;
-    if (!run) {
-        throw LaunchError("install", "Could not load the launcher's embed plugin " +
-                                         plugin_path.string() + ": " +
-                                         (err.empty() ? "entry point missing" : err) +
-                                         ". Reinstall alltalk-launch.");
-    }
-
     std::vector<const char*> argv;
     for (const auto& a : plan.python_argv) {
         argv.push_back(a.c_str());
@@ -118,8 +107,10 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     install_crash_reporter(plan);
 
     char error[2048] = {0};
-    int status = run(&req, error, sizeof error);
-    if (status < 0) {
+    int status = embed::run(libpython, plan.launcher, req, error, sizeof error);
+    // An exit status can be negative too (sys.exit(-1); STATUS_CONTROL_C_EXIT on Windows): only
+    // the error text tells a failed start.
+    if (status == -1 && error[0] != '\0') {
         throw LaunchError("python", "The Python of " + plan.env.dir.string() +
                                         " failed to start: " + error +
                                         ". Its standard library may be incomplete or damaged: "

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,23 +32,29 @@ EnvKind kind_from(const std::string& s) {
     throw LaunchError("child", "unknown env kind '" + s + "'");
 }
 
+// Paths travel as UTF-8 text: a std::string given to std::filesystem::path is read in the ANSI
+// code page on Windows, which is not UTF-8 everywhere (older Windows, wine).
+std::string utf8(const fs::path& p) {
+    return process::to_utf8(p);
+}
+
 }  // namespace
 
 std::string encode_child_plan(const LaunchPlan& plan) {
     toml::table t{
         {"codec", kCodecVersion},
         {"command", to_string(plan.command)},
-        {"root", plan.root.root.string()},
+        {"root", utf8(plan.root.root)},
         {"root_is_alltalk", plan.root.is_alltalk},
-        {"env", plan.env.dir.string()},
+        {"env", utf8(plan.env.dir)},
         {"env_kind", to_string(plan.env.kind)},
         {"python_version", plan.env.version.text},
-        {"python", plan.env.python.string()},
-        {"home", plan.env.home.string()},
-        {"base_prefix", plan.env.base_prefix.string()},
-        {"libpython", plan.env.libpython.string()},
-        {"site_packages", plan.env.site_packages.string()},
-        {"launcher", plan.launcher.string()},
+        {"python", utf8(plan.env.python)},
+        {"home", utf8(plan.env.home)},
+        {"base_prefix", utf8(plan.env.base_prefix)},
+        {"libpython", utf8(plan.env.libpython)},
+        {"site_packages", utf8(plan.env.site_packages)},
+        {"launcher", utf8(plan.launcher)},
     };
     toml::array safe_globals;
     for (const auto& g : plan.torch_safe_globals) {
@@ -55,10 +62,10 @@ std::string encode_child_plan(const LaunchPlan& plan) {
     }
     t.insert("torch_safe_globals", std::move(safe_globals));
     if (plan.config_file) {
-        t.insert("config", plan.config_file->string());
+        t.insert("config", utf8(*plan.config_file));
     }
     if (plan.script) {
-        t.insert("script", plan.script->string());
+        t.insert("script", utf8(*plan.script));
     }
     if (plan.cudnn_link_dir) {
         t.insert("cudnn_link_dir", plan.cudnn_link_dir->string());
@@ -81,27 +88,28 @@ LaunchPlan decode_child_plan(std::string_view text) {
             }
             return *v;
         };
+        auto path = [&](const char* key) { return process::from_utf8(str(key)); };
         LaunchPlan plan;
         plan.command = command_from(str("command"));
-        plan.root.root = str("root");
+        plan.root.root = path("root");
         plan.root.source = "parent launcher";
         plan.root.is_alltalk = t["root_is_alltalk"].value_or(false);
-        plan.env_choice.dir = str("env");
+        plan.env_choice.dir = path("env");
         plan.env_choice.source = "parent launcher";
         plan.env.dir = plan.env_choice.dir;
         plan.env.kind = kind_from(str("env_kind"));
         plan.env.version.text = str("python_version");
-        plan.env.python = str("python");
-        plan.env.home = str("home");
-        plan.env.base_prefix = str("base_prefix");
-        plan.env.libpython = str("libpython");
-        plan.env.site_packages = str("site_packages");
-        plan.launcher = str("launcher");
+        plan.env.python = path("python");
+        plan.env.home = path("home");
+        plan.env.base_prefix = path("base_prefix");
+        plan.env.libpython = path("libpython");
+        plan.env.site_packages = path("site_packages");
+        plan.launcher = path("launcher");
         if (auto c = t["config"].value<std::string>()) {
-            plan.config_file = fs::path(*c);
+            plan.config_file = process::from_utf8(*c);
         }
         if (auto s = t["script"].value<std::string>()) {
-            plan.script = fs::path(*s);
+            plan.script = process::from_utf8(*s);
         }
         if (auto d = t["cudnn_link_dir"].value<std::string>()) {
             plan.cudnn_link_dir = fs::path(*d);

@@ -41,8 +41,9 @@ typedef struct alltalk_embed_request {
     alltalk_explain_fn explain;
 } alltalk_embed_request;
 
-/* Returns the interpreter's exit status (>= 0), or -1 when Python could not be started; then
- * `error` holds the reason. */
+/* Returns the interpreter's exit status, or -1 with a non-empty `error` (the reason) when Python
+ * could not be started. A status can be negative (sys.exit(-1), Windows' STATUS_CONTROL_C_EXIT):
+ * only the error text marks a failed start. */
 typedef int (*alltalk_embed_run_fn)(const alltalk_embed_request* request, char* error,
                                     size_t error_size);
 

