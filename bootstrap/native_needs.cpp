@@ -4,6 +4,8 @@
 #include <cctype>
 #include <system_error>
 
+#include "pep508.hpp"
+
 namespace fs = std::filesystem;
 
 namespace alltalk {
@@ -66,58 +68,44 @@ std::string cudnn_requirement(int major, const std::string& cuda_suffix) {
 }  // namespace
 
 std::optional<SimpleRequirement> parse_simple_requirement(std::string_view line) {
-    SimpleRequirement r;
-    std::string_view req = line;
-    if (auto semi = line.find(';'); semi != std::string_view::npos) {
-        r.marker = std::string(trim(line.substr(semi + 1)));
-        req = line.substr(0, semi);
-    }
-    req = trim(req);
-    std::size_t n = 0;
-    while (n < req.size() && (std::isalnum(static_cast<unsigned char>(req[n])) || req[n] == '-' ||
-                              req[n] == '_' || req[n] == '.')) {
-        ++n;
-    }
-    if (n == 0) {
+    auto req = pep508::parse_requirement(line);
+    if (!req) {
         return std::nullopt;
     }
-    r.name = std::string(req.substr(0, n));
-    r.key = normalize_name(r.name);
-    std::string spec;
-    for (char c : req.substr(n)) {
-        if (!std::isspace(static_cast<unsigned char>(c)) && c != '(' && c != ')') {
-            spec += c;
-        }
+    SimpleRequirement r;
+    r.name = req->name;
+    r.key = req->key;
+    if (req->specifier.specs.size() == 1 && req->specifier.specs[0].op == "==" &&
+        !req->specifier.specs[0].wildcard) {
+        r.pinned = req->specifier.specs[0].version;
     }
-    if (starts_with(spec, "[")) {  // extras of the requirement itself
-        spec = spec.substr(std::min(spec.size(), spec.find(']') + 1));
-    }
-    if (starts_with(spec, "==") && !starts_with(spec, "===") &&
-        spec.find(',') == std::string::npos) {
-        r.pinned = spec.substr(2);
+    if (auto semi = line.find(';'); semi != std::string_view::npos && !req->marker.empty()) {
+        r.marker = std::string(trim(line.substr(semi + 1)));
     }
     return r;
 }
 
 bool marker_may_apply(std::string_view marker, NativePlatform platform) {
-    std::string m = lower(marker);
-    std::string compact;
-    for (char c : m) {
-        if (c != ' ') {
-            compact += c == '\'' ? '"' : c;
-        }
+    if (trim(marker).empty()) {
+        return true;
     }
-    if (compact.find("extra==") != std::string::npos) {
-        return false;
+    auto m = pep508::parse_marker(marker);
+    if (!m) {
+        return true;  // unreadable: do not drop a need on a guess
     }
-    const bool says_linux = compact.find("platform_system==\"linux\"") != std::string::npos ||
-                            compact.find("sys_platform==\"linux\"") != std::string::npos;
-    const bool says_windows = compact.find("platform_system==\"windows\"") != std::string::npos ||
-                              compact.find("sys_platform==\"win32\"") != std::string::npos;
-    if (platform == NativePlatform::Linux) {
-        return !(says_windows && !says_linux);
-    }
-    return !(says_linux && !says_windows);
+    // The platform's variables only (the target may be a Windows layout read on Linux); a marker
+    // on anything else (python_version, ...) cannot be decided here and is taken to apply.
+    const bool linux = platform == NativePlatform::Linux;
+    const pep508::MarkerEnv env = {
+        {"os_name", linux ? "posix" : "nt"},
+        {"sys_platform", linux ? "linux" : "win32"},
+        {"platform_system", linux ? "Linux" : "Windows"},
+        {"platform_machine", linux ? "x86_64" : "AMD64"},
+        {"platform_python_implementation", "CPython"},
+        {"implementation_name", "cpython"},
+    };
+    auto result = m->evaluate(env, "");
+    return result.value_or(true);
 }
 
 std::vector<int> cudnn_majors_in_names(const std::vector<std::string>& names,

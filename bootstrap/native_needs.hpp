@@ -28,8 +28,8 @@ struct CudnnNeed {
     bool gpu_only = false;
 };
 
-// The parts of one Requires-Dist line that the needs use. This is deliberately not a PEP 508
-// parser: name, an `==` pin, and whether the marker excludes this platform or is an extra.
+// The parts of one Requires-Dist line that the needs use (parsed with pep508.hpp): name, a lone
+// `==` pin, and whether the marker can apply on the target platform (false for extras).
 struct SimpleRequirement {
     std::string name;                   // as written
     std::string key;                    // PEP 503-normalised

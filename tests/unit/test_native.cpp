@@ -406,3 +406,19 @@ TEST_CASE("the decision survives the re-exec text unchanged") {
     CHECK_FALSE(decode_native_decision("not toml ["));
     CHECK_FALSE(decode_native_decision("codec = 99\n"));
 }
+
+TEST_CASE("Requires-Dist markers are evaluated as PEP 508 for the target platform") {
+    CHECK(marker_may_apply("platform_system == \"Linux\" and platform_machine == \"x86_64\"",
+                           NativePlatform::Linux));
+    CHECK_FALSE(marker_may_apply("platform_system == \"Linux\" and platform_machine == \"x86_64\"",
+                                 NativePlatform::Windows));
+    CHECK_FALSE(marker_may_apply("platform_system != 'Linux'", NativePlatform::Linux));
+    CHECK(marker_may_apply("platform_system != 'Linux'", NativePlatform::Windows));
+    CHECK_FALSE(marker_may_apply("extra == 'cuda'", NativePlatform::Linux));
+    CHECK(marker_may_apply("python_version < '3.13'", NativePlatform::Linux));  // undecidable
+    auto r = parse_simple_requirement("nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == 'Linux'");
+    REQUIRE(r);
+    CHECK(r->key == "nvidia-cudnn-cu12");
+    CHECK(r->pinned == "9.1.0.70");
+    CHECK_FALSE(parse_simple_requirement("nvidia-cudnn-cu12>=9,<10")->pinned);
+}
