@@ -14,18 +14,6 @@
 
 namespace alltalk {
 
-void require_native(const LaunchPlan& plan, bool gpu_usable) {
-    std::string msg = missing_cudnn_message(plan.native, plan.env);
-    if (msg.empty()) {
-        return;
-    }
-    if (!gpu_usable && plan.native.override_problem.empty() && missing_only_on_gpu(plan.native)) {
-        spdlog::warn("warning: {} It is needed only on the GPU, and this run uses the CPU.", msg);
-        return;
-    }
-    throw LaunchError("cudnn", msg);
-}
-
 namespace {
 
 // The link folder: one link per chosen cuDNN file (libcudnn.so.9 -> <wheel>/libcudnn.so.9).

@@ -84,15 +84,6 @@ NameInfo classify(const std::string& raw, NativePlatform platform) {
     return info;
 }
 
-std::vector<std::string> list_names(const fs::path& dir) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        out.push_back(it->path().filename().string());
-    }
-    return out;
-}
-
 bool exists_dir(const fs::path& p) {
     std::error_code ec;
     return fs::is_directory(p, ec);
@@ -194,6 +185,15 @@ bool has_main_library(const fs::path& dir, NativePlatform platform) {
 }
 
 }  // namespace
+
+std::vector<std::string> list_names(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        out.push_back(it->path().filename().string());
+    }
+    return out;
+}
 
 std::string CudnnCandidate::main_library() const {
     for (const auto& lib : libraries) {

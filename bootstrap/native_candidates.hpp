@@ -56,4 +56,7 @@ std::vector<std::pair<std::filesystem::path, std::string>> system_cudnn_dirs(
 
 std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts);
 
+// The entry names of a folder (empty when it cannot be read).
+std::vector<std::string> list_names(const std::filesystem::path& dir);
+
 }  // namespace alltalk

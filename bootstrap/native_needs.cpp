@@ -4,6 +4,7 @@
 #include <cctype>
 #include <system_error>
 
+#include "native_candidates.hpp"
 #include "pep508.hpp"
 
 namespace fs = std::filesystem;
@@ -40,15 +41,6 @@ std::string lower(std::string_view s) {
 
 bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
-}
-
-std::vector<std::string> list_names(const fs::path& dir) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        out.push_back(it->path().filename().string());
-    }
-    return out;
 }
 
 // The leading integer of `s` (digits only), or -1.
