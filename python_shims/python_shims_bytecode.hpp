@@ -1,0 +1,20 @@
+#pragma once
+// The shims as marshalled code objects, compiled at build time by precompile.py with the Python
+// the embed plugin is built for (POSIX plugin only). The plugin uses them when the running
+// interpreter's magic number matches, else it compiles python_shims.hpp's sources.
+#include <string_view>
+#include <vector>
+
+namespace alltalk::shims {
+
+struct Bytecode {
+    std::string_view name;  // the shim's module name, as in Source
+    std::string_view data;  // marshal.dumps(code object)
+};
+
+const std::vector<Bytecode>& bytecode();
+// importlib.util.MAGIC_NUMBER of the build's Python, read as a little-endian number (what
+// PyImport_GetMagicNumber() returns).
+unsigned long bytecode_magic();
+
+}  // namespace alltalk::shims
