@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "explain_runtime.hpp"
-#include "process.hpp"
 
 extern char** environ;
 
@@ -55,7 +54,7 @@ void on_fatal_signal(int sig) {
 
 void install_crash_reporter(const LaunchPlan& plan) {
     set_explain_plan(plan);
-    const std::string self = process::self_exe().string();
+    const std::string self = plan.launcher.string();  // self_exe(), resolved once by discovery
     if (self.empty() || self.size() >= sizeof g_self) {
         return;
     }

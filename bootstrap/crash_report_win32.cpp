@@ -6,7 +6,6 @@
 #include <csignal>
 
 #include "explain_runtime.hpp"
-#include "process.hpp"
 
 namespace alltalk {
 
@@ -32,7 +31,7 @@ void on_abort(int) {
 void install_crash_reporter(const LaunchPlan& plan) {
     set_explain_plan(plan);
     const std::wstring cmd =
-        L"\"" + process::self_exe().wstring() + L"\" --explain-signal " + std::to_wstring(SIGABRT);
+        L"\"" + plan.launcher.wstring() + L"\" --explain-signal " + std::to_wstring(SIGABRT);
     if (cmd.size() >= sizeof g_cmdline / sizeof g_cmdline[0]) {
         return;
     }

@@ -93,23 +93,4 @@ void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
         std::strerror(err));
 }
 
-void confirm_native(NativeDecision& decision) {
-    for (auto& c : decision.choices) {
-        const std::string main = c.candidate.main_library();
-        if (main.empty()) {
-            continue;
-        }
-        std::string err;
-        dynlib::Library lib = dynlib::load(c.candidate.dir / main, false, err);
-        if (!lib) {
-            c.confirmed = "could not be loaded: " + err;
-            continue;
-        }
-        using get_version_fn = std::size_t (*)();
-        auto fn = reinterpret_cast<get_version_fn>(dynlib::symbol(lib, "cudnnGetVersion"));
-        c.confirmed = fn ? "cudnnGetVersion() = " + std::to_string(fn())
-                         : std::string("has no cudnnGetVersion");
-    }
-}
-
 }  // namespace alltalk

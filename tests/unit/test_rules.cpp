@@ -32,6 +32,19 @@ SiteScan scan_of(std::vector<Distribution> dists) {
     return s;
 }
 
+// Facts of an AllTalk root `root` whose env is <root>/env with Python 3.11.9.
+DoctorFacts facts_in_env(const std::string& root) {
+    DoctorFacts f;
+    f.root.is_alltalk = true;
+    f.root.root = root;
+    PythonEnv env;
+    env.dir = root + "/env";
+    env.python = env.dir / "bin" / "python";
+    env.version = {3, 11, "3.11.9"};
+    f.env = env;
+    return f;
+}
+
 }  // namespace
 
 TEST_CASE("the compiled-in rules parse and every condition is well formed") {
@@ -149,13 +162,7 @@ TEST_CASE("diagnose: conflicts become errors with a fix for this env") {
 }
 
 TEST_CASE("diagnose: a profile reports what differs from its known-good set") {
-    DoctorFacts f;
-    f.root.is_alltalk = true;
-    f.root.root = "/r";
-    PythonEnv env;
-    env.python = "/r/env/bin/python";
-    env.version = {3, 11, "3.11.9"};
-    f.env = env;
+    DoctorFacts f = facts_in_env("/r");
     f.scan =
         scan_of({dist("coqui-tts", "0.24.3"), dist("gradio", "4.44.1"), dist("pydantic", "2.9.0")});
     const DoctorReport r = diagnose(f, builtin_rules());
@@ -168,13 +175,7 @@ TEST_CASE("diagnose: a profile reports what differs from its known-good set") {
 }
 
 TEST_CASE("diagnose: a GPU that the installed torch has no kernels for is an error") {
-    DoctorFacts f;
-    f.root.is_alltalk = true;
-    f.root.root = "/r";
-    PythonEnv env;
-    env.python = "/r/env/bin/python";
-    env.version = {3, 11, "3.11.9"};
-    f.env = env;
+    DoctorFacts f = facts_in_env("/r");
     GpuProbe probe;
     probe.driver_present = true;
     probe.devices.push_back({0, "NVIDIA GeForce RTX 5080", 12, 0, 16ull << 30});
