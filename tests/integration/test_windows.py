@@ -12,6 +12,7 @@ installed and leaves AllTalk's files.
 
 Not testable here: a real Windows console (Ctrl+C pressed by a user: here KeyboardInterrupt comes
 from signal.raise_signal), CUDA, and torch itself on Windows."""
+import fcntl
 import json
 import os
 import shutil
@@ -45,14 +46,28 @@ def run(cmd, **kw):
 
 @pytest.fixture(scope="module")
 def win_build() -> Path:
-    """alltalk-launch.exe and its NSIS installer, cross-compiled once per test run."""
-    run(["cmake", "-S", str(SOURCE_DIR), "-B", str(WIN_BUILD), "-DCMAKE_BUILD_TYPE=Release",
-         f"-DCMAKE_TOOLCHAIN_FILE={SOURCE_DIR / 'cmake' / 'mingw-w64-x86_64.cmake'}",
-         "-DALLTALK_BUILD_TESTS=OFF"])
-    r = run(["cmake", "--build", str(WIN_BUILD), "-j2"])
-    assert "warning:" not in r.stdout + r.stderr
-    run(["cpack", "--config", str(WIN_BUILD / "CPackConfig.cmake"), "-B",
-         str(WIN_BUILD / "packages")], cwd=WIN_BUILD)
+    """alltalk-launch.exe and its NSIS installer, cross-compiled once per test run.
+
+    test_windows.py and test_native_windows.py both use this fixture and CTest may run them at
+    the same time: the build tree is shared, so one configures and builds while the other waits."""
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    # Built once per CTest run (both tests are children of the same ctest): a second build would
+    # rewrite the installer while the other test may be running it.
+    stamp = BUILD_DIR / f".windows-cross.built-by-{os.getppid()}"
+    with open(BUILD_DIR / ".windows-cross.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return WIN_BUILD
+        for old in BUILD_DIR.glob(".windows-cross.built-by-*"):
+            old.unlink()
+        run(["cmake", "-S", str(SOURCE_DIR), "-B", str(WIN_BUILD), "-DCMAKE_BUILD_TYPE=Release",
+             f"-DCMAKE_TOOLCHAIN_FILE={SOURCE_DIR / 'cmake' / 'mingw-w64-x86_64.cmake'}",
+             "-DALLTALK_BUILD_TESTS=OFF"])
+        r = run(["cmake", "--build", str(WIN_BUILD), "-j2"])
+        assert "warning:" not in r.stdout + r.stderr
+        run(["cpack", "--config", str(WIN_BUILD / "CPackConfig.cmake"), "-B",
+             str(WIN_BUILD / "packages")], cwd=WIN_BUILD)
+        stamp.touch()
     return WIN_BUILD
 
 
