@@ -3,9 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "build_info.hpp"
-#include "error.hpp"
-#include "process.hpp"
+#include "base/build_info.hpp"
+#include "base/error.hpp"
+#include "os/process.hpp"
 
 namespace alltalk::cli {
 

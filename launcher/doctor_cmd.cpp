@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <fstream>
 
-#include "doctor.hpp"
-#include "error.hpp"
-#include "process.hpp"
+#include "diagnose/doctor.hpp"
+#include "base/error.hpp"
+#include "os/process.hpp"
 
 namespace fs = std::filesystem;
 

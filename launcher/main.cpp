@@ -10,22 +10,22 @@
 #include <string>
 #include <vector>
 
-#include "build_info.hpp"
+#include "base/build_info.hpp"
 #include "cli.hpp"
 #include "console.hpp"
 #include "doctor_cmd.hpp"
-#include "error.hpp"
-#include "explain_runtime.hpp"
-#include "gpu_check.hpp"
-#include "interpreter.hpp"
-#include "logging.hpp"
-#include "native_apply.hpp"
-#include "native_codec.hpp"
-#include "plan.hpp"
-#include "plan_codec.hpp"
-#include "prepare.hpp"
-#include "process.hpp"
-#include "torch_arch.hpp"
+#include "base/error.hpp"
+#include "start/explain_hook.hpp"
+#include "gpu/check.hpp"
+#include "start/interpreter.hpp"
+#include "base/logging.hpp"
+#include "start/cudnn_apply.hpp"
+#include "cudnn/codec.hpp"
+#include "plan/plan.hpp"
+#include "plan/child_codec.hpp"
+#include "start/prepare.hpp"
+#include "os/process.hpp"
+#include "gpu/torch_arch.hpp"
 
 namespace fs = std::filesystem;
 using namespace alltalk;

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "embed_abi.h"
+#include "embed/embed_abi.h"
 #include "python_shims.hpp"
 #include "python_shims_bytecode.hpp"
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "pep440.hpp"
-#include "pep508.hpp"
+#include "pypa/pep440.hpp"
+#include "pypa/pep508.hpp"
 
 using namespace alltalk;
 

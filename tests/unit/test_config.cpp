@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "config.hpp"
-#include "error.hpp"
+#include "discover/config.hpp"
+#include "base/error.hpp"
 
 using namespace alltalk;
 

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "error.hpp"
-#include "layout.hpp"
-#include "python_env.hpp"
+#include "base/error.hpp"
+#include "discover/root.hpp"
+#include "discover/python_env.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "gpu_check.hpp"
-#include "torch_arch.hpp"
+#include "gpu/check.hpp"
+#include "gpu/torch_arch.hpp"
 
 using namespace alltalk;
 

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "gpu_probe.hpp"
+#include "gpu/probe.hpp"
 
 using namespace alltalk;
 

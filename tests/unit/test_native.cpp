@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "native_apply.hpp"
-#include "native_codec.hpp"
-#include "native_select.hpp"
-#include "plan.hpp"
+#include "discover/config.hpp"
+#include "base/error.hpp"
+#include "start/cudnn_apply.hpp"
+#include "cudnn/codec.hpp"
+#include "cudnn/select.hpp"
+#include "plan/plan.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <fstream>
 
-#include "native_select.hpp"
+#include "cudnn/select.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;

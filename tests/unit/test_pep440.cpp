@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "dist_meta.hpp"
-#include "pep440.hpp"
+#include "pypa/site_packages.hpp"
+#include "pypa/pep440.hpp"
 
 using namespace alltalk;
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "error.hpp"
-#include "plan.hpp"
-#include "plan_codec.hpp"
+#include "base/error.hpp"
+#include "plan/plan.hpp"
+#include "plan/child_codec.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <csignal>
 
-#include "doctor.hpp"
-#include "error.hpp"
-#include "explain.hpp"
-#include "rules.hpp"
+#include "diagnose/doctor.hpp"
+#include "base/error.hpp"
+#include "diagnose/explain.hpp"
+#include "diagnose/rules.hpp"
 
 using namespace alltalk;
 

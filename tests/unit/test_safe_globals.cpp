@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <string>
 
-#include "config.hpp"
-#include "error.hpp"
-#include "plan.hpp"
-#include "plan_codec.hpp"
-#include "safe_globals.hpp"
+#include "discover/config.hpp"
+#include "base/error.hpp"
+#include "plan/plan.hpp"
+#include "plan/child_codec.hpp"
+#include "discover/safe_globals.hpp"
 
 using namespace alltalk;
 

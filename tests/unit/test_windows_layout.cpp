@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "error.hpp"
-#include "plan.hpp"
-#include "python_env.hpp"
+#include "base/error.hpp"
+#include "plan/plan.hpp"
+#include "discover/python_env.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;

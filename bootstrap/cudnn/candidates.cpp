@@ -1,0 +1,416 @@
+#include "cudnn/candidates.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+namespace {
+
+std::string lower(std::string s) {
+    for (char& c : s) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return s;
+}
+
+bool starts_with(const std::string& s, const std::string& p) {
+    return s.compare(0, p.size(), p) == 0;
+}
+
+bool ends_with(const std::string& s, const std::string& p) {
+    return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+int leading_int(const std::string& s, std::size_t pos) {
+    int v = 0;
+    std::size_t i = pos;
+    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
+        v = v * 10 + (s[i] - '0');
+    }
+    return i == pos ? -1 : v;
+}
+
+// The cuDNN major of one file name and whether it is the main / ops library; -1 if not cuDNN.
+struct NameInfo {
+    int major = -1;
+    bool main = false;
+    bool ops = false;
+    std::string full_version;  // libcudnn.so.9.1.0 -> "9.1.0"
+};
+
+NameInfo classify(const std::string& raw, NativePlatform platform) {
+    NameInfo info;
+    const std::string name = lower(raw);
+    if (platform == NativePlatform::Linux) {
+        if (!starts_with(name, "libcudnn")) {
+            return info;
+        }
+        auto so = name.find(".so.");
+        if (so == std::string::npos) {
+            return info;
+        }
+        const std::string stem = name.substr(0, so);
+        info.major = leading_int(name, so + 4);
+        info.main = stem == "libcudnn";
+        info.ops = stem == "libcudnn_ops" || stem == "libcudnn_ops_infer";
+        const std::string tail = name.substr(so + 4);
+        if (info.main && std::count(tail.begin(), tail.end(), '.') >= 1) {
+            info.full_version = tail;
+        }
+        if (stem.find('-') != std::string::npos) {
+            info.major = -1;  // an auditwheel-renamed copy inside a package: not a search folder
+        }
+        return info;
+    }
+    // cudnn64_9.dll, cudnn_ops64_9.dll, cudnn_ops_infer64_8.dll, cudnn_engines_precompiled64_9.dll
+    if (!starts_with(name, "cudnn") || !ends_with(name, ".dll")) {
+        return info;
+    }
+    auto at = name.rfind("64_");
+    if (at == std::string::npos) {
+        return info;
+    }
+    const std::string stem = name.substr(0, at);
+    info.major = leading_int(name, at + 3);
+    info.main = stem == "cudnn";
+    info.ops = stem == "cudnn_ops" || stem == "cudnn_ops_infer";
+    return info;
+}
+
+bool exists_dir(const fs::path& p) {
+    std::error_code ec;
+    return fs::is_directory(p, ec);
+}
+
+std::optional<std::string> read_small(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// cudnn_version.h of a folder: ../include (CUDA toolkit, the nvidia-cudnn wheel), or the folder.
+std::optional<std::string> header_beside(const fs::path& dir) {
+    for (const fs::path& p :
+         {dir.parent_path() / "include" / "cudnn_version.h", dir / "cudnn_version.h"}) {
+        if (auto text = read_small(p)) {
+            return text;
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> split_list(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == sep) {
+            if (!cur.empty()) {
+                out.push_back(cur);
+            }
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(cur);
+    }
+    return out;
+}
+
+void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
+    auto text = read_small(file);
+    if (!text || depth > 2) {
+        return;
+    }
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (auto hash = line.find('#'); hash != std::string::npos) {
+            line.erase(hash);
+        }
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+            line.pop_back();
+        }
+        std::size_t b = line.find_first_not_of(" \t");
+        if (b == std::string::npos) {
+            continue;
+        }
+        line = line.substr(b);
+        if (starts_with(line, "include")) {
+            // Only the "include /etc/ld.so.conf.d/*.conf" form (a folder and a suffix glob).
+            fs::path pattern = line.substr(line.find_first_not_of(" \t", 7));
+            const std::string suffix = pattern.filename().string().substr(1);
+            std::vector<fs::path> files;
+            std::error_code ec;
+            for (fs::directory_iterator it(pattern.parent_path(), ec), end; !ec && it != end;
+                 it.increment(ec)) {
+                if (ends_with(it->path().filename().string(), suffix)) {
+                    files.push_back(it->path());
+                }
+            }
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files) {
+                ld_so_conf(f, out, depth + 1);
+            }
+        } else {
+            out.emplace_back(line);
+        }
+    }
+}
+
+// Whether a folder holds the main library of a plausible cuDNN major (a few stat calls).
+bool has_main_library(const fs::path& dir, NativePlatform platform) {
+    for (int major = 7; major <= 12; ++major) {
+        const std::string n = std::to_string(major);
+        std::error_code ec;
+        if (fs::exists(dir / (platform == NativePlatform::Windows ? "cudnn64_" + n + ".dll"
+                                                                  : "libcudnn.so." + n),
+                       ec)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::vector<std::string> list_names(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        out.push_back(it->path().filename().string());
+    }
+    return out;
+}
+
+std::string CudnnCandidate::main_library() const {
+    for (const auto& lib : libraries) {
+        if (classify(lib, lib.size() > 4 && ends_with(lower(lib), ".dll") ? NativePlatform::Windows
+                                                                          : NativePlatform::Linux)
+                .main) {
+            return lib;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string> version_from_header(const std::string& text) {
+    auto value = [&](const std::string& name) -> int {
+        const std::string key = "#define " + name + " ";
+        auto at = text.find(key);
+        if (at == std::string::npos) {
+            return -1;
+        }
+        return leading_int(text, text.find_first_not_of(' ', at + key.size()));
+    };
+    int major = value("CUDNN_MAJOR"), minor = value("CUDNN_MINOR"),
+        patch = value("CUDNN_PATCHLEVEL");
+    if (major < 0 || minor < 0 || patch < 0) {
+        return std::nullopt;
+    }
+    return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+std::vector<CudnnCandidate> version_cudnn_dir(const fs::path& dir,
+                                              const std::vector<std::string>& names,
+                                              NativePlatform platform,
+                                              const std::optional<std::string>& header) {
+    std::vector<CudnnCandidate> out;
+    auto of_major = [&](int major) -> CudnnCandidate& {
+        for (auto& c : out) {
+            if (c.major == major) {
+                return c;
+            }
+        }
+        CudnnCandidate c;
+        c.dir = dir;
+        c.major = major;
+        c.version = std::to_string(major);
+        c.version_source = "file names";
+        out.push_back(std::move(c));
+        return out.back();
+    };
+    std::vector<std::pair<int, std::pair<bool, bool>>> flags;
+    for (const auto& name : names) {
+        NameInfo info = classify(name, platform);
+        if (info.major <= 0) {
+            continue;
+        }
+        CudnnCandidate& c = of_major(info.major);
+        c.libraries.push_back(name);
+        if (!info.full_version.empty() &&
+            (c.version_source == "file names" || info.full_version.size() > c.version.size())) {
+            c.version = info.full_version;
+            c.version_source = "file name " + name;
+        }
+        flags.push_back({info.major, {info.main, info.ops}});
+    }
+    for (auto& c : out) {
+        bool main = false, ops = false;
+        for (const auto& [m, f] : flags) {
+            if (m == c.major) {
+                main = main || f.first;
+                ops = ops || f.second;
+            }
+        }
+        c.complete = main && ops;
+        std::sort(c.libraries.begin(), c.libraries.end());
+        if (header) {
+            if (auto v = version_from_header(*header);
+                v && leading_int(*v, 0) == c.major && c.version_source == "file names") {
+                c.version = *v;
+                c.version_source = "cudnn_version.h";
+            }
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const CudnnCandidate& a, const CudnnCandidate& b) { return a.major < b.major; });
+    return out;
+}
+
+std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& env_vars,
+                                                                NativePlatform platform) {
+    std::vector<std::pair<fs::path, std::string>> out;
+    if (platform == NativePlatform::Windows) {
+        if (auto path = lookup(env_vars, "PATH")) {
+            for (const auto& d : split_list(*path, ';')) {
+                out.push_back({d, "PATH"});
+            }
+        }
+        return out;
+    }
+    std::vector<fs::path> cuda;
+    std::error_code ec;
+    for (fs::directory_iterator it("/usr/local", ec), end; !ec && it != end; it.increment(ec)) {
+        if (starts_with(it->path().filename().string(), "cuda")) {
+            cuda.push_back(it->path());
+        }
+    }
+    std::sort(cuda.begin(), cuda.end());  // /usr/local/cuda (the default link) first
+    for (const auto& c : cuda) {
+        out.push_back({c / "lib64", "CUDA toolkit " + c.string()});
+        out.push_back({c / "lib", "CUDA toolkit " + c.string()});
+    }
+    if (auto ld = lookup(env_vars, "LD_LIBRARY_PATH")) {
+        for (const auto& d : split_list(*ld, ':')) {
+            out.push_back({d, "LD_LIBRARY_PATH"});
+        }
+    }
+    std::vector<fs::path> conf;
+    ld_so_conf("/etc/ld.so.conf", conf, 0);
+    for (const auto& d : conf) {
+        out.push_back({d, "/etc/ld.so.conf"});
+    }
+    for (const char* d :
+         {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
+        out.push_back({d, "the loader's default folders"});
+    }
+    return out;
+}
+
+std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
+    const bool win = facts.platform == NativePlatform::Windows;
+    const fs::path& site = facts.env.site_packages;
+    struct Place {
+        fs::path dir;
+        std::string origin;
+        int rank;
+        bool env_own;
+    };
+    std::vector<Place> places;
+    if (facts.override_dir) {
+        places.push_back({*facts.override_dir, facts.override_source, 0, false});
+    }
+    const char* libdir = win ? "bin" : "lib";
+    places.push_back({site / "nvidia" / "cudnn" / libdir, "the env's nvidia-cudnn wheel", 1, true});
+    places.push_back({site / "nvidia" / "cu13" / libdir,
+                      "the env's nvidia-cudnn-cu13 wheel (cu13 layout)", 1, true});
+    places.push_back({site / "torch" / "lib", "torch/lib (the cuDNN torch ships)", 2, true});
+    if (win) {
+        places.push_back(
+            {facts.env.dir / "Library" / "bin", "the conda env's Library/bin", 3, true});
+    }
+    places.push_back({facts.env.dir / "lib", "the env's lib folder", 3, true});
+    // CUDA_PATH, then CUDA_PATH_V12_8 etc. (the installers set both), newest first.
+    std::vector<std::pair<std::string, std::string>> cuda_vars;
+    for (const auto& [name, value] : facts.env_vars) {
+        if ((name == "CUDA_PATH" || starts_with(name, "CUDA_PATH_V")) && !value.empty()) {
+            cuda_vars.push_back({name, value});
+        }
+    }
+    std::sort(cuda_vars.begin(), cuda_vars.end(), [](const auto& a, const auto& b) {
+        return (a.first == "CUDA_PATH") != (b.first == "CUDA_PATH") ? a.first == "CUDA_PATH"
+                                                                    : a.first > b.first;
+    });
+    for (const auto& [name, value] : cuda_vars) {
+        for (const char* sub :
+             win ? std::vector<const char*>{"bin"} : std::vector<const char*>{"lib64", "lib"}) {
+            places.push_back({fs::path(value) / sub, name, 4, false});
+        }
+    }
+    for (const auto& [dir, origin] : facts.system_dirs) {
+        places.push_back({dir, origin, 5, false});
+    }
+
+    // The env's nvidia-cudnn wheel knows its full version (9.1.0.70).
+    std::vector<const Distribution*> wheels;
+    if (facts.scan) {
+        for (const auto& d : facts.scan->dists) {
+            if (starts_with(d.key, "nvidia-cudnn-cu")) {
+                wheels.push_back(&d);
+            }
+        }
+    }
+
+    std::vector<CudnnCandidate> out;
+    std::set<std::string> seen;
+    for (const auto& place : places) {
+        if (!exists_dir(place.dir)) {
+            continue;
+        }
+        std::error_code ec;
+        fs::path canon = fs::canonical(place.dir, ec);
+        if (!seen.insert((ec ? place.dir : canon).string()).second) {
+            continue;
+        }
+        if (place.rank >= 4 && !has_main_library(place.dir, facts.platform)) {
+            continue;  // system folders can be large (/usr/lib/x86_64-linux-gnu): stat first
+        }
+        auto names = list_names(place.dir);
+        bool any = false;
+        for (const auto& n : names) {
+            any = any || classify(n, facts.platform).major > 0;
+        }
+        if (!any) {
+            continue;
+        }
+        for (auto& c :
+             version_cudnn_dir(place.dir, names, facts.platform, header_beside(place.dir))) {
+            c.origin = place.origin;
+            c.rank = place.rank;
+            c.env_own = place.env_own;
+            for (const Distribution* w : wheels) {
+                if (place.rank == 1 && leading_int(w->version_text, 0) == c.major) {
+                    c.version = w->version_text;
+                    c.version_source = w->name + " metadata";
+                }
+            }
+            out.push_back(std::move(c));
+        }
+    }
+    return out;
+}
+
+}  // namespace alltalk

@@ -1,0 +1,17 @@
+#pragma once
+// The cuDNN decision as text, handed across the launcher's one re-exec (native_apply_posix.cpp)
+// so that the re-executed launcher does not select again.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cudnn/select.hpp"
+
+namespace alltalk {
+
+std::string encode_native_decision(const NativeDecision& decision);
+
+// nullopt when the text is not a decision this launcher wrote.
+std::optional<NativeDecision> decode_native_decision(std::string_view text);
+
+}  // namespace alltalk

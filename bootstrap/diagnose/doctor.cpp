@@ -1,0 +1,310 @@
+#include "diagnose/doctor.hpp"
+
+#include <algorithm>
+
+#include "gpu/torch_arch.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+bool DoctorReport::has_errors() const {
+    return std::any_of(findings.begin(), findings.end(),
+                       [](const Finding& f) { return f.severity == Severity::Error; });
+}
+
+namespace {
+
+std::string python_cmd(const DoctorFacts& f) {
+    fs::path py = f.env ? f.env->python
+                        : (f.env_dir ? *f.env_dir / (f.windows ? "python.exe" : "bin/python")
+                                     : fs::path("python"));
+    return quote_command_arg(py.string(), f.windows);
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+    std::string out;
+    for (const auto& s : items) {
+        out += (out.empty() ? "" : sep) + s;
+    }
+    return out;
+}
+
+void env_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    if (!f.env) {
+        out.push_back({"env-unreadable", Severity::Error,
+                       "The Python environment could not be read: " + f.env_error,
+                       "Recreate the environment with AllTalk's installer (atsetup), or point "
+                       "--env at a working one."});
+        return;
+    }
+    const PythonVersion& v = f.env->version;
+    const PythonVersion& want = f.launcher_python;
+    if (v.major != want.major || v.minor != want.minor) {
+        out.push_back({"python-version", Severity::Error,
+                       "The env's Python is " + v.text +
+                           ", but this alltalk-launch embeds Python " + want.short_text() +
+                           ", so `alltalk-launch server` cannot start it.",
+                       "Use an alltalk-launch built for Python " + v.short_text() +
+                           " (cmake -B build -DALLTALK_PYTHON_VERSION=" + v.short_text() +
+                           "), or recreate the env with Python " + want.short_text() +
+                           " (AllTalk's installer does)."});
+    }
+}
+
+void conflict_findings(const DoctorFacts& f, const CheckResult& check, std::vector<Finding>& out) {
+    const std::string py = python_cmd(f);
+    for (const auto& c : check.conflicts) {
+        Finding x;
+        x.severity = Severity::Error;
+        if (!c.installed) {
+            x.id = "requirement-missing";
+            x.message = c.package + " " + c.version + " requires " + c.requirement + ", but " +
+                        c.dependency + " is not installed.";
+        } else {
+            x.id = "requirement-conflict";
+            x.message = c.package + " " + c.version + " requires " + c.requirement + ", but " +
+                        c.dependency + " " + *c.installed + " is installed.";
+        }
+        // The requirement without its marker (it already holds here).
+        std::string req = c.requirement.substr(0, c.requirement.find(';'));
+        while (!req.empty() && req.back() == ' ') {
+            req.pop_back();
+        }
+        x.fix = py + " -m pip install " + quote_command_arg(req, f.windows);
+        out.push_back(std::move(x));
+    }
+    for (const auto& p : f.scan.problems) {
+        out.push_back({"metadata-malformed", Severity::Warning,
+                       "Package metadata " + p.path.string() + " is damaged: " + p.message +
+                           ". A failed or interrupted install leaves such folders behind.",
+                       "Reinstall the package it belongs to, or remove the folder if nothing "
+                       "uses it: " +
+                           py + " -m pip install --force-reinstall --no-deps <name>"});
+    }
+    for (const auto& p : check.unreadable) {
+        out.push_back({"metadata-unreadable", Severity::Warning,
+                       "Installed package metadata in " + p.path.string() +
+                           " cannot be used: " + p.message +
+                           ". pip and the doctor skip this package, so packages that need it "
+                           "look unsatisfied.",
+                       "Reinstall that package: " + py +
+                           " -m pip install --force-reinstall --no-deps <name>==<version>"});
+    }
+}
+
+void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Finding>& out) {
+    if (!f.env) {
+        return;
+    }
+    InstalledFacts facts{&f.scan, f.env->version.text, f.markers};
+    const std::string py = python_cmd(f);
+    for (const auto& r : rules.rules) {
+        if (!r.doctor || r.when.empty() || !all_hold(r.when, facts)) {
+            continue;
+        }
+        out.push_back({r.id, r.severity, expand(r.message, facts, py), expand(r.fix, facts, py)});
+    }
+    for (const auto& p : rules.profiles) {
+        if (p.detect.empty() || !all_hold(p.detect, facts)) {
+            continue;
+        }
+        std::vector<std::string> off, pins;
+        for (const auto& e : p.expect) {
+            auto ok = condition_holds(e, facts);
+            if (ok && !*ok) {
+                auto req = pep508::parse_requirement(e);
+                std::string name = req ? req->name : e;
+                const Distribution* d = f.scan.find(name);
+                off.push_back(name + " " + (d ? d->version_text : std::string("not installed")) +
+                              " (known good: " + (req ? req->specifier.str() : e) + ")");
+                pins.push_back(quote_command_arg(e.substr(0, e.find(';')), f.windows));
+            }
+        }
+        if (!off.empty()) {
+            out.push_back({"profile-" + p.id, Severity::Warning,
+                           "This env differs from the known-good set \"" + p.description +
+                               "\": " + join(off, "; ") + ".",
+                           py + " -m pip install " + join(pins, " ")});
+        }
+    }
+}
+
+void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const std::string root = f.root.root.string();
+    if (!f.root.is_alltalk) {
+        out.push_back({"root-not-alltalk", Severity::Warning,
+                       "No AllTalk folder was found (" + root +
+                           " has no script.py and finetune.py); only the environment was checked.",
+                       "Run the doctor from the AllTalk folder, or pass --root <AllTalk folder>."});
+    } else if (f.root.root.filename().string().find('-') != std::string::npos ||
+               root.find('-') != std::string::npos) {
+        out.push_back({"root-path-dash", Severity::Error,
+                       "The AllTalk folder's path " + root +
+                           " contains a '-'; AllTalk's script.py refuses to start from such a "
+                           "path.",
+                       "Move or rename the folder so that its path has no '-' (for example "
+                       "alltalk_tts instead of alltalk-tts), then run AllTalk from there."});
+    }
+    for (const auto& h : f.startup_hooks) {
+        out.push_back(
+            {"startup-import", Severity::Warning,
+             h.file.string() + " imports " + h.imports +
+                 " at every Python start (a guide's weights_only workaround). alltalk-launch "
+                 "installs the torch allow-list itself, lazily; this file only makes every "
+                 "Python start (pip, children) slow and breaks when torch is broken.",
+             f.windows
+                 ? "ren \"" + h.file.string() + "\" \"" + h.file.filename().string() + ".disabled\""
+                 : "mv " + quote_command_arg(h.file.string(), false) + " " +
+                       quote_command_arg(h.file.string() + ".disabled", false)});
+    }
+    for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
+        if (auto v = lookup(f.env_vars, var); v && !v->empty()) {
+            out.push_back(
+                {"shell-" +
+                     std::string(var == std::string("PYTHONHOME") ? "pythonhome" : "pythonpath"),
+                 Severity::Warning,
+                 std::string(var) + " is set in this shell (" + *v +
+                     "). alltalk-launch ignores it, but a plain python, pip or conda "
+                     "started from here uses the wrong standard library or packages.",
+                 f.windows ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
+        }
+    }
+    for (int port : f.ports_in_use) {
+        out.push_back({"port-in-use", Severity::Warning,
+                       "Port " + std::to_string(port) + " (AllTalk's " +
+                           (port == 7851   ? "API"
+                            : port == 7852 ? "web UI"
+                                           : "finetuning UI") +
+                           " port) is already in use, so AllTalk cannot listen on it: another "
+                           "AllTalk may be running.",
+                       f.windows ? "netstat -ano | findstr :" + std::to_string(port) +
+                                       "  (then stop that process, or change the port in "
+                                       "confignew.json)"
+                                 : "ss -ltnp 'sport = :" + std::to_string(port) +
+                                       "'  (then stop that process, or change the port in "
+                                       "confignew.json)"});
+    }
+    if (f.ffmpeg_checked && !f.ffmpeg) {
+        std::string fix = f.env ? "conda install -y -p " +
+                                      quote_command_arg(f.env->dir.string(), f.windows) +
+                                      " -c conda-forge ffmpeg"
+                                : "install ffmpeg";
+        if (!f.windows) {
+            fix += "   (or: sudo apt install ffmpeg)";
+        }
+        out.push_back({"ffmpeg-missing", Severity::Warning,
+                       "ffmpeg was not found in the env or on PATH; AllTalk needs it for audio "
+                       "formats other than wav and for transcoding.",
+                       fix});
+    }
+}
+
+std::string gib(std::uint64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+    return buf;
+}
+
+// cuDNN needs and what serves them; GPUs and torch's architectures (the launcher's own analysis,
+// so the doctor says what `alltalk-launch server` will do).
+void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const bool have_gpu = f.gpus && !f.gpus->devices.empty();
+    if (f.native) {
+        for (const auto& m : f.native->missing) {
+            std::string who;
+            bool gpu_only = true;
+            for (const auto& n : m.needed_by) {
+                who += (who.empty() ? "" : ", ") + n.who;
+                gpu_only = gpu_only && n.gpu_only;
+            }
+            const bool error = !gpu_only || have_gpu;
+            out.push_back({"cudnn-missing", error ? Severity::Error : Severity::Warning,
+                           "cuDNN " + std::to_string(m.major) + " is needed by " + who +
+                               ", and no folder with it was found" +
+                               (error ? "." : " (needed only on the GPU; none was found here)."),
+                           m.fix});
+        }
+        for (const auto& c : f.native->choices) {
+            std::string who;
+            for (const auto& n : f.native->needs) {
+                if (n.major == c.major) {
+                    who += (who.empty() ? "" : ", ") + n.who;
+                }
+            }
+            out.push_back({"cudnn-served", Severity::Info,
+                           "cuDNN " + std::to_string(c.major) + " (" + c.candidate.version +
+                               ", needed by " + who + ") is served from " +
+                               c.candidate.dir.string() + " (" + c.candidate.origin + ").",
+                           ""});
+        }
+        if (!f.native->override_problem.empty()) {
+            out.push_back({"cudnn-override", Severity::Error, f.native->override_problem,
+                           "Point --cudnn / [native] cudnn at a folder with the cuDNN libraries, "
+                           "or remove it to let the launcher choose."});
+        }
+    }
+    if (f.gpus) {
+        if (f.gpus->devices.empty()) {
+            out.push_back({"gpu-none", Severity::Info,
+                           "No NVIDIA GPU is usable here (" +
+                               (f.gpus->note.empty() ? std::string("no device") : f.gpus->note) +
+                               "): AllTalk runs on the CPU.",
+                           ""});
+        }
+        for (const auto& d : f.gpus->devices) {
+            const std::string sm = "sm_" + std::to_string(d.cc_major) + std::to_string(d.cc_minor);
+            out.push_back({"gpu", Severity::Info,
+                           "GPU " + std::to_string(d.index) + ": " + d.name + ", " + sm + ", " +
+                               gib(d.memory_bytes) + ".",
+                           ""});
+            if (!f.torch_archs) {
+                continue;
+            }
+            const ArchVerdict v = check_arch(d.cc_major, d.cc_minor, *f.torch_archs);
+            if (!v.compatible) {
+                std::string list;
+                for (const auto& a : *f.torch_archs) {
+                    list += (list.empty() ? "" : " ") + a;
+                }
+                const std::string py = python_cmd(f);
+                out.push_back({"gpu-arch", Severity::Error,
+                               "The installed torch has no kernels for " + d.name + " (" + sm +
+                                   "); it was built for: " + list +
+                                   ". CUDA operations fail with \"no kernel image is available "
+                                   "for execution on the device\".",
+                               py +
+                                   " -m pip install --force-reinstall torch torchaudio "
+                                   "--index-url " +
+                                   torch_index_for(d.cc_major, d.cc_minor)});
+            }
+        }
+    }
+}
+
+}  // namespace
+
+DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
+    DoctorReport r;
+    r.root = facts.root.root;
+    if (facts.env) {
+        r.python_version = facts.env->version.text;
+        r.python_prefix = facts.env->dir;
+        r.python = facts.env->python;
+    }
+    r.distributions = facts.scan.dists.size();
+    env_findings(facts, r.findings);
+    if (facts.env) {
+        r.check = check_requirements(facts.scan, facts.markers);
+    }
+    conflict_findings(facts, r.check, r.findings);
+    rule_findings(facts, rules, r.findings);
+    platform_findings(facts, r.findings);
+    native_findings(facts, r.findings);
+    std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
+        return static_cast<int>(a.severity) < static_cast<int>(b.severity);
+    });
+    return r;
+}
+
+}  // namespace alltalk

@@ -1,0 +1,226 @@
+// The doctor's effects: discovery, reading site-packages, the shell environment, ports and PATH.
+// Nothing here runs or imports the env's Python.
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "discover/config.hpp"
+#include "diagnose/doctor.hpp"
+#include "base/error.hpp"
+#include "plan/plan.hpp"
+#include "os/process.hpp"
+#include "gpu/torch_arch.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+namespace {
+
+bool is_file(const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p, ec);
+}
+
+// A site-packages folder of an env we could not inspect (for the scan only).
+std::optional<fs::path> guess_site_packages(const fs::path& env) {
+    if (fs::path win = env / "Lib" / "site-packages"; fs::is_directory(win)) {
+        return win;
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(env / "lib", ec)) {
+        fs::path sp = e.path() / "site-packages";
+        if (e.path().filename().string().rfind("python3", 0) == 0 && fs::is_directory(sp, ec)) {
+            return sp;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows) {
+    const process::HostInfo host = process::host_info();
+    std::string full = env.version.text;
+    if (std::count(full.begin(), full.end(), '.') < 2) {
+        full += ".0";  // the layout did not tell the patch level
+    }
+    return {
+        {"python_version", env.version.short_text()},
+        {"python_full_version", full},
+        {"os_name", windows ? "nt" : "posix"},
+        {"sys_platform", windows ? "win32" : "linux"},
+        {"platform_system", host.system},
+        {"platform_release", host.release},
+        {"platform_version", host.version},
+        {"platform_machine", host.machine},
+        {"platform_python_implementation", "CPython"},
+        {"implementation_name", "cpython"},
+        {"implementation_version", full},
+    };
+}
+
+namespace {
+
+std::string read_head(const fs::path& p, std::size_t limit = 64 * 1024) {
+    std::ifstream in(p, std::ios::binary);
+    std::string s(limit, '\0');
+    in.read(s.data(), static_cast<std::streamsize>(limit));
+    s.resize(static_cast<std::size_t>(in.gcount()));
+    return s;
+}
+
+// Which of the heavy modules a start-up file imports.
+std::string heavy_imports(const std::string& code, bool pth) {
+    std::vector<std::string> found;
+    std::istringstream in(code);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::size_t b = line.find_first_not_of(" \t");
+        if (b == std::string::npos || line[b] == '#') {
+            continue;
+        }
+        line = line.substr(b);
+        // A .pth file runs only lines that start with "import"; a .py file runs all of them.
+        if (pth && line.rfind("import", 0) != 0) {
+            continue;
+        }
+        for (const char* mod : {"torch", "TTS", "tensorflow"}) {
+            const std::string m = mod;
+            for (const std::string& pat : {"import " + m, "from " + m, "import(\"" + m,
+                                           "import_module(\"" + m, "import_module('" + m}) {
+                std::size_t at = line.find(pat);
+                if (at == std::string::npos) {
+                    continue;
+                }
+                char after = at + pat.size() < line.size() ? line[at + pat.size()] : '\n';
+                if ((std::isalnum(static_cast<unsigned char>(after)) || after == '_')) {
+                    continue;  // a longer name (torchaudio, TTS_extra): not this module
+                }
+                if (std::find(found.begin(), found.end(), m) == found.end()) {
+                    found.push_back(m);
+                }
+            }
+        }
+    }
+    std::string out;
+    for (const auto& f : found) {
+        out += (out.empty() ? "" : ", ") + f;
+    }
+    return out;
+}
+
+std::vector<StartupHook> startup_hooks(const fs::path& site) {
+    std::vector<StartupHook> out;
+    for (const char* name : {"sitecustomize.py", "usercustomize.py"}) {
+        fs::path p = site / name;
+        if (is_file(p)) {
+            if (auto imports = heavy_imports(read_head(p), false); !imports.empty()) {
+                out.push_back({p, imports});
+            }
+        }
+    }
+    std::error_code ec;
+    std::vector<fs::path> pths;
+    for (const auto& e : fs::directory_iterator(site, ec)) {
+        if (e.path().extension() == ".pth") {
+            pths.push_back(e.path());
+        }
+    }
+    std::sort(pths.begin(), pths.end());
+    for (const auto& p : pths) {
+        if (auto imports = heavy_imports(read_head(p), true); !imports.empty()) {
+            out.push_back({p, imports});
+        }
+    }
+    return out;
+}
+
+std::optional<fs::path> find_program(const std::string& name, const std::vector<fs::path>& first,
+                                     const EnvMap& env_vars, bool windows) {
+    std::vector<fs::path> dirs = first;
+    if (auto path = lookup(env_vars, windows ? "Path" : "PATH")) {
+        std::string s = *path;
+        std::size_t start = 0;
+        while (start <= s.size()) {
+            std::size_t sep = s.find(process::path_list_separator(), start);
+            std::string item = s.substr(start, sep == std::string::npos ? sep : sep - start);
+            if (!item.empty()) {
+                dirs.push_back(process::from_utf8(item));
+            }
+            if (sep == std::string::npos) {
+                break;
+            }
+            start = sep + 1;
+        }
+    }
+    for (const auto& d : dirs) {
+        fs::path p = d / (windows ? name + ".exe" : name);
+        if (is_file(p)) {
+            return p;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+DoctorFacts gather_facts(const DiscoveryInputs& in) {
+    DoctorFacts f;
+    f.env_vars = in.env_vars;
+    f.root = find_root(in);
+    Config config;
+    if (auto file = find_config(in, f.root)) {
+        config = load_config(*file);
+    }
+    std::optional<fs::path> configured;
+    std::string configured_source;
+    if (config.env) {
+        configured = config.env;
+        configured_source = "alltalk-launch.toml env";
+    }
+    const EnvChoice choice = choose_env(in, f.root, configured, configured_source);
+    f.env_dir = choice.dir;
+    try {
+        f.env = inspect_env(choice.dir, f.launcher_python);
+    } catch (const LaunchError& e) {
+        f.env_error = e.what();
+        try {
+            f.env = inspect_env(choice.dir, PythonVersion{});  // any version: reported instead
+        } catch (const LaunchError&) {
+            f.env.reset();
+        }
+    }
+    f.windows = f.env ? f.env->python.extension() == ".exe"
+                      : is_file(choice.dir / "python.exe") ||
+                            is_file(choice.dir / "Scripts" / "python.exe");
+    std::optional<fs::path> site =
+        f.env ? std::optional<fs::path>(f.env->site_packages) : guess_site_packages(choice.dir);
+    if (site) {
+        f.scan = scan_site_packages(*site);
+        f.startup_hooks = startup_hooks(*site);
+    }
+    if (f.env) {
+        f.markers = marker_env(*f.env, f.windows);
+        f.ffmpeg = find_program(
+            "ffmpeg", activation_path(*f.env, f.windows ? PathStyle::Windows : PathStyle::Posix),
+            in.env_vars, f.windows);
+        f.ffmpeg_checked = true;
+        NativeFacts nf;
+        nf.env = *f.env;
+        nf.scan = &f.scan;
+        nf.env_vars = in.env_vars;
+        f.native = analyze_native(nf);
+        f.gpus = probe_gpus(cudart_candidates(*f.env));
+        f.torch_archs = read_torch_archs(f.env->site_packages);
+    }
+    for (int port : kAllTalkPorts) {
+        if (process::tcp_port_in_use(port)) {
+            f.ports_in_use.push_back(port);
+        }
+    }
+    return f;
+}
+
+}  // namespace alltalk

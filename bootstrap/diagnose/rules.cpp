@@ -1,0 +1,267 @@
+#include "diagnose/rules.hpp"
+
+#include <toml++/toml.h>
+
+#include <csignal>
+
+#include "base/error.hpp"
+#include "diagnose/rules_data.hpp"
+
+namespace alltalk {
+
+const char* to_string(Severity s) {
+    switch (s) {
+        case Severity::Error:
+            return "error";
+        case Severity::Warning:
+            return "warning";
+        case Severity::Info:
+            return "info";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string where(std::string_view origin, const toml::node& node) {
+    return std::string(origin) + ":" + std::to_string(node.source().begin.line);
+}
+
+std::vector<std::string> strings(const toml::table& t, const char* key, std::string_view origin) {
+    std::vector<std::string> out;
+    const toml::node* n = t.get(key);
+    if (!n) {
+        return out;
+    }
+    if (const auto* s = n->as_string()) {
+        out.push_back(s->get());
+        return out;
+    }
+    const auto* arr = n->as_array();
+    if (!arr) {
+        throw LaunchError("rules", where(origin, *n) + ": " + key + " must be a list of strings");
+    }
+    for (const auto& item : *arr) {
+        const auto* s = item.as_string();
+        if (!s) {
+            throw LaunchError("rules",
+                              where(origin, item) + ": " + key + " must be a list of strings");
+        }
+        out.push_back(s->get());
+    }
+    return out;
+}
+
+std::string string(const toml::table& t, const char* key, std::string_view origin, bool required) {
+    const toml::node* n = t.get(key);
+    if (!n) {
+        if (required) {
+            throw LaunchError("rules", std::string(origin) + ": a rule lacks `" + key + "`");
+        }
+        return {};
+    }
+    const auto* s = n->as_string();
+    if (!s) {
+        throw LaunchError("rules", where(origin, *n) + ": " + key + " must be a string");
+    }
+    return s->get();
+}
+
+int signal_number(const std::string& name) {
+    if (name == "SIGABRT") {
+        return SIGABRT;
+    }
+    if (name == "SIGSEGV") {
+        return SIGSEGV;
+    }
+    if (name == "SIGFPE") {
+        return SIGFPE;
+    }
+    if (name == "SIGILL") {
+        return SIGILL;
+    }
+#ifdef SIGBUS
+    if (name == "SIGBUS") {
+        return SIGBUS;
+    }
+#endif
+    return 0;
+}
+
+}  // namespace
+
+RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
+    toml::table doc;
+    try {
+        doc = toml::parse(toml_text, origin);
+    } catch (const toml::parse_error& e) {
+        throw LaunchError("rules", std::string(origin) + ":" +
+                                       std::to_string(e.source().begin.line) + ": " +
+                                       std::string(e.description()));
+    }
+    RuleSet set;
+    if (const auto* arr = doc["rule"].as_array()) {
+        for (const auto& node : *arr) {
+            const auto* t = node.as_table();
+            if (!t) {
+                continue;
+            }
+            Rule r;
+            r.id = string(*t, "id", origin, true);
+            const std::string sev = string(*t, "severity", origin, false);
+            r.severity = sev == "error"  ? Severity::Error
+                         : sev == "info" ? Severity::Info
+                                         : Severity::Warning;
+            r.when = strings(*t, "when", origin);
+            r.message = string(*t, "message", origin, true);
+            r.fix = string(*t, "fix", origin, false);
+            if (const auto* d = t->get_as<bool>("doctor")) {
+                r.doctor = d->get();
+            }
+            if (const auto* f = t->get_as<toml::table>("failure")) {
+                r.exception_types = strings(*f, "exception", origin);
+                r.patterns = strings(*f, "patterns", origin);
+                r.unless = strings(*f, "unless", origin);
+                for (const auto& name : strings(*f, "signals", origin)) {
+                    const int sig = signal_number(name);
+                    if (sig == 0) {
+                        throw LaunchError("rules", where(origin, *f) + ": rule " + r.id +
+                                                       ": unknown signal " + name);
+                    }
+                    r.signals.push_back(sig);
+                }
+            }
+            for (const auto& c : r.when) {
+                InstalledFacts none;
+                SiteScan empty;
+                none.scan = &empty;
+                none.python_version = "3.11";
+                if (!condition_holds(c, none).has_value()) {
+                    throw LaunchError("rules", where(origin, node) + ": rule " + r.id +
+                                                   ": malformed condition '" + c + "'");
+                }
+            }
+            set.rules.push_back(std::move(r));
+        }
+    }
+    if (const auto* arr = doc["profile"].as_array()) {
+        for (const auto& node : *arr) {
+            const auto* t = node.as_table();
+            if (!t) {
+                continue;
+            }
+            Profile p;
+            p.id = string(*t, "id", origin, true);
+            p.description = string(*t, "description", origin, false);
+            p.detect = strings(*t, "detect", origin);
+            p.expect = strings(*t, "expect", origin);
+            set.profiles.push_back(std::move(p));
+        }
+    }
+    return set;
+}
+
+const RuleSet& builtin_rules() {
+    static const RuleSet set = parse_rules(data::kRules, "rules.toml");
+    return set;
+}
+
+std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts) {
+    bool negate = false;
+    std::string_view text = condition;
+    while (!text.empty() && text.front() == ' ') {
+        text.remove_prefix(1);
+    }
+    if (!text.empty() && text.front() == '!') {
+        negate = true;
+        text.remove_prefix(1);
+    }
+    auto req = pep508::parse_requirement(text);
+    if (!req) {
+        return std::nullopt;
+    }
+    if (!req->marker.empty()) {
+        auto m = req->marker.evaluate(facts.markers, "");
+        if (!m) {
+            return false;  // a platform we cannot tell: the rule does not apply
+        }
+        if (!*m) {
+            return false;
+        }
+    }
+    std::optional<pep440::Version> version;
+    if (req->key == "python") {
+        version = pep440::parse(facts.python_version);
+    } else if (const Distribution* d = facts.scan ? facts.scan->find(req->key) : nullptr) {
+        version = d->version;
+        if (!version) {
+            return false;  // an unparsable version: no rule can tell
+        }
+    }
+    if (negate) {  // "!name": not installed; "!name<spec>": not installed in such a version
+        return !(version.has_value() && req->specifier.contains(*version));
+    }
+    return version.has_value() && req->specifier.contains(*version);
+}
+
+bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& facts) {
+    for (const auto& c : conditions) {
+        auto r = condition_holds(c, facts);
+        if (!r || !*r) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string quote_command_arg(std::string_view arg, bool windows) {
+    if (windows) {
+        return "\"" + std::string(arg) + "\"";
+    }
+    bool plain = !arg.empty();
+    for (char c : arg) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("/._-+=:,").find(c) != std::string_view::npos)) {
+            plain = false;
+        }
+    }
+    if (plain) {
+        return std::string(arg);
+    }
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
+std::string expand(std::string_view text, const InstalledFacts& facts, std::string_view python) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (text[i] == '{') {
+            std::size_t close = text.find('}', i);
+            if (close != std::string_view::npos) {
+                std::string_view name = text.substr(i + 1, close - i - 1);
+                if (name == "python") {
+                    out += python;
+                } else if (name == "python_version") {
+                    out += facts.python_version;
+                } else {
+                    const Distribution* d = facts.scan ? facts.scan->find(name) : nullptr;
+                    out += d ? d->version_text : std::string("not installed");
+                }
+                i = close + 1;
+                continue;
+            }
+        }
+        out += text[i++];
+    }
+    return out;
+}
+
+}  // namespace alltalk

@@ -1,0 +1,71 @@
+#pragma once
+// Known-bad combinations and known failures, as data (bootstrap/data/rules.toml, compiled in and
+// parsed only when needed). One rule set serves the doctor (conditions on installed versions) and
+// the failure explanations after a crash (exception type and message patterns plus the same
+// conditions), so a fact is written once.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pypa/site_packages.hpp"
+#include "pypa/pep508.hpp"
+
+namespace alltalk {
+
+enum class Severity { Error, Warning, Info };
+const char* to_string(Severity s);
+
+struct Rule {
+    std::string id;
+    Severity severity = Severity::Warning;
+    // Every entry must hold: "name<specifier>" = installed and its version matches (pre-releases
+    // included); "!name" = not installed; a marker after ";" restricts it to some platforms.
+    // The name "python" stands for the env's Python version.
+    std::vector<std::string> when;
+    std::string message;  // what is wrong and why, with {name} placeholders for installed versions
+    std::string fix;      // a command; {python} is the env's python, quoted
+    bool doctor = true;   // reported by `alltalk-launch doctor` when `when` holds
+    // Failure matching (after a crash): the exception's type name (last dotted part) and
+    // substrings of its message or of the traceback text; empty = not a failure rule.
+    std::vector<std::string> exception_types;
+    std::vector<std::string> patterns;
+    std::vector<std::string> unless;  // substrings that mean "already explained" (e.g. by a shim)
+    std::vector<int> signals;         // fatal signals (native crashes) this rule explains
+};
+
+struct Profile {
+    std::string id;
+    std::string description;
+    std::vector<std::string> detect;  // like Rule::when: the profile applies when all hold
+    std::vector<std::string> expect;  // requirements the profile's known-good set satisfies
+};
+
+struct RuleSet {
+    std::vector<Rule> rules;
+    std::vector<Profile> profiles;
+};
+
+// The compiled-in rules. Throws LaunchError on a broken data file (a build problem).
+const RuleSet& builtin_rules();
+RuleSet parse_rules(std::string_view toml_text, std::string_view origin);
+
+// What a condition is checked against.
+struct InstalledFacts {
+    const SiteScan* scan = nullptr;
+    std::string python_version;  // "3.11.7"
+    pep508::MarkerEnv markers;
+};
+
+// nullopt when the condition text is malformed.
+std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts);
+bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& facts);
+
+// Replaces {python} (quoted env python) and {name} (installed version of `name`, or "not
+// installed") in rule texts.
+std::string expand(std::string_view text, const InstalledFacts& facts, std::string_view python);
+
+// Shell quoting for commands shown to the user: POSIX single quotes, or Windows double quotes.
+std::string quote_command_arg(std::string_view arg, bool windows);
+
+}  // namespace alltalk

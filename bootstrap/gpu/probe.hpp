@@ -1,0 +1,52 @@
+#pragma once
+// The GPU probe: loads the CUDA runtime (the env's nvidia/cuda_runtime or nvidia/cu13 wheel,
+// torch/lib, then the system's by name), or the driver library when no runtime is found, and
+// reports each device. It runs in a child process with a time limit, so that a broken driver can
+// neither crash nor hang the launcher. No driver and no GPU are normal results, not errors.
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "discover/python_env.hpp"
+
+namespace alltalk {
+
+struct GpuDevice {
+    int index = 0;
+    std::string name;
+    int cc_major = 0;
+    int cc_minor = 0;
+    std::uint64_t memory_bytes = 0;
+};
+
+struct GpuProbe {
+    bool driver_present = false;  // an NVIDIA driver answered
+    std::string library;          // the runtime or driver library that was used
+    int driver_version = 0;       // CUDA version the driver supports, e.g. 12040
+    int runtime_version = 0;      // of the loaded cudart (0 when the driver library was used)
+    std::vector<GpuDevice> devices;
+    std::string note;  // why there is no device: "no NVIDIA driver", "no CUDA GPU", an error
+};
+
+// The runtime libraries to try, in order (paths, then plain names for the loader).
+std::vector<std::filesystem::path> cudart_candidates(const PythonEnv& env);
+
+// Runs the probe in a child process killed after `timeout_ms` (POSIX: fork; Windows: the
+// launcher itself, started with kGpuProbeVar). Never throws.
+GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeout_ms = 10000);
+
+// The probe itself, for the child: loads the first runtime of `cudart` that loads (else the
+// driver library) and writes "key value" lines to `os` as it learns them.
+void write_probe_report(std::ostream& os, const std::vector<std::filesystem::path>& cudart);
+void parse_probe_report(const std::string& text, GpuProbe& probe);
+
+// Windows: the launcher started with this variable (the runtime candidates, one per line) runs
+// only the probe and writes its report to stdout (launcher/main.cpp).
+inline constexpr const char* kGpuProbeVar = "ALLTALK_LAUNCH_GPU_PROBE";
+
+// "NVIDIA GeForce RTX 5090, sm_120, 31.4 GiB; driver CUDA 12.8, runtime 12.1 (libcudart...)".
+std::string describe_gpus(const GpuProbe& probe);
+
+}  // namespace alltalk

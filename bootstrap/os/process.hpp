@@ -1,0 +1,53 @@
+#pragma once
+// Process-level facts and effects, one implementation per platform (process_posix.cpp, and
+// process_win32.cpp for Windows). Everything else in bootstrap/ takes these facts as values.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/environ.hpp"
+
+namespace alltalk::process {
+
+// The running executable, resolved (/proc/self/exe on Linux).
+std::filesystem::path self_exe();
+
+// A snapshot of the process environment.
+EnvMap environment();
+
+void set_env(const std::string& name, const std::string& value);
+void unset_env(const std::string& name);
+void apply(const std::vector<EnvChange>& changes);
+
+// ':' on POSIX, ';' on Windows.
+char path_list_separator();
+
+// Converts a native path to UTF-8 text and back (identity on POSIX).
+std::string to_utf8(const std::filesystem::path& p);
+std::filesystem::path from_utf8(const std::string& s);
+
+// Where the per-user folder for launcher runtime files lives (never inside the user's environment):
+// $XDG_RUNTIME_DIR/alltalk-launch, else $TMPDIR or /tmp / alltalk-launch-<uid>. Nothing is created.
+std::filesystem::path runtime_dir_candidate(const EnvMap& env_vars);
+
+// Creates `dir` with mode 0700 if needed and checks that it is a private folder of this user.
+bool ensure_private_dir(const std::filesystem::path& dir, std::string& why);
+
+// Makes `link` a symbolic link to `target`, replacing an older link atomically.
+bool make_symlink(const std::filesystem::path& target, const std::filesystem::path& link,
+                  std::string& why);
+
+// What PEP 508 markers and the doctor need to know about this machine (uname on POSIX).
+struct HostInfo {
+    std::string system;   // platform.system(): "Linux", "Windows"
+    std::string release;  // platform.release()
+    std::string version;  // platform.version()
+    std::string machine;  // platform.machine(): "x86_64", "AMD64"
+};
+HostInfo host_info();
+
+// True when a TCP listener already holds `port` on this machine (binding it fails).
+bool tcp_port_in_use(int port);
+
+}  // namespace alltalk::process

@@ -1,0 +1,128 @@
+// POSIX implementation of process.hpp.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "os/process.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace alltalk::process {
+
+fs::path self_exe() {
+    std::error_code ec;
+    fs::path p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : p;
+}
+
+EnvMap environment() {
+    EnvMap out;
+    for (char** e = ::environ; e && *e; ++e) {
+        const char* eq = std::strchr(*e, '=');
+        if (eq) {
+            out.emplace(std::string(*e, static_cast<std::size_t>(eq - *e)), std::string(eq + 1));
+        }
+    }
+    return out;
+}
+
+void set_env(const std::string& name, const std::string& value) {
+    ::setenv(name.c_str(), value.c_str(), 1);
+}
+
+void unset_env(const std::string& name) {
+    ::unsetenv(name.c_str());
+}
+
+char path_list_separator() {
+    return ':';
+}
+
+std::string to_utf8(const fs::path& p) {
+    return p.string();
+}
+
+fs::path from_utf8(const std::string& s) {
+    return fs::path(s);
+}
+
+fs::path runtime_dir_candidate(const EnvMap& env_vars) {
+    if (auto xdg = lookup(env_vars, "XDG_RUNTIME_DIR"); xdg && xdg->front() == '/') {
+        return fs::path(*xdg) / "alltalk-launch";
+    }
+    auto tmp = lookup(env_vars, "TMPDIR");
+    return fs::path(tmp && tmp->front() == '/' ? *tmp : "/tmp") /
+           ("alltalk-launch-" + std::to_string(::getuid()));
+}
+
+bool ensure_private_dir(const fs::path& dir, std::string& why) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        why = "cannot create " + dir.string() + ": " + std::strerror(errno);
+        return false;
+    }
+    // In a shared /tmp another user could have made this name first: accept only our own folder.
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
+        (st.st_mode & 0022) != 0) {
+        why = dir.string() + " is not a private folder of this user";
+        return false;
+    }
+    return true;
+}
+
+bool make_symlink(const fs::path& target, const fs::path& link, std::string& why) {
+    std::error_code ec;
+    if (fs::read_symlink(link, ec) == target) {
+        return true;  // already there: the common case costs one readlink
+    }
+    fs::create_directories(link.parent_path(), ec);
+    fs::path tmp = link;
+    tmp += ".tmp" + std::to_string(::getpid());
+    fs::remove(tmp, ec);
+    if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
+        why = "cannot create " + link.string() + ": " + std::strerror(errno);
+        fs::remove(tmp, ec);
+        return false;
+    }
+    return true;
+}
+
+HostInfo host_info() {
+    HostInfo h;
+    struct utsname u {};
+    if (uname(&u) == 0) {
+        h.system = u.sysname;
+        h.release = u.release;
+        h.version = u.version;
+        h.machine = u.machine;
+    }
+    return h;
+}
+
+bool tcp_port_in_use(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is not "in use"
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    bool in_use =
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return in_use;
+}
+
+}  // namespace alltalk::process

@@ -1,0 +1,213 @@
+// Windows implementation of process.hpp. Inside the launcher all text is UTF-8 (std::string);
+// only here is it converted to and from the wide (UTF-16) strings of the Windows API, so that user
+// names and folders with non-ASCII characters survive end to end.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <winsock2.h>
+
+#include <cstdlib>
+#include <system_error>
+
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk::process {
+
+namespace {
+
+std::string narrow(const wchar_t* w, int len) {
+    if (len == 0) {
+        return {};
+    }
+    int n = ::WideCharToMultiByte(CP_UTF8, 0, w, len, nullptr, 0, nullptr, nullptr);
+    std::string out(static_cast<std::size_t>(n), '\0');
+    ::WideCharToMultiByte(CP_UTF8, 0, w, len, out.data(), n, nullptr, nullptr);
+    return out;
+}
+
+std::wstring widen(const std::string& s) {
+    if (s.empty()) {
+        return {};
+    }
+    const int len = static_cast<int>(s.size());
+    int n = ::MultiByteToWideChar(CP_UTF8, 0, s.data(), len, nullptr, 0);
+    std::wstring out(static_cast<std::size_t>(n), L'\0');
+    ::MultiByteToWideChar(CP_UTF8, 0, s.data(), len, out.data(), n);
+    return out;
+}
+
+std::string last_error_text(DWORD code) {
+    wchar_t* buf = nullptr;
+    DWORD n = ::FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, code, 0, reinterpret_cast<wchar_t*>(&buf), 0, nullptr);
+    std::string out = n ? narrow(buf, static_cast<int>(n)) : "error " + std::to_string(code);
+    ::LocalFree(buf);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == '.')) {
+        out.pop_back();
+    }
+    return out;
+}
+
+}  // namespace
+
+fs::path self_exe() {
+    std::wstring buf(MAX_PATH, L'\0');
+    for (;;) {
+        DWORD n = ::GetModuleFileNameW(nullptr, buf.data(), static_cast<DWORD>(buf.size()));
+        if (n == 0) {
+            return {};
+        }
+        if (n < buf.size()) {
+            buf.resize(n);
+            return fs::path(buf);
+        }
+        buf.resize(buf.size() * 2);
+    }
+}
+
+EnvMap environment() {
+    EnvMap out;
+    wchar_t* block = ::GetEnvironmentStringsW();
+    for (const wchar_t* e = block; e && *e; e += std::wcslen(e) + 1) {
+        // Entries such as "=C:=C:\dir" (per-drive folders) start with '=' and are not variables.
+        const wchar_t* eq = std::wcschr(e + 1, L'=');
+        if (e[0] != L'=' && eq) {
+            out.emplace(narrow(e, static_cast<int>(eq - e)),
+                        narrow(eq + 1, static_cast<int>(std::wcslen(eq + 1))));
+        }
+    }
+    if (block) {
+        ::FreeEnvironmentStringsW(block);
+    }
+    return out;
+}
+
+// Both the process environment (what the env's python311.dll and every child see) and this
+// program's C runtime copy (what getenv here sees) are updated.
+void set_env(const std::string& name, const std::string& value) {
+    const std::wstring n = widen(name), v = widen(value);
+    ::SetEnvironmentVariableW(n.c_str(), v.c_str());
+    ::_wputenv_s(n.c_str(), v.c_str());
+}
+
+void unset_env(const std::string& name) {
+    const std::wstring n = widen(name);
+    ::SetEnvironmentVariableW(n.c_str(), nullptr);
+    ::_wputenv_s(n.c_str(), L"");
+}
+
+char path_list_separator() {
+    return ';';
+}
+
+std::string to_utf8(const fs::path& p) {
+    const std::wstring& w = p.native();
+    return narrow(w.data(), static_cast<int>(w.size()));
+}
+
+fs::path from_utf8(const std::string& s) {
+    return fs::path(widen(s));
+}
+
+// %LOCALAPPDATA%\alltalk-launch (a per-user folder), else %TEMP%\alltalk-launch.
+fs::path runtime_dir_candidate(const EnvMap& env_vars) {
+    for (const char* var : {"LOCALAPPDATA", "TEMP", "TMP"}) {
+        if (auto dir = lookup(env_vars, var)) {
+            return from_utf8(*dir) / "alltalk-launch";
+        }
+    }
+    return from_utf8(lookup(env_vars, "USERPROFILE").value_or("C:\\")) / "alltalk-launch";
+}
+
+// The folders above live in the user's own profile, which Windows already keeps private.
+bool ensure_private_dir(const fs::path& dir, std::string& why) {
+    if (!::CreateDirectoryW(dir.c_str(), nullptr)) {
+        DWORD err = ::GetLastError();
+        if (err != ERROR_ALREADY_EXISTS) {
+            why = "cannot create " + to_utf8(dir) + ": " + last_error_text(err);
+            return false;
+        }
+    }
+    DWORD attrs = ::GetFileAttributesW(dir.c_str());
+    if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_DIRECTORY) ||
+        (attrs & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        why = to_utf8(dir) + " is not a plain folder";
+        return false;
+    }
+    return true;
+}
+
+// Symbolic links need a privilege on Windows: the alias `python.exe` is a hard link to the
+// launcher (same volume), else a copy. A name without ".exe" gets it, as Windows looks for one.
+bool make_symlink(const fs::path& target, const fs::path& link_name, std::string& why) {
+    fs::path link = link_name;
+    link += ".exe";
+    std::error_code ec;
+    if (fs::exists(link, ec) && fs::equivalent(link, target, ec)) {
+        return true;
+    }
+    fs::create_directories(link.parent_path(), ec);
+    if (fs::exists(link, ec) && fs::file_size(link, ec) == fs::file_size(target, ec) &&
+        fs::last_write_time(link, ec) >= fs::last_write_time(target, ec)) {
+        return true;  // a copy of this launcher, possibly in use by another run
+    }
+    fs::remove(link, ec);
+    if (::CreateHardLinkW(link.c_str(), target.c_str(), nullptr) ||
+        ::CopyFileW(target.c_str(), link.c_str(), FALSE)) {
+        return true;
+    }
+    why = "cannot create " + to_utf8(link) + ": " + last_error_text(::GetLastError());
+    return false;
+}
+
+HostInfo host_info() {
+    // platform.release()/version() as Python computes them on Windows: RtlGetVersion (GetVersionEx
+    // lies to unmanifested programs).
+    HostInfo h;
+    h.system = "Windows";
+    SYSTEM_INFO si{};
+    GetNativeSystemInfo(&si);
+    h.machine = si.wProcessorArchitecture == PROCESSOR_ARCHITECTURE_ARM64 ? "ARM64" : "AMD64";
+    using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
+    if (HMODULE ntdll = GetModuleHandleW(L"ntdll.dll")) {
+        auto fn = reinterpret_cast<RtlGetVersionFn>(
+            reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlGetVersion")));
+        OSVERSIONINFOW v{};
+        v.dwOSVersionInfoSize = sizeof v;
+        if (fn && fn(&v) == 0) {
+            h.release = v.dwBuildNumber >= 22000 ? "11" : std::to_string(v.dwMajorVersion);
+            h.version = std::to_string(v.dwMajorVersion) + "." + std::to_string(v.dwMinorVersion) +
+                        "." + std::to_string(v.dwBuildNumber);
+        }
+    }
+    return h;
+}
+
+bool tcp_port_in_use(int port) {
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        return false;
+    }
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    bool in_use = false;
+    if (s != INVALID_SOCKET) {
+        BOOL excl = TRUE;  // refuse to share the port, like a real server bind
+        setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&excl),
+                   sizeof excl);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<u_short>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_ANY);
+        in_use = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == SOCKET_ERROR &&
+                 WSAGetLastError() == WSAEADDRINUSE;
+        closesocket(s);
+    }
+    WSACleanup();
+    return in_use;
+}
+
+}  // namespace alltalk::process

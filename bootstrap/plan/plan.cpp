@@ -1,0 +1,417 @@
+#include "plan/plan.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+#include <system_error>
+
+#include "base/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+const char* to_string(Command c) {
+    switch (c) {
+        case Command::Server:
+            return "server";
+        case Command::Finetune:
+            return "finetune";
+        case Command::Run:
+            return "run";
+        case Command::Python:
+            return "python";
+    }
+    return "?";
+}
+
+std::vector<std::string> LaunchPlan::script_argv() const {
+    if (!script || python_argv.size() < 2) {
+        return {};
+    }
+    return {python_argv.begin() + 1, python_argv.end()};
+}
+
+namespace {
+
+bool is_file(const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p, ec);
+}
+
+std::string tried_list(const std::vector<std::string>& tried) {
+    std::string out;
+    for (const auto& t : tried) {
+        out += (out.empty() ? "" : "; ") + t;
+    }
+    return out;
+}
+
+fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::string& fallback) {
+    const CommandConfig* cc = config.command(to_string(plan.command));
+    std::string name = (cc && cc->script) ? *cc->script : fallback;
+    if (!plan.root.is_alltalk && !(cc && cc->script)) {
+        throw LaunchError("root",
+                          "No AllTalk folder found (a folder holding script.py and finetune.py). "
+                          "Tried: " +
+                              tried_list(plan.root.tried) +
+                              ". Run alltalk-launch from the AllTalk folder, put it in that "
+                              "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
+                              "ALLTALK_ROOT).");
+    }
+    fs::path script = absolute_from(name, plan.root.root);
+    if (!is_file(script)) {
+        throw LaunchError("script", "The " + std::string(to_string(plan.command)) + " script " +
+                                        script.string() + " does not exist. Check that " +
+                                        plan.root.root.string() +
+                                        " is a complete AllTalk folder (re-download or `git "
+                                        "pull` it), or set `script` under [" +
+                                        to_string(plan.command) + "] in alltalk-launch.toml.");
+    }
+    return script;
+}
+
+// A short, stable name for the alias folder of one launcher binary.
+std::string alias_key(const fs::path& launcher) {
+    std::size_t h = std::hash<std::string>{}(launcher.string());
+    std::ostringstream os;
+    os << std::hex << h;
+    return os.str();
+}
+
+}  // namespace
+
+std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
+    if (style == PathStyle::Posix || env.kind == EnvKind::Venv) {
+        return {env.bin_dir};
+    }
+    // conda's activate on Windows (conda/activate.py, _get_path_dirs).
+    const fs::path& p = env.dir;
+    return {p,
+            p / "Library" / "mingw-w64" / "bin",
+            p / "Library" / "usr" / "bin",
+            p / "Library" / "bin",
+            p / "Scripts",
+            p / "bin"};
+}
+
+namespace {
+
+std::vector<std::string> split_on(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == sep) {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+std::string cudnn_reason(const NativeDecision& d) {
+    std::string why =
+        "the chosen cuDNN first, so that torch's and ctranslate2's loads by plain "
+        "name find it:";
+    for (const auto& c : d.choices) {
+        why += " cuDNN " + c.candidate.version + " from " + c.candidate.dir.string() + ";";
+    }
+    why.pop_back();
+    return why;
+}
+
+}  // namespace
+
+EnvChange library_path_with(const std::vector<fs::path>& dirs, const std::string& reason,
+                            const EnvMap& env_vars, PathStyle style) {
+    const char sep = style == PathStyle::Windows ? ';' : ':';
+    const std::string var = style == PathStyle::Windows ? "PATH" : "LD_LIBRARY_PATH";
+    std::string value;
+    for (const auto& d : dirs) {
+        value += (value.empty() ? "" : std::string(1, sep)) + d.string();
+    }
+    if (auto old = lookup(env_vars, var)) {
+        for (const auto& entry : split_on(*old, sep)) {
+            if (std::find(dirs.begin(), dirs.end(), fs::path(entry)) == dirs.end() &&
+                !entry.empty()) {
+                value += (value.empty() ? "" : std::string(1, sep)) + entry;
+            }
+        }
+    }
+    return {var, value, reason};
+}
+
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style) {
+    return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
+}
+
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
+                                           const EnvMap& env_vars, PathStyle style) {
+    const char path_sep = style == PathStyle::Windows ? ';' : ':';
+    std::vector<EnvChange> out;
+    for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
+        if (env_vars.count(var)) {
+            out.push_back({var, std::nullopt,
+                           "isolation: the shell's value would change which Python and modules "
+                           "the env runs"});
+        }
+    }
+    out.push_back({"PYTHONNOUSERSITE", "1",
+                   "isolation: packages in the user's site folder must not shadow the env's"});
+
+    std::string path;
+    for (const auto& dir : activation_path(plan.env, style)) {
+        path += (path.empty() ? "" : std::string(1, path_sep)) + dir.string();
+    }
+    std::string why = "as `conda activate` does: the env's programs first";
+    if (plan.alias_dir) {
+        path = plan.alias_dir->string() + path_sep + path;
+        why +=
+            "; `python` there runs the launcher so that bare `python` children are prepared "
+            "too";
+    }
+    if (auto old = lookup(env_vars, "PATH")) {
+        path += path_sep + *old;
+    }
+    if (!plan.native.choices.empty()) {
+        if (style == PathStyle::Windows) {
+            // cuDNN DLLs are found through PATH (and AddDllDirectory, native_apply_win32.cpp).
+            EnvMap with_path = env_vars;
+            with_path["PATH"] = path;
+            EnvChange c = native_library_path(plan.native, with_path, style);
+            path = *c.value;
+            why += "; " + c.reason;
+        } else if (plan.cudnn_link_dir) {
+            out.push_back(library_path_with(
+                {*plan.cudnn_link_dir},
+                cudnn_reason(plan.native) + " (through links in this folder, to these files only)",
+                env_vars, style));
+        } else {
+            out.push_back(native_library_path(plan.native, env_vars, style));
+        }
+    }
+    out.push_back({"PATH", path, why});
+    if (plan.cpu_only) {
+        out.push_back(
+            {"CUDA_VISIBLE_DEVICES", "", "--cpu: the app sees no GPU and runs on the CPU"});
+    }
+
+    if (plan.env.kind == EnvKind::Venv) {
+        out.push_back({"VIRTUAL_ENV", plan.env.dir.string(), "as the venv's activate script does"});
+        if (env_vars.count("CONDA_PREFIX")) {
+            out.push_back({"CONDA_PREFIX", std::nullopt, "the app runs in a venv, not conda"});
+        }
+    } else {
+        out.push_back({"CONDA_PREFIX", plan.env.dir.string(), "as `conda activate` does"});
+        if (env_vars.count("VIRTUAL_ENV")) {
+            out.push_back({"VIRTUAL_ENV", std::nullopt, "the app runs in a prefix, not a venv"});
+        }
+    }
+    if (plan.command == Command::Finetune) {
+        out.push_back({"TRAINER_TELEMETRY", "0", "as AllTalk's start_finetune scripts do"});
+    }
+    auto add_configured = [&](const std::map<std::string, std::string>& vars) {
+        for (const auto& [name, value] : vars) {
+            out.push_back(
+                {name, value, "from " + (config.file ? config.file->string() : "config")});
+        }
+    };
+    add_configured(config.environment);
+    if (const CommandConfig* cc = config.command(to_string(plan.command))) {
+        add_configured(cc->environment);
+    }
+    return out;
+}
+
+std::optional<fs::path> find_config(const DiscoveryInputs& in, const RootChoice& root) {
+    if (in.config_option) {
+        return absolute_from(*in.config_option, in.cwd);
+    }
+    fs::path candidate = root.root / "alltalk-launch.toml";
+    if (is_file(candidate)) {
+        return candidate;
+    }
+    return std::nullopt;
+}
+
+LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
+                     const PlanContext& ctx) {
+    LaunchPlan plan;
+    plan.command = request.command;
+    plan.launcher = in.exe;
+    plan.root = find_root(in);
+
+    Config config;
+    plan.config_file = find_config(in, plan.root);
+    if (plan.config_file) {
+        config = load_config(*plan.config_file);
+    }
+
+    const CommandConfig* cc = config.command(to_string(plan.command));
+    std::optional<fs::path> configured_env;
+    std::string configured_source;
+    if (cc && cc->env) {
+        configured_env = cc->env;
+        configured_source = plan.config_file->string() + " [" + to_string(plan.command) + "] env";
+    } else if (config.env) {
+        configured_env = config.env;
+        configured_source = plan.config_file->string() + " env";
+    }
+    plan.env_choice = choose_env(in, plan.root, configured_env, configured_source);
+    plan.env = inspect_env(plan.env_choice.dir, ctx.want);
+
+    NativeFacts native;
+    native.env = plan.env;
+    native.env_vars = in.env_vars;
+    if (request.cudnn) {
+        native.override_dir = absolute_from(*request.cudnn, in.cwd);
+        native.override_source = "--cudnn";
+    } else if (config.native.cudnn) {
+        native.override_dir = config.native.cudnn;
+        native.override_source = config.native.source + " [native] cudnn";
+    }
+    native.configured_majors = config.native.cudnn_majors;
+    native.configured_source = config.native.source;
+    native.system_dirs = ctx.system_library_dirs;
+    plan.native = ctx.native_decided ? *ctx.native_decided : analyze_native(native);
+    plan.native_from_reexec = ctx.native_decided.has_value();
+    plan.cpu_only = request.cpu || config.native.cpu.value_or(false);
+    plan.gpu_check = !request.no_gpu_check && config.native.gpu_check.value_or(true);
+
+    std::vector<std::string> script_args;
+    switch (plan.command) {
+        case Command::Server:
+            plan.script = entry_script(plan, config, "script.py");
+            break;
+        case Command::Finetune:
+            plan.script = entry_script(plan, config, "finetune.py");
+            break;
+        case Command::Run: {
+            fs::path script = absolute_from(request.script.value_or(""), in.cwd);
+            if (!request.script || !is_file(script)) {
+                throw LaunchError("script", "The script " + script.string() +
+                                                " does not exist. `alltalk-launch run` takes the "
+                                                "path of a Python file, relative to the current "
+                                                "directory or absolute.");
+            }
+            plan.script = script;
+            break;
+        }
+        case Command::Python:
+            break;
+    }
+
+    plan.python_argv.push_back(plan.env.python.string());
+    if (plan.script) {
+        plan.python_argv.push_back(plan.script->string());
+        if (cc) {
+            plan.python_argv.insert(plan.python_argv.end(), cc->args.begin(), cc->args.end());
+        }
+    }
+    plan.python_argv.insert(plan.python_argv.end(), request.args.begin(), request.args.end());
+
+    // AllTalk imports assume the root is the working directory; `python` keeps the caller's.
+    plan.cwd = (plan.command == Command::Python || !plan.root.is_alltalk) ? in.cwd : plan.root.root;
+    if (ctx.runtime_dir && !in.exe.empty()) {
+        plan.alias_dir = *ctx.runtime_dir / alias_key(in.exe) / "bin";
+    }
+#ifndef _WIN32
+    if (ctx.runtime_dir && !in.exe.empty() && !plan.native.choices.empty()) {
+        std::string files;
+        for (const auto& c : plan.native.choices) {
+            for (const auto& lib : c.candidate.libraries) {
+                files += (c.candidate.dir / lib).string() + "\n";
+            }
+        }
+        plan.cudnn_link_dir = *ctx.runtime_dir / alias_key(in.exe) / ("cudnn-" + alias_key(files));
+    }
+#endif
+    if (plan.root.is_alltalk) {
+        plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
+    }
+#ifdef _WIN32
+    const PathStyle style = PathStyle::Windows;
+#else
+    const PathStyle style = PathStyle::Posix;
+#endif
+    plan.env_changes = environment_changes(plan, config, in.env_vars, style);
+    plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
+    return plan;
+}
+
+std::string shell_quote(const std::string& arg) {
+    if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789-_./=:,+@%") == std::string::npos) {
+        return arg;
+    }
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
+std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
+    std::ostringstream os;
+    os << "  torch weights_only allow-list (registered with torch.serialization.add_safe_globals "
+          "once torch and the class's module are loaded):\n";
+    for (const auto& g : list) {
+        os << "    " << g.full_name() << "  (" << g.source << ")\n";
+    }
+    return os.str();
+}
+
+std::string describe_plan(const LaunchPlan& plan) {
+    std::ostringstream os;
+    auto row = [&](const char* key, const std::string& value) {
+        os << "  " << key << std::string(12 - std::string(key).size(), ' ') << value << "\n";
+    };
+    os << "alltalk-launch plan (dry run: nothing was started)\n";
+    row("command:", to_string(plan.command));
+    row("root:", plan.root.root.string() + " (" + plan.root.source +
+                     (plan.root.is_alltalk ? "" : ", not an AllTalk folder") + ")");
+    row("config:", plan.config_file ? plan.config_file->string() : "none");
+    row("env:", plan.env.dir.string() + " (" + to_string(plan.env.kind) + ", from " +
+                    plan.env_choice.source + ")");
+    row("python:", plan.env.version.text + " " + plan.env.python.string());
+    row("libpython:", plan.env.libpython.string());
+    if (plan.env.kind == EnvKind::Venv) {
+        row("base:", plan.env.base_prefix.string());
+    } else {
+        row("home:", plan.env.home.string());
+    }
+    row("launcher:", plan.launcher.string() + " (sys.executable of the app and its children)");
+    row("script:", plan.script ? plan.script->string() : "none (python command line)");
+    std::string argv;
+    for (std::size_t i = 1; i < plan.python_argv.size(); ++i) {
+        argv += (i > 1 ? " " : "") + shell_quote(plan.python_argv[i]);
+    }
+    row("argv:", "python " + argv);
+    row("cwd:", plan.cwd.string());
+    row("log:", plan.log_file ? plan.log_file->string() : "none (not an AllTalk folder)");
+    os << "  environment:\n";
+    for (const auto& change : plan.env_changes) {
+        os << "    " << change.name;
+        if (change.value) {
+            os << "=" << *change.value;
+        } else {
+            os << " (unset)";
+        }
+        os << "\n      # " << change.reason << "\n";
+    }
+    os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
+          "      # lets children started through sys.executable run with the same preparation\n";
+    os << describe_safe_globals(plan.torch_safe_globals);
+    os << describe_native(plan.native);
+    return os.str();
+}
+
+}  // namespace alltalk

@@ -1,0 +1,108 @@
+#pragma once
+// The launch plan: everything discovered and decided before the interpreter starts, as a value.
+// make_plan() only reads the file system; it changes nothing, so --dry-run prints exactly what a
+// real run does and the tests can check it without starting Python.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "discover/config.hpp"
+#include "base/environ.hpp"
+#include "discover/root.hpp"
+#include "cudnn/select.hpp"
+#include "discover/python_env.hpp"
+#include "discover/safe_globals.hpp"
+
+namespace alltalk {
+
+enum class Command { Server, Finetune, Run, Python };
+const char* to_string(Command c);
+
+// What the user asked for on the command line, already parsed.
+struct LaunchRequest {
+    Command command = Command::Server;
+    std::optional<std::filesystem::path> script;  // `run SCRIPT`
+    std::vector<std::string> args;                // script arguments, or python's for `python`
+    std::optional<std::filesystem::path> cudnn;   // --cudnn DIR
+    bool cpu = false;                             // --cpu
+    bool no_gpu_check = false;                    // --no-gpu-check
+};
+
+struct LaunchPlan {
+    Command command = Command::Server;
+    RootChoice root;
+    std::optional<std::filesystem::path> config_file;
+    EnvChoice env_choice;
+    PythonEnv env;
+    std::filesystem::path launcher;               // becomes sys.executable in the app
+    std::optional<std::filesystem::path> script;  // server, finetune, run
+    std::vector<std::string> python_argv;         // the interpreter's argv; [0] = env python
+    std::filesystem::path cwd;
+    std::vector<EnvChange> env_changes;              // applied before the interpreter starts
+    std::optional<std::filesystem::path> alias_dir;  // `python` there runs the launcher
+    std::optional<std::filesystem::path> log_file;
+    // torch weights_only allow-list: the compiled-in defaults, then [torch] safe_globals.
+    std::vector<SafeGlobal> torch_safe_globals;
+    // cuDNN needs, candidates and the choice per major (native_select.hpp); applied before the
+    // interpreter starts (native_apply.hpp).
+    NativeDecision native;
+    // Linux: a private runtime folder of links to exactly the chosen cuDNN files; it alone goes on
+    // LD_LIBRARY_PATH, so that no other library of the chosen folders (a conda env's libstdc++,
+    // the CUDA toolkit's libcublas) shadows what torch and the app's children would load.
+    std::optional<std::filesystem::path> cudnn_link_dir;
+    bool native_from_reexec = false;  // `native` was handed over by the launcher's re-exec
+    bool cpu_only = false;            // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
+    bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
+
+    // The argv that the script sees: python_argv without the interpreter (and its options).
+    std::vector<std::string> script_argv() const;
+};
+
+// Facts the plan needs besides discovery: where the `python` alias folder may live.
+struct PlanContext {
+    PythonVersion want = built_python_version();
+    std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
+    // The system folders searched for cuDNN after the env's; nullopt: system_cudnn_dirs().
+    std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_library_dirs;
+    // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
+    // selecting again.
+    std::optional<NativeDecision> native_decided;
+};
+
+// Discovers root, config and env, inspects the env and decides argv, cwd and environment.
+// Throws LaunchError with a user-facing paragraph for each bad input.
+LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
+                     const PlanContext& ctx);
+
+// --config, else <root>/alltalk-launch.toml when it exists.
+std::optional<std::filesystem::path> find_config(const DiscoveryInputs& in, const RootChoice& root);
+
+enum class PathStyle { Posix, Windows };
+
+// The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
+std::vector<std::filesystem::path> activation_path(const PythonEnv& env, PathStyle style);
+
+// The environment changes for a plan (pure; part of make_plan, exposed for tests).
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
+                                           const EnvMap& env_vars, PathStyle style);
+
+// The library search variable and its value that serve the chosen cuDNN folders first (pure):
+// LD_LIBRARY_PATH on Linux, PATH on Windows; the chosen folders are taken out of the old value
+// first, so that the result is the same when the launcher runs again with it (children, re-exec).
+EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
+                              PathStyle style);
+// The same with given folders (the link folder) first.
+EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
+                            const std::string& reason, const EnvMap& env_vars, PathStyle style);
+
+// --dry-run text.
+std::string describe_plan(const LaunchPlan& plan);
+
+// The allow-list part of --dry-run (also logged with -v).
+std::string describe_safe_globals(const std::vector<SafeGlobal>& list);
+
+// Quotes one argument for display (POSIX shell style).
+std::string shell_quote(const std::string& arg);
+
+}  // namespace alltalk

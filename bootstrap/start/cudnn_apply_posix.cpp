@@ -1,0 +1,96 @@
+// Linux implementation of native_apply.hpp: LD_LIBRARY_PATH and one guarded re-exec.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "os/dynlib.hpp"
+#include "base/error.hpp"
+#include "start/cudnn_apply.hpp"
+#include "cudnn/codec.hpp"
+#include "os/process.hpp"
+
+namespace alltalk {
+
+namespace {
+
+// The link folder: one link per chosen cuDNN file (libcudnn.so.9 -> <wheel>/libcudnn.so.9).
+bool make_link_dir(const LaunchPlan& plan, std::string& why) {
+    const std::filesystem::path& dir = *plan.cudnn_link_dir;
+    if (!process::ensure_private_dir(dir.parent_path().parent_path(), why)) {
+        return false;
+    }
+    for (const auto& c : plan.native.choices) {
+        for (const auto& lib : c.candidate.libraries) {
+            if (!process::make_symlink(c.candidate.dir / lib, dir / lib, why)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
+    if (plan.cudnn_link_dir) {
+        std::string why;
+        if (!make_link_dir(plan, why)) {
+            spdlog::warn(
+                "warning: could not make the folder of cuDNN links ({}); the chosen cuDNN "
+                "folders go on LD_LIBRARY_PATH themselves",
+                why);
+            for (auto& c : plan.env_changes) {
+                if (c.name == "LD_LIBRARY_PATH") {
+                    c = native_library_path(plan.native, process::environment(), PathStyle::Posix);
+                }
+            }
+            plan.cudnn_link_dir.reset();
+        }
+    }
+    const char* guard = std::getenv(kNativeReexecVar);
+    const bool reexeced = guard != nullptr;
+    process::unset_env(kNativeReexecVar);  // never passed on to the app or its children
+    const EnvChange* want = nullptr;
+    for (const auto& c : plan.env_changes) {
+        if (c.name == "LD_LIBRARY_PATH") {
+            want = &c;
+        }
+    }
+    if (!want || !want->value) {
+        return;
+    }
+    const char* current = std::getenv("LD_LIBRARY_PATH");
+    if (current && *want->value == current) {
+        spdlog::debug("cuDNN: LD_LIBRARY_PATH already leads with the chosen folders{}",
+                      reexeced ? " (after one re-exec)" : "");
+        return;
+    }
+    if (reexeced) {
+        spdlog::warn(
+            "warning: the launcher re-executed itself to set LD_LIBRARY_PATH for cuDNN, but the "
+            "variable still differs; continuing without another re-exec");
+        return;
+    }
+    const std::string exe = process::self_exe().string();
+    process::set_env("LD_LIBRARY_PATH", *want->value);
+    process::set_env(kNativeReexecVar, encode_native_decision(plan.native));
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(exe.c_str()));
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    spdlog::debug("cuDNN: re-executing {} with LD_LIBRARY_PATH={}", exe, *want->value);
+    ::execv(exe.c_str(), argv.data());
+    const int err = errno;
+    process::unset_env(kNativeReexecVar);
+    spdlog::warn(
+        "warning: could not re-execute the launcher to set LD_LIBRARY_PATH for cuDNN ({}); "
+        "libraries loaded by plain name may not be the chosen ones",
+        std::strerror(err));
+}
+
+}  // namespace alltalk

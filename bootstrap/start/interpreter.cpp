@@ -1,0 +1,123 @@
+#include "start/interpreter.hpp"
+
+#include <system_error>
+#include <vector>
+
+#include "base/build_info.hpp"
+#include "os/dynlib.hpp"
+#include "embed/embed_abi.h"
+#include "start/embed_runner.hpp"
+#include "base/error.hpp"
+#include "start/explain_hook.hpp"
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+fs::path find_embed_plugin(const fs::path& launcher) {
+    if (!build::kEmbedPluginBuilt) {
+        throw LaunchError("install",
+                          "This alltalk-launch " + std::string(build::kVersion) +
+                              " was built without its embed plugin (" + build::kEmbedPluginFile +
+                              "), so it can plan a launch (--dry-run) but not start Python. "
+                              "Rebuild it with ALLTALK_BUILD_EMBED=ON (it needs this platform's "
+                              "Python headers and pybind11), or install a release package.");
+    }
+    const fs::path dir = launcher.parent_path();
+    const std::vector<fs::path> candidates = {
+        dir / build::kEmbedPluginFile,
+        (dir / build::kPluginRelDir / build::kEmbedPluginFile).lexically_normal(),
+    };
+    std::string tried;
+    for (const auto& c : candidates) {
+        std::error_code ec;
+        if (fs::is_regular_file(c, ec)) {
+            return c;
+        }
+        tried += (tried.empty() ? "" : ", ") + c.string();
+    }
+    throw LaunchError("install",
+                      "The launcher's embed plugin " + std::string(build::kEmbedPluginFile) +
+                          " is missing (tried " + tried +
+                          "). It is part of alltalk-launch: reinstall it "
+                          "(cmake --install, or the package), keeping the files together.");
+}
+
+int run_interpreter(const LaunchPlan& plan, bool verbose) {
+    // The env's python3XY.dll / libpython first: a missing or broken one is the user's problem to
+    // fix and is reported before anything about the launcher's own files.
+    std::string err;
+    // conda's DLL folders (Library\bin, ...) for the extension modules (a no-op on POSIX).
+    dynlib::add_search_dirs(activation_path(plan.env, PathStyle::Windows));
+    dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
+    if (!libpython) {
+        throw LaunchError("python", "Could not load the env's Python library " +
+                                        plan.env.libpython.string() + ": " + err +
+                                        ". The environment " + plan.env.dir.string() +
+                                        " may be damaged or built for another machine: recreate "
+                                        "it (AllTalk's installer), or point --env at another one.");
+    }
+    std::vector<const char*> argv;
+    for (const auto& a : plan.python_argv) {
+        argv.push_back(a.c_str());
+    }
+    argv.push_back(nullptr);
+
+    std::string safe_globals;
+    for (const auto& g : plan.torch_safe_globals) {
+        safe_globals += (safe_globals.empty() ? "" : "\n") + g.spec();
+    }
+    const std::vector<std::pair<std::string, std::string>> items = {
+        {"command", to_string(plan.command)},
+        {"root", plan.root.root.string()},
+        {"env", plan.env.dir.string()},
+        {"env_kind", to_string(plan.env.kind)},
+        {"python", plan.env.python.string()},
+        {"python_version", plan.env.version.text},
+        {"libpython", plan.env.libpython.string()},
+        {"script", plan.script ? plan.script->string() : ""},
+        {"config", plan.config_file ? plan.config_file->string() : ""},
+        {"launcher", plan.launcher.string()},
+        {"torch_safe_globals", safe_globals},  // "module:qualname" lines, for the allow-list shim
+        {"verbose", verbose ? "1" : ""},
+    };
+    std::vector<const char*> keys, values;
+    for (const auto& [k, v] : items) {
+        keys.push_back(k.c_str());
+        values.push_back(v.c_str());
+    }
+    const std::string home = plan.env.home.string();
+    const std::string program = plan.env.python.string();
+
+    alltalk_embed_request req{};
+    req.abi_version = ALLTALK_EMBED_ABI_VERSION;
+    req.argc = static_cast<int>(plan.python_argv.size());
+    req.argv = argv.data();
+    req.program_name = program.c_str();
+    req.home = home.c_str();
+    req.launcher_version = build::kVersion;
+    req.plan_size = static_cast<int>(items.size());
+    req.plan_keys = keys.data();
+    req.plan_values = values.data();
+    req.verbose = verbose ? 1 : 0;
+    req.explain = explain_exception_callback;
+
+    // Failures of the app are explained after its own traceback (rules read only then).
+    install_crash_reporter(plan);
+
+    char error[2048] = {0};
+    int status = embed::run(libpython, plan.launcher, req, error, sizeof error);
+    // An exit status can be negative too (sys.exit(-1); STATUS_CONTROL_C_EXIT on Windows): only
+    // the error text tells a failed start.
+    if (status == -1 && error[0] != '\0') {
+        throw LaunchError("python", "The Python of " + plan.env.dir.string() +
+                                        " failed to start: " + error +
+                                        ". Its standard library may be incomplete or damaged: "
+                                        "run `alltalk-launch doctor`, or recreate the env with "
+                                        "AllTalk's installer.");
+    }
+    return status;
+}
+
+}  // namespace alltalk
