@@ -11,21 +11,21 @@
 #include <vector>
 
 #include "base/build_info.hpp"
+#include "base/error.hpp"
+#include "base/logging.hpp"
 #include "cli.hpp"
 #include "console.hpp"
-#include "doctor_cmd.hpp"
-#include "base/error.hpp"
-#include "start/explain_hook.hpp"
-#include "gpu/check.hpp"
-#include "start/interpreter.hpp"
-#include "base/logging.hpp"
-#include "start/cudnn_apply.hpp"
 #include "cudnn/codec.hpp"
-#include "plan/plan.hpp"
-#include "plan/child_codec.hpp"
-#include "start/prepare.hpp"
-#include "os/process.hpp"
+#include "doctor_cmd.hpp"
+#include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
+#include "os/process.hpp"
+#include "plan/child_codec.hpp"
+#include "plan/plan.hpp"
+#include "start/cudnn_apply.hpp"
+#include "start/explain_hook.hpp"
+#include "start/interpreter.hpp"
+#include "start/prepare.hpp"
 
 namespace fs = std::filesystem;
 using namespace alltalk;
@@ -55,7 +55,7 @@ int run_child(const char* encoded, const std::vector<std::string>& args) {
         // Normally inherited; redone (one re-exec) when the app gave the child another
         // LD_LIBRARY_PATH.
         plan.env_changes.push_back(library_path_with({*plan.cudnn_link_dir}, "cuDNN links",
-                                                     process::environment(), PathStyle::Posix));
+                                                     process::environment(), Platform::Posix));
         apply_native(plan, args);
     }
     return run_interpreter(plan, false);
@@ -140,7 +140,8 @@ void check_gpus(const LaunchPlan& plan, const GpuFacts& f) {
         }
         spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", list);
         if (plan.gpu_check) {
-            if (auto problem = gpu_arch_problem(*f.probe, *f.archs, plan.env.python)) {
+            if (auto problem =
+                    gpu_arch_problem(*f.probe, *f.archs, plan.env.python, plan.env.platform)) {
                 throw LaunchError("gpu", *problem);
             }
         }

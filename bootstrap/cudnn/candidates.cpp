@@ -1,5 +1,9 @@
 #include "cudnn/candidates.hpp"
 
+#include "base/files.hpp"
+#include "base/text.hpp"
+#include "cudnn/file_names.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -13,80 +17,22 @@ namespace alltalk {
 
 namespace {
 
-std::string lower(std::string s) {
-    for (char& c : s) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return s;
+bool starts_with(std::string_view s, std::string_view p) {
+    return s.starts_with(p);
 }
 
-bool starts_with(const std::string& s, const std::string& p) {
-    return s.compare(0, p.size(), p) == 0;
+bool ends_with(std::string_view s, std::string_view p) {
+    return s.ends_with(p);
 }
 
-bool ends_with(const std::string& s, const std::string& p) {
-    return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+int leading_int(std::string_view s, std::size_t pos) {
+    return pos < s.size() ? text::leading_int(s.substr(pos)) : -1;
 }
 
-int leading_int(const std::string& s, std::size_t pos) {
-    int v = 0;
-    std::size_t i = pos;
-    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
-        v = v * 10 + (s[i] - '0');
-    }
-    return i == pos ? -1 : v;
-}
-
-// The cuDNN major of one file name and whether it is the main / ops library; -1 if not cuDNN.
-struct NameInfo {
-    int major = -1;
-    bool main = false;
-    bool ops = false;
-    std::string full_version;  // libcudnn.so.9.1.0 -> "9.1.0"
-};
-
-NameInfo classify(const std::string& raw, NativePlatform platform) {
-    NameInfo info;
-    const std::string name = lower(raw);
-    if (platform == NativePlatform::Linux) {
-        if (!starts_with(name, "libcudnn")) {
-            return info;
-        }
-        auto so = name.find(".so.");
-        if (so == std::string::npos) {
-            return info;
-        }
-        const std::string stem = name.substr(0, so);
-        info.major = leading_int(name, so + 4);
-        info.main = stem == "libcudnn";
-        info.ops = stem == "libcudnn_ops" || stem == "libcudnn_ops_infer";
-        const std::string tail = name.substr(so + 4);
-        if (info.main && std::count(tail.begin(), tail.end(), '.') >= 1) {
-            info.full_version = tail;
-        }
-        if (stem.find('-') != std::string::npos) {
-            info.major = -1;  // an auditwheel-renamed copy inside a package: not a search folder
-        }
-        return info;
-    }
-    // cudnn64_9.dll, cudnn_ops64_9.dll, cudnn_ops_infer64_8.dll, cudnn_engines_precompiled64_9.dll
-    if (!starts_with(name, "cudnn") || !ends_with(name, ".dll")) {
-        return info;
-    }
-    auto at = name.rfind("64_");
-    if (at == std::string::npos) {
-        return info;
-    }
-    const std::string stem = name.substr(0, at);
-    info.major = leading_int(name, at + 3);
-    info.main = stem == "cudnn";
-    info.ops = stem == "cudnn_ops" || stem == "cudnn_ops_infer";
-    return info;
-}
-
-bool exists_dir(const fs::path& p) {
-    std::error_code ec;
-    return fs::is_directory(p, ec);
+// A file of a folder that can serve cuDNN by plain name: auditwheel's renamed copies cannot.
+CudnnFileName classify(const std::string& name, Platform platform) {
+    CudnnFileName info = classify_cudnn_file(name, platform);
+    return info.bundled ? CudnnFileName{} : info;
 }
 
 std::optional<std::string> read_small(const fs::path& p) {
@@ -108,25 +54,6 @@ std::optional<std::string> header_beside(const fs::path& dir) {
         }
     }
     return std::nullopt;
-}
-
-std::vector<std::string> split_list(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            if (!cur.empty()) {
-                out.push_back(cur);
-            }
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    if (!cur.empty()) {
-        out.push_back(cur);
-    }
-    return out;
 }
 
 void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
@@ -171,12 +98,12 @@ void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
 }
 
 // Whether a folder holds the main library of a plausible cuDNN major (a few stat calls).
-bool has_main_library(const fs::path& dir, NativePlatform platform) {
+bool has_main_library(const fs::path& dir, Platform platform) {
     for (int major = 7; major <= 12; ++major) {
         const std::string n = std::to_string(major);
         std::error_code ec;
-        if (fs::exists(dir / (platform == NativePlatform::Windows ? "cudnn64_" + n + ".dll"
-                                                                  : "libcudnn.so." + n),
+        if (fs::exists(dir / (platform == Platform::Windows ? "cudnn64_" + n + ".dll"
+                                                            : "libcudnn.so." + n),
                        ec)) {
             return true;
         }
@@ -197,8 +124,8 @@ std::vector<std::string> list_names(const fs::path& dir) {
 
 std::string CudnnCandidate::main_library() const {
     for (const auto& lib : libraries) {
-        if (classify(lib, lib.size() > 4 && ends_with(lower(lib), ".dll") ? NativePlatform::Windows
-                                                                          : NativePlatform::Linux)
+        if (classify(lib, lib.size() > 4 && ends_with(text::lower(lib), ".dll") ? Platform::Windows
+                                                                                : Platform::Posix)
                 .main) {
             return lib;
         }
@@ -225,7 +152,7 @@ std::optional<std::string> version_from_header(const std::string& text) {
 
 std::vector<CudnnCandidate> version_cudnn_dir(const fs::path& dir,
                                               const std::vector<std::string>& names,
-                                              NativePlatform platform,
+                                              Platform platform,
                                               const std::optional<std::string>& header) {
     std::vector<CudnnCandidate> out;
     auto of_major = [&](int major) -> CudnnCandidate& {
@@ -244,7 +171,7 @@ std::vector<CudnnCandidate> version_cudnn_dir(const fs::path& dir,
     };
     std::vector<std::pair<int, std::pair<bool, bool>>> flags;
     for (const auto& name : names) {
-        NameInfo info = classify(name, platform);
+        CudnnFileName info = classify(name, platform);
         if (info.major <= 0) {
             continue;
         }
@@ -281,11 +208,11 @@ std::vector<CudnnCandidate> version_cudnn_dir(const fs::path& dir,
 }
 
 std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& env_vars,
-                                                                NativePlatform platform) {
+                                                                Platform platform) {
     std::vector<std::pair<fs::path, std::string>> out;
-    if (platform == NativePlatform::Windows) {
+    if (platform == Platform::Windows) {
         if (auto path = lookup(env_vars, "PATH")) {
-            for (const auto& d : split_list(*path, ';')) {
+            for (const auto& d : text::split_nonempty(*path, ';')) {
                 out.push_back({d, "PATH"});
             }
         }
@@ -304,7 +231,7 @@ std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& en
         out.push_back({c / "lib", "CUDA toolkit " + c.string()});
     }
     if (auto ld = lookup(env_vars, "LD_LIBRARY_PATH")) {
-        for (const auto& d : split_list(*ld, ':')) {
+        for (const auto& d : text::split_nonempty(*ld, ':')) {
             out.push_back({d, "LD_LIBRARY_PATH"});
         }
     }
@@ -321,7 +248,7 @@ std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& en
 }
 
 std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
-    const bool win = facts.platform == NativePlatform::Windows;
+    const bool win = facts.platform == Platform::Windows;
     const fs::path& site = facts.env.site_packages;
     struct Place {
         fs::path dir;
@@ -377,7 +304,7 @@ std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
     std::vector<CudnnCandidate> out;
     std::set<std::string> seen;
     for (const auto& place : places) {
-        if (!exists_dir(place.dir)) {
+        if (!files::is_dir(place.dir)) {
             continue;
         }
         std::error_code ec;

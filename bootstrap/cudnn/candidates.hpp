@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "pypa/site_packages.hpp"
 #include "base/environ.hpp"
 #include "cudnn/needs.hpp"
 #include "discover/python_env.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace alltalk {
 
@@ -31,7 +31,7 @@ struct CudnnCandidate {
 // of a cudnn_version.h found beside the folder, if any.
 std::vector<CudnnCandidate> version_cudnn_dir(const std::filesystem::path& dir,
                                               const std::vector<std::string>& names,
-                                              NativePlatform platform,
+                                              Platform platform,
                                               const std::optional<std::string>& header);
 
 // CUDNN_MAJOR.CUDNN_MINOR.CUDNN_PATCHLEVEL of a cudnn_version.h text.
@@ -41,7 +41,7 @@ struct CandidateFacts {
     PythonEnv env;
     const SiteScan* scan = nullptr;  // for the version of the env's nvidia-cudnn wheel
     EnvMap env_vars;                 // CUDA_PATH, CUDA_PATH_V*, LD_LIBRARY_PATH / PATH
-    NativePlatform platform = host_native_platform();
+    Platform platform = kHostPlatform;
     std::optional<std::filesystem::path> override_dir;  // --cudnn or [native] cudnn
     std::string override_source;
     // The system's folders after the env's: /usr/local/cuda*, the loader's folders. Filled by
@@ -51,8 +51,8 @@ struct CandidateFacts {
 
 // The platform's system folders: /usr/local/cuda*/lib64|lib, /etc/ld.so.conf(.d) and the default
 // library folders on Linux; PATH's folders on Windows (CUDA_PATH is handled from env_vars).
-std::vector<std::pair<std::filesystem::path, std::string>> system_cudnn_dirs(
-    const EnvMap& env_vars, NativePlatform platform);
+std::vector<std::pair<std::filesystem::path, std::string>> system_cudnn_dirs(const EnvMap& env_vars,
+                                                                             Platform platform);
 
 std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts);
 

@@ -4,53 +4,23 @@
 #include <cctype>
 #include <system_error>
 
+#include "base/text.hpp"
 #include "cudnn/candidates.hpp"
+#include "cudnn/file_names.hpp"
 #include "pypa/pep508.hpp"
 
 namespace fs = std::filesystem;
 
 namespace alltalk {
 
-NativePlatform host_native_platform() {
-#ifdef _WIN32
-    return NativePlatform::Windows;
-#else
-    return NativePlatform::Linux;
-#endif
-}
-
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
+using text::leading_int;
+using text::lower;
+using text::trim;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
-    return s.substr(0, prefix.size()) == prefix;
-}
-
-// The leading integer of `s` (digits only), or -1.
-int leading_int(std::string_view s) {
-    int v = 0;
-    std::size_t i = 0;
-    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
-        v = v * 10 + (s[i] - '0');
-    }
-    return i == 0 ? -1 : v;
+    return s.starts_with(prefix);
 }
 
 std::string cudnn_requirement(int major, const std::string& cuda_suffix) {
@@ -77,7 +47,7 @@ std::optional<SimpleRequirement> parse_simple_requirement(std::string_view line)
     return r;
 }
 
-bool marker_may_apply(std::string_view marker, NativePlatform platform) {
+bool marker_may_apply(std::string_view marker, Platform platform) {
     if (trim(marker).empty()) {
         return true;
     }
@@ -87,7 +57,7 @@ bool marker_may_apply(std::string_view marker, NativePlatform platform) {
     }
     // The platform's variables only (the target may be a Windows layout read on Linux); a marker
     // on anything else (python_version, ...) cannot be decided here and is taken to apply.
-    const bool linux = platform == NativePlatform::Linux;
+    const bool linux = platform == Platform::Posix;
     const pep508::MarkerEnv env = {
         {"os_name", linux ? "posix" : "nt"},
         {"sys_platform", linux ? "linux" : "win32"},
@@ -100,24 +70,11 @@ bool marker_may_apply(std::string_view marker, NativePlatform platform) {
     return result.value_or(true);
 }
 
-std::vector<int> cudnn_majors_in_names(const std::vector<std::string>& names,
-                                       NativePlatform platform) {
+std::vector<int> cudnn_majors_in_names(const std::vector<std::string>& names, Platform platform) {
     std::vector<int> out;
-    for (const auto& raw : names) {
-        std::string name = lower(raw);
-        int major = -1;
-        if (platform == NativePlatform::Linux) {
-            // libcudnn.so.9, libcudnn.so.9.1.0, libcudnn-463fd6d5.so.8.9.7 (auditwheel-bundled)
-            if (starts_with(name, "libcudnn.so.") || starts_with(name, "libcudnn-")) {
-                auto so = name.find(".so.");
-                if (so != std::string::npos) {
-                    major = leading_int(std::string_view(name).substr(so + 4));
-                }
-            }
-        } else if (starts_with(name, "cudnn64_") && name.size() > 12 &&
-                   name.compare(name.size() - 4, 4, ".dll") == 0) {
-            major = leading_int(std::string_view(name).substr(8));  // cudnn64_9.dll
-        }
+    for (const auto& name : names) {
+        const CudnnFileName file = classify_cudnn_file(name, platform);
+        const int major = file.main ? file.major : -1;
         if (major > 0 && std::find(out.begin(), out.end(), major) == out.end()) {
             out.push_back(major);
         }
@@ -169,7 +126,7 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
             // which then loads cudnn_ops_infer64_8.dll by name).
             std::vector<fs::path> dirs = {facts.site_packages / module / "lib",
                                           facts.site_packages / (module + ".libs")};
-            if (facts.platform == NativePlatform::Windows) {
+            if (facts.platform == Platform::Windows) {
                 dirs.push_back(facts.site_packages / module);
             }
             for (const fs::path& dir : dirs) {

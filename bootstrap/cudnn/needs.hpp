@@ -10,12 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/platform.hpp"
 #include "pypa/site_packages.hpp"
 
 namespace alltalk {
-
-enum class NativePlatform { Linux, Windows };
-NativePlatform host_native_platform();
 
 struct CudnnNeed {
     int major = 0;
@@ -38,18 +36,17 @@ struct SimpleRequirement {
 };
 std::optional<SimpleRequirement> parse_simple_requirement(std::string_view line);
 // False when the marker names only another platform, or an extra (optional dependency).
-bool marker_may_apply(std::string_view marker, NativePlatform platform);
+bool marker_may_apply(std::string_view marker, Platform platform);
 
 // cuDNN majors shipped in a folder, from its file names (libcudnn.so.9, cudnn64_9.dll,
 // cudnn_ops_infer64_8.dll, ...), in ascending order.
-std::vector<int> cudnn_majors_in_names(const std::vector<std::string>& names,
-                                       NativePlatform platform);
+std::vector<int> cudnn_majors_in_names(const std::vector<std::string>& names, Platform platform);
 
 struct NeedFacts {
     const SiteScan* scan = nullptr;
     std::filesystem::path site_packages;
     std::filesystem::path env_dir;
-    NativePlatform platform = host_native_platform();
+    Platform platform = kHostPlatform;
     std::vector<int> configured_majors;  // [native] cudnn_majors
     std::string configured_source;       // where they came from, for messages
 };

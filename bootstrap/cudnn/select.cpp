@@ -5,6 +5,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/text.hpp"
 #include "pypa/pep440.hpp"
 
 namespace fs = std::filesystem;
@@ -12,10 +13,6 @@ namespace fs = std::filesystem;
 namespace alltalk {
 
 namespace {
-
-std::string dq(const std::string& s) {
-    return "\"" + s + "\"";
-}
 
 // How far a candidate's version is from a pinned one: 0 same release, 1 same minor, 2 other.
 int pin_distance(const CudnnCandidate& c, const std::vector<CudnnNeed>& needs) {
@@ -75,7 +72,7 @@ std::vector<fs::path> NativeDecision::library_dirs() const {
 }
 
 NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandidate> candidates,
-                            const fs::path& python, NativePlatform platform) {
+                            const fs::path& python, Platform platform) {
     NativeDecision d;
     d.needs = std::move(needs);
     d.candidates = std::move(candidates);
@@ -133,7 +130,7 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
         MissingCudnn m;
         m.major = major;
         m.needed_by = who;
-        const std::string py = dq(python.string());
+        const std::string py = text::quote_arg(python.string(), platform);
         std::string requirement, alternative, conda;
         for (const auto& n : who) {
             if (n.requirement.rfind("conda ", 0) == 0) {
@@ -146,15 +143,14 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
             }
         }
         if (!requirement.empty()) {
-            m.fix = py + " -m pip install " + dq(requirement);
+            m.fix = py + " -m pip install " + text::quote_arg(requirement, platform);
         } else if (!conda.empty()) {
             m.fix = conda + " (in this env)";
         }
         if (!alternative.empty()) {
             m.fix += ", or remove the cuDNN " + std::to_string(major) + " need with " + py +
-                     " -m pip install " + dq(alternative);
+                     " -m pip install " + text::quote_arg(alternative, platform);
         }
-        (void)platform;
         d.missing.push_back(std::move(m));
     }
     return d;

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "pypa/site_packages.hpp"
 #include "base/environ.hpp"
 #include "cudnn/candidates.hpp"
 #include "cudnn/needs.hpp"
 #include "discover/python_env.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace alltalk {
 
@@ -46,13 +46,13 @@ struct NativeDecision {
 // (lowest rank: the env's own first; then the version closest to a pin, then the newest).
 // `python` is the env's python, for the fix commands.
 NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandidate> candidates,
-                            const std::filesystem::path& python, NativePlatform platform);
+                            const std::filesystem::path& python, Platform platform);
 
 struct NativeFacts {
     PythonEnv env;
     const SiteScan* scan = nullptr;  // scanned by the caller when it has one; else scanned here
     EnvMap env_vars;
-    NativePlatform platform = host_native_platform();
+    Platform platform = kHostPlatform;
     std::optional<std::filesystem::path> override_dir;  // --cudnn DIR, else [native] cudnn
     std::string override_source;
     std::vector<int> configured_majors;  // [native] cudnn_majors

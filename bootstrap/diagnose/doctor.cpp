@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
 #include "gpu/torch_arch.hpp"
 
 namespace fs = std::filesystem;
@@ -17,17 +18,13 @@ namespace {
 
 std::string python_cmd(const DoctorFacts& f) {
     fs::path py = f.env ? f.env->python
-                        : (f.env_dir ? *f.env_dir / (f.windows ? "python.exe" : "bin/python")
+                        : (f.env_dir ? *f.env_dir / (f.windows() ? "python.exe" : "bin/python")
                                      : fs::path("python"));
-    return quote_command_arg(py.string(), f.windows);
+    return text::quote_arg(py.string(), f.platform);
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep) {
-    std::string out;
-    for (const auto& s : items) {
-        out += (out.empty() ? "" : sep) + s;
-    }
-    return out;
+    return text::join(items, sep);
 }
 
 void env_findings(const DoctorFacts& f, std::vector<Finding>& out) {
@@ -71,7 +68,7 @@ void conflict_findings(const DoctorFacts& f, const CheckResult& check, std::vect
         while (!req.empty() && req.back() == ' ') {
             req.pop_back();
         }
-        x.fix = py + " -m pip install " + quote_command_arg(req, f.windows);
+        x.fix = py + " -m pip install " + text::quote_arg(req, f.platform);
         out.push_back(std::move(x));
     }
     for (const auto& p : f.scan.problems) {
@@ -97,7 +94,7 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
     if (!f.env) {
         return;
     }
-    InstalledFacts facts{&f.scan, f.env->version.text, f.markers};
+    InstalledFacts facts{&f.scan, f.env->version.text, f.markers, f.platform};
     const std::string py = python_cmd(f);
     for (const auto& r : rules.rules) {
         if (!r.doctor || r.when.empty() || !all_hold(r.when, facts)) {
@@ -118,7 +115,7 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
                 const Distribution* d = f.scan.find(name);
                 off.push_back(name + " " + (d ? d->version_text : std::string("not installed")) +
                               " (known good: " + (req ? req->specifier.str() : e) + ")");
-                pins.push_back(quote_command_arg(e.substr(0, e.find(';')), f.windows));
+                pins.push_back(text::quote_arg(e.substr(0, e.find(';')), f.platform));
             }
         }
         if (!off.empty()) {
@@ -153,10 +150,10 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                  " at every Python start (a guide's weights_only workaround). alltalk-launch "
                  "installs the torch allow-list itself, lazily; this file only makes every "
                  "Python start (pip, children) slow and breaks when torch is broken.",
-             f.windows
-                 ? "ren \"" + h.file.string() + "\" \"" + h.file.filename().string() + ".disabled\""
-                 : "mv " + quote_command_arg(h.file.string(), false) + " " +
-                       quote_command_arg(h.file.string() + ".disabled", false)});
+             (f.windows() ? "ren " : "mv ") + text::quote_arg(h.file.string(), f.platform) + " " +
+                 text::quote_arg(f.windows() ? h.file.filename().string() + ".disabled"
+                                             : h.file.string() + ".disabled",
+                                 f.platform)});
     }
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
         if (auto v = lookup(f.env_vars, var); v && !v->empty()) {
@@ -167,7 +164,7 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                  std::string(var) + " is set in this shell (" + *v +
                      "). alltalk-launch ignores it, but a plain python, pip or conda "
                      "started from here uses the wrong standard library or packages.",
-                 f.windows ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
+                 f.windows() ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
         }
     }
     for (int port : f.ports_in_use) {
@@ -178,19 +175,19 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                                            : "finetuning UI") +
                            " port) is already in use, so AllTalk cannot listen on it: another "
                            "AllTalk may be running.",
-                       f.windows ? "netstat -ano | findstr :" + std::to_string(port) +
-                                       "  (then stop that process, or change the port in "
-                                       "confignew.json)"
-                                 : "ss -ltnp 'sport = :" + std::to_string(port) +
-                                       "'  (then stop that process, or change the port in "
-                                       "confignew.json)"});
+                       f.windows() ? "netstat -ano | findstr :" + std::to_string(port) +
+                                         "  (then stop that process, or change the port in "
+                                         "confignew.json)"
+                                   : "ss -ltnp 'sport = :" + std::to_string(port) +
+                                         "'  (then stop that process, or change the port in "
+                                         "confignew.json)"});
     }
     if (f.ffmpeg_checked && !f.ffmpeg) {
         std::string fix = f.env ? "conda install -y -p " +
-                                      quote_command_arg(f.env->dir.string(), f.windows) +
+                                      text::quote_arg(f.env->dir.string(), f.platform) +
                                       " -c conda-forge ffmpeg"
                                 : "install ffmpeg";
-        if (!f.windows) {
+        if (!f.windows()) {
             fix += "   (or: sudo apt install ffmpeg)";
         }
         out.push_back({"ffmpeg-missing", Severity::Warning,

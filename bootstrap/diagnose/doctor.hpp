@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "base/environ.hpp"
-#include "gpu/probe.hpp"
-#include "discover/root.hpp"
 #include "cudnn/select.hpp"
-#include "discover/python_env.hpp"
-#include "pypa/pip_check.hpp"
 #include "diagnose/rules.hpp"
+#include "discover/python_env.hpp"
+#include "discover/root.hpp"
+#include "gpu/probe.hpp"
+#include "pypa/pip_check.hpp"
 
 namespace alltalk {
 
@@ -35,7 +35,8 @@ struct DoctorFacts {
     std::optional<PythonEnv> env;  // nullopt: the env could not be read (env_error says why)
     std::string env_error;
     PythonVersion launcher_python = built_python_version();
-    bool windows = false;  // the target's platform, for commands and paths
+    Platform platform = Platform::Posix;  // the target's, for commands and paths
+    bool windows() const { return platform == Platform::Windows; }
     SiteScan scan;
     pep508::MarkerEnv markers;  // PEP 508 variables of the env's Python on this machine
     EnvMap env_vars;            // the shell's environment
@@ -71,7 +72,7 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);
 DoctorFacts gather_facts(const DiscoveryInputs& in);
 
 // The PEP 508 variables of `env`'s Python on this machine (uname for the platform ones).
-pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows);
+pep508::MarkerEnv marker_env(const PythonEnv& env);
 
 // Output.
 std::string format_text(const DoctorReport& report);

@@ -5,12 +5,13 @@
 #include <sstream>
 #include <system_error>
 
-#include "discover/config.hpp"
-#include "diagnose/doctor.hpp"
 #include "base/error.hpp"
-#include "plan/plan.hpp"
-#include "os/process.hpp"
+#include "base/files.hpp"
+#include "diagnose/doctor.hpp"
+#include "discover/config.hpp"
 #include "gpu/torch_arch.hpp"
+#include "os/process.hpp"
+#include "plan/plan.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,10 +19,7 @@ namespace alltalk {
 
 namespace {
 
-bool is_file(const fs::path& p) {
-    std::error_code ec;
-    return fs::is_regular_file(p, ec);
-}
+using files::is_file;
 
 // A site-packages folder of an env we could not inspect (for the scan only).
 std::optional<fs::path> guess_site_packages(const fs::path& env) {
@@ -40,7 +38,8 @@ std::optional<fs::path> guess_site_packages(const fs::path& env) {
 
 }  // namespace
 
-pep508::MarkerEnv marker_env(const PythonEnv& env, bool windows) {
+pep508::MarkerEnv marker_env(const PythonEnv& env) {
+    const bool windows = env.platform == Platform::Windows;
     const process::HostInfo host = process::host_info();
     std::string full = env.version.text;
     if (std::count(full.begin(), full.end(), '.') < 2) {
@@ -138,7 +137,8 @@ std::vector<StartupHook> startup_hooks(const fs::path& site) {
 }
 
 std::optional<fs::path> find_program(const std::string& name, const std::vector<fs::path>& first,
-                                     const EnvMap& env_vars, bool windows) {
+                                     const EnvMap& env_vars, Platform platform) {
+    const bool windows = platform == Platform::Windows;
     std::vector<fs::path> dirs = first;
     if (auto path = lookup(env_vars, windows ? "Path" : "PATH")) {
         std::string s = *path;
@@ -192,9 +192,7 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
             f.env.reset();
         }
     }
-    f.windows = f.env ? f.env->python.extension() == ".exe"
-                      : is_file(choice.dir / "python.exe") ||
-                            is_file(choice.dir / "Scripts" / "python.exe");
+    f.platform = f.env ? f.env->platform : layout_platform(choice.dir);
     std::optional<fs::path> site =
         f.env ? std::optional<fs::path>(f.env->site_packages) : guess_site_packages(choice.dir);
     if (site) {
@@ -202,10 +200,9 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
         f.startup_hooks = startup_hooks(*site);
     }
     if (f.env) {
-        f.markers = marker_env(*f.env, f.windows);
-        f.ffmpeg = find_program(
-            "ffmpeg", activation_path(*f.env, f.windows ? PathStyle::Windows : PathStyle::Posix),
-            in.env_vars, f.windows);
+        f.markers = marker_env(*f.env);
+        f.ffmpeg =
+            find_program("ffmpeg", activation_path(*f.env, f.platform), in.env_vars, f.platform);
         f.ffmpeg_checked = true;
         NativeFacts nf;
         nf.env = *f.env;

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "diagnose/rules_data.hpp"
 
 namespace alltalk {
@@ -214,31 +215,6 @@ bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& 
     return true;
 }
 
-std::string quote_command_arg(std::string_view arg, bool windows) {
-    if (windows) {
-        return "\"" + std::string(arg) + "\"";
-    }
-    bool plain = !arg.empty();
-    for (char c : arg) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) ||
-              std::string_view("/._-+=:,").find(c) != std::string_view::npos)) {
-            plain = false;
-        }
-    }
-    if (plain) {
-        return std::string(arg);
-    }
-    std::string out = "'";
-    for (char c : arg) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
 std::string expand(std::string_view text, const InstalledFacts& facts, std::string_view python) {
     std::string out;
     std::size_t i = 0;
@@ -249,6 +225,8 @@ std::string expand(std::string_view text, const InstalledFacts& facts, std::stri
                 std::string_view name = text.substr(i + 1, close - i - 1);
                 if (name == "python") {
                     out += python;
+                } else if (name.starts_with("arg:")) {
+                    out += text::quote_arg(name.substr(4), facts.platform);
                 } else if (name == "python_version") {
                     out += facts.python_version;
                 } else {

@@ -8,8 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "pypa/site_packages.hpp"
+#include "base/platform.hpp"
 #include "pypa/pep508.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace alltalk {
 
@@ -55,6 +56,7 @@ struct InstalledFacts {
     const SiteScan* scan = nullptr;
     std::string python_version;  // "3.11.7"
     pep508::MarkerEnv markers;
+    Platform platform = Platform::Posix;  // the env's: how fix commands are quoted
 };
 
 // nullopt when the condition text is malformed.
@@ -64,8 +66,5 @@ bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& 
 // Replaces {python} (quoted env python) and {name} (installed version of `name`, or "not
 // installed") in rule texts.
 std::string expand(std::string_view text, const InstalledFacts& facts, std::string_view python);
-
-// Shell quoting for commands shown to the user: POSIX single quotes, or Windows double quotes.
-std::string quote_command_arg(std::string_view arg, bool windows);
 
 }  // namespace alltalk

@@ -8,6 +8,8 @@
 
 #include "base/build_info.hpp"
 #include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -32,15 +34,8 @@ PythonVersion built_python_version() {
 
 namespace {
 
-bool is_dir(const fs::path& p) {
-    std::error_code ec;
-    return fs::is_directory(p, ec);
-}
-
-bool is_file(const fs::path& p) {
-    std::error_code ec;
-    return fs::exists(p, ec) && !fs::is_directory(p, ec);
-}
+using files::is_dir;
+using files::is_file;
 
 // A folder is a usable env when it looks like a prefix or a venv.
 bool looks_like_env(const fs::path& dir) {
@@ -48,11 +43,8 @@ bool looks_like_env(const fs::path& dir) {
            is_file(dir / "python.exe") || is_file(dir / "Scripts" / "python.exe");
 }
 
-std::string trim(std::string s) {
-    const char* ws = " \t\r\n";
-    s.erase(0, s.find_first_not_of(ws));
-    s.erase(s.find_last_not_of(ws) + 1);
-    return s;
+std::string trim(std::string_view s) {
+    return std::string(text::trim(s));
 }
 
 std::map<std::string, std::string> read_pyvenv_cfg(const fs::path& file) {
@@ -297,6 +289,7 @@ PythonEnv inspect_windows_prefix(const fs::path& dir, const PythonVersion& want)
     env.home = dir;
     env.base_prefix = dir;
     env.bin_dir = dir / "Scripts";
+    env.platform = Platform::Windows;
     env.python = dir / "python.exe";
     env.kind = is_dir(dir / "conda-meta") ? EnvKind::Conda : EnvKind::Prefix;
     auto versions = windows_dll_versions(dir);
@@ -320,6 +313,7 @@ PythonEnv inspect_windows_venv(const fs::path& dir, std::map<std::string, std::s
     env.dir = dir;
     env.kind = EnvKind::Venv;
     env.bin_dir = dir / "Scripts";
+    env.platform = Platform::Windows;
     env.python = dir / "Scripts" / "python.exe";
     env.site_packages = dir / "Lib" / "site-packages";
     std::optional<PythonVersion> v;
@@ -523,6 +517,12 @@ PythonEnv inspect_env(const fs::path& dir, const PythonVersion& want) {
         return inspect_windows_prefix(dir, want);
     }
     return inspect_prefix(dir, want);
+}
+
+Platform layout_platform(const fs::path& dir) {
+    return is_file(dir / "python.exe") || is_file(dir / "Scripts" / "python.exe")
+               ? Platform::Windows
+               : Platform::Posix;
 }
 
 }  // namespace alltalk

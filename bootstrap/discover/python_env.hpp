@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/platform.hpp"
 #include "discover/root.hpp"
 
 namespace alltalk {
@@ -30,6 +31,7 @@ struct PythonEnv {
     std::filesystem::path libpython;      // the shared library that is loaded at run time
     std::filesystem::path site_packages;  // purelib of the env
     std::filesystem::path bin_dir;        // where its scripts live (bin, or Scripts on Windows)
+    Platform platform = Platform::Posix;  // whose layout it has (python.exe: Windows)
 };
 
 struct EnvChoice {
@@ -49,6 +51,9 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
 // Python at all, or a Python without a shared library is a LaunchError("python") that says so.
 // A `want` of {0, 0} accepts any version (the doctor reports a mismatch instead of failing).
 PythonEnv inspect_env(const std::filesystem::path& dir, const PythonVersion& want);
+
+// Whose layout a folder that may not be a readable env has: Windows when python.exe is there.
+Platform layout_platform(const std::filesystem::path& dir);
 
 // The Python version the launcher was built for (from CMake's ALLTALK_PYTHON_VERSION).
 PythonVersion built_python_version();

@@ -1,22 +1,20 @@
 #include "gpu/check.hpp"
 
+#include "base/text.hpp"
 #include "gpu/torch_arch.hpp"
 
 namespace alltalk {
 
 namespace {
 std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : " ") + s;
-    }
-    return out;
+    return text::join(v, " ");
 }
 }  // namespace
 
 std::optional<std::string> gpu_arch_problem(const GpuProbe& probe,
                                             const std::vector<std::string>& torch_archs,
-                                            const std::filesystem::path& python) {
+                                            const std::filesystem::path& python,
+                                            Platform platform) {
     for (const auto& d : probe.devices) {
         if (check_arch(d.cc_major, d.cc_minor, torch_archs).compatible) {
             continue;
@@ -29,8 +27,8 @@ std::optional<std::string> gpu_arch_problem(const GpuProbe& probe,
                " kernels or PTX that could be compiled for it, so every CUDA operation would fail "
                "with \"no kernel image is available for execution on the device\". Install a "
                "torch build with " +
-               sm + " kernels: \"" + python.string() +
-               "\" -m pip install --upgrade torch torchaudio --index-url " +
+               sm + " kernels: " + text::quote_arg(python.string(), platform) +
+               " -m pip install --upgrade torch torchaudio --index-url " +
                torch_index_for(d.cc_major, d.cc_minor) +
                " . Or run on the CPU with --cpu, or start anyway with --no-gpu-check.";
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/platform.hpp"
 #include "gpu/probe.hpp"
 
 namespace alltalk {
@@ -14,7 +15,8 @@ namespace alltalk {
 // The error paragraph for the first device that torch cannot run on, or nullopt.
 std::optional<std::string> gpu_arch_problem(const GpuProbe& probe,
                                             const std::vector<std::string>& torch_archs,
-                                            const std::filesystem::path& python);
+                                            const std::filesystem::path& python,
+                                            Platform platform = kHostPlatform);
 
 // --dry-run / -v lines: the devices (or why there are none) and torch's architectures.
 std::string describe_gpu_check(const std::optional<GpuProbe>& probe,

@@ -6,6 +6,8 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -34,18 +36,7 @@ std::vector<std::string> LaunchPlan::script_argv() const {
 
 namespace {
 
-bool is_file(const fs::path& p) {
-    std::error_code ec;
-    return fs::is_regular_file(p, ec);
-}
-
-std::string tried_list(const std::vector<std::string>& tried) {
-    std::string out;
-    for (const auto& t : tried) {
-        out += (out.empty() ? "" : "; ") + t;
-    }
-    return out;
-}
+using files::is_file;
 
 fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::string& fallback) {
     const CommandConfig* cc = config.command(to_string(plan.command));
@@ -54,7 +45,7 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
         throw LaunchError("root",
                           "No AllTalk folder found (a folder holding script.py and finetune.py). "
                           "Tried: " +
-                              tried_list(plan.root.tried) +
+                              text::join(plan.root.tried, "; ") +
                               ". Run alltalk-launch from the AllTalk folder, put it in that "
                               "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
                               "ALLTALK_ROOT).");
@@ -81,8 +72,8 @@ std::string alias_key(const fs::path& launcher) {
 
 }  // namespace
 
-std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
-    if (style == PathStyle::Posix || env.kind == EnvKind::Venv) {
+std::vector<fs::path> activation_path(const PythonEnv& env, Platform style) {
+    if (style == Platform::Posix || env.kind == EnvKind::Venv) {
         return {env.bin_dir};
     }
     // conda's activate on Windows (conda/activate.py, _get_path_dirs).
@@ -96,21 +87,6 @@ std::vector<fs::path> activation_path(const PythonEnv& env, PathStyle style) {
 }
 
 namespace {
-
-std::vector<std::string> split_on(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
 
 std::string cudnn_reason(const NativeDecision& d) {
     std::string why =
@@ -126,15 +102,15 @@ std::string cudnn_reason(const NativeDecision& d) {
 }  // namespace
 
 EnvChange library_path_with(const std::vector<fs::path>& dirs, const std::string& reason,
-                            const EnvMap& env_vars, PathStyle style) {
-    const char sep = style == PathStyle::Windows ? ';' : ':';
-    const std::string var = style == PathStyle::Windows ? "PATH" : "LD_LIBRARY_PATH";
+                            const EnvMap& env_vars, Platform style) {
+    const char sep = path_list_separator(style);
+    const std::string var = style == Platform::Windows ? "PATH" : "LD_LIBRARY_PATH";
     std::string value;
     for (const auto& d : dirs) {
         value += (value.empty() ? "" : std::string(1, sep)) + d.string();
     }
     if (auto old = lookup(env_vars, var)) {
-        for (const auto& entry : split_on(*old, sep)) {
+        for (const auto& entry : text::split(*old, sep)) {
             if (std::find(dirs.begin(), dirs.end(), fs::path(entry)) == dirs.end() &&
                 !entry.empty()) {
                 value += (value.empty() ? "" : std::string(1, sep)) + entry;
@@ -145,13 +121,13 @@ EnvChange library_path_with(const std::vector<fs::path>& dirs, const std::string
 }
 
 EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
-                              PathStyle style) {
+                              Platform style) {
     return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
 }
 
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& env_vars, PathStyle style) {
-    const char path_sep = style == PathStyle::Windows ? ';' : ':';
+                                           const EnvMap& env_vars, Platform style) {
+    const char path_sep = path_list_separator(style);
     std::vector<EnvChange> out;
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
         if (env_vars.count(var)) {
@@ -178,7 +154,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
         path += path_sep + *old;
     }
     if (!plan.native.choices.empty()) {
-        if (style == PathStyle::Windows) {
+        if (style == Platform::Windows) {
             // cuDNN DLLs are found through PATH (and AddDllDirectory, native_apply_win32.cpp).
             EnvMap with_path = env_vars;
             with_path["PATH"] = path;
@@ -319,8 +295,9 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (ctx.runtime_dir && !in.exe.empty()) {
         plan.alias_dir = *ctx.runtime_dir / alias_key(in.exe) / "bin";
     }
-#ifndef _WIN32
-    if (ctx.runtime_dir && !in.exe.empty() && !plan.native.choices.empty()) {
+    // Linux only: Windows serves the chosen folders through AddDllDirectory and PATH.
+    if (kHostPlatform == Platform::Posix && ctx.runtime_dir && !in.exe.empty() &&
+        !plan.native.choices.empty()) {
         std::string files;
         for (const auto& c : plan.native.choices) {
             for (const auto& lib : c.candidate.libraries) {
@@ -329,34 +306,12 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
         }
         plan.cudnn_link_dir = *ctx.runtime_dir / alias_key(in.exe) / ("cudnn-" + alias_key(files));
     }
-#endif
     if (plan.root.is_alltalk) {
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }
-#ifdef _WIN32
-    const PathStyle style = PathStyle::Windows;
-#else
-    const PathStyle style = PathStyle::Posix;
-#endif
-    plan.env_changes = environment_changes(plan, config, in.env_vars, style);
+    plan.env_changes = environment_changes(plan, config, in.env_vars, kHostPlatform);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
-}
-
-std::string shell_quote(const std::string& arg) {
-    if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789-_./=:,+@%") == std::string::npos) {
-        return arg;
-    }
-    std::string out = "'";
-    for (char c : arg) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
 }
 
 std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
@@ -392,7 +347,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     row("script:", plan.script ? plan.script->string() : "none (python command line)");
     std::string argv;
     for (std::size_t i = 1; i < plan.python_argv.size(); ++i) {
-        argv += (i > 1 ? " " : "") + shell_quote(plan.python_argv[i]);
+        argv += (i > 1 ? " " : "") + text::quote_arg(plan.python_argv[i], plan.env.platform);
     }
     row("argv:", "python " + argv);
     row("cwd:", plan.cwd.string());

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "discover/config.hpp"
 #include "base/environ.hpp"
-#include "discover/root.hpp"
 #include "cudnn/select.hpp"
+#include "discover/config.hpp"
 #include "discover/python_env.hpp"
+#include "discover/root.hpp"
 #include "discover/safe_globals.hpp"
 
 namespace alltalk {
@@ -78,31 +78,26 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
 // --config, else <root>/alltalk-launch.toml when it exists.
 std::optional<std::filesystem::path> find_config(const DiscoveryInputs& in, const RootChoice& root);
 
-enum class PathStyle { Posix, Windows };
-
 // The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
-std::vector<std::filesystem::path> activation_path(const PythonEnv& env, PathStyle style);
+std::vector<std::filesystem::path> activation_path(const PythonEnv& env, Platform style);
 
 // The environment changes for a plan (pure; part of make_plan, exposed for tests).
 std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& env_vars, PathStyle style);
+                                           const EnvMap& env_vars, Platform style);
 
 // The library search variable and its value that serve the chosen cuDNN folders first (pure):
 // LD_LIBRARY_PATH on Linux, PATH on Windows; the chosen folders are taken out of the old value
 // first, so that the result is the same when the launcher runs again with it (children, re-exec).
 EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_vars,
-                              PathStyle style);
+                              Platform style);
 // The same with given folders (the link folder) first.
 EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
-                            const std::string& reason, const EnvMap& env_vars, PathStyle style);
+                            const std::string& reason, const EnvMap& env_vars, Platform style);
 
 // --dry-run text.
 std::string describe_plan(const LaunchPlan& plan);
 
 // The allow-list part of --dry-run (also logged with -v).
 std::string describe_safe_globals(const std::vector<SafeGlobal>& list);
-
-// Quotes one argument for display (POSIX shell style).
-std::string shell_quote(const std::string& arg);
 
 }  // namespace alltalk

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <variant>
 
+#include "base/text.hpp"
 #include "pypa/site_packages.hpp"
 
 namespace alltalk::pep508 {
@@ -14,21 +15,8 @@ bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_space(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
+using text::lower;
+using text::trim;
 
 bool is_word(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -82,14 +70,10 @@ bool prefix_match(const pep440::Version& v, const pep440::Version& spec) {
     return true;
 }
 
-bool starts_with(std::string_view s, std::string_view p) {
-    return s.substr(0, p.size()) == p;
-}
-
 // The operator at the start of `s` (longest first).
 std::string_view read_operator(std::string_view s) {
     for (std::string_view op : {"===", "~=", "==", "!=", "<=", ">=", "<", ">"}) {
-        if (starts_with(s, op)) {
+        if (s.starts_with(op)) {
             return op;
         }
     }

@@ -1,5 +1,7 @@
 #include "pypa/site_packages.hpp"
 
+#include "base/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -37,12 +39,7 @@ const Distribution* SiteScan::find(std::string_view name) const {
 namespace {
 
 std::string trim(std::string_view s) {
-    std::size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    std::size_t e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
+    return std::string(text::trim(s));
 }
 
 bool read_file(const fs::path& p, std::string& out) {

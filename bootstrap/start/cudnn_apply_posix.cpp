@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "os/dynlib.hpp"
 #include "base/error.hpp"
-#include "start/cudnn_apply.hpp"
 #include "cudnn/codec.hpp"
+#include "os/dynlib.hpp"
 #include "os/process.hpp"
+#include "start/cudnn_apply.hpp"
 
 namespace alltalk {
 
@@ -44,7 +44,7 @@ void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
                 why);
             for (auto& c : plan.env_changes) {
                 if (c.name == "LD_LIBRARY_PATH") {
-                    c = native_library_path(plan.native, process::environment(), PathStyle::Posix);
+                    c = native_library_path(plan.native, process::environment(), Platform::Posix);
                 }
             }
             plan.cudnn_link_dir.reset();

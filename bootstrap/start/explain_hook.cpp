@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 
+#include "base/text.hpp"
 #include "diagnose/doctor.hpp"
 #include "diagnose/explain.hpp"
 
@@ -14,11 +15,10 @@ namespace {
 const LaunchPlan* g_plan = nullptr;
 
 std::string explain_for(const LaunchPlan& plan, const FailureInfo& failure) {
-    const bool windows = plan.env.python.extension() == ".exe";
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
-    InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env, windows)};
+    InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
     return explain_failure(builtin_rules(), failure, facts,
-                           quote_command_arg(plan.env.python.string(), windows));
+                           text::quote_arg(plan.env.python.string(), plan.env.platform));
 }
 
 }  // namespace

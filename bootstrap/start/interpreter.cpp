@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "base/build_info.hpp"
-#include "os/dynlib.hpp"
-#include "embed/embed_abi.h"
-#include "start/embed_runner.hpp"
 #include "base/error.hpp"
-#include "start/explain_hook.hpp"
+#include "embed/embed_abi.h"
+#include "os/dynlib.hpp"
 #include "os/process.hpp"
+#include "start/embed_runner.hpp"
+#include "start/explain_hook.hpp"
 
 namespace fs = std::filesystem;
 
@@ -49,7 +49,7 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     // fix and is reported before anything about the launcher's own files.
     std::string err;
     // conda's DLL folders (Library\bin, ...) for the extension modules (a no-op on POSIX).
-    dynlib::add_search_dirs(activation_path(plan.env, PathStyle::Windows));
+    dynlib::add_search_dirs(activation_path(plan.env, Platform::Windows));
     dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
     if (!libpython) {
         throw LaunchError("python", "Could not load the env's Python library " +

@@ -3,6 +3,7 @@ produce them (torch's weights-only UnpicklingError, a cuDNN 8 load failure besid
 ctranslate2 4.4, a pydantic ValidationError with real gradio 3.50.2 + pydantic 2), recorded
 tracebacks otherwise; healthy runs print nothing extra, unknown failures only the pointer, exit
 statuses stay the script's, native aborts are named with their signal."""
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -128,7 +129,7 @@ def test_cudnn8_load_failure_beside_real_ctranslate2(tmp_path, ct2_env):
     extra = mine.stderr[len(plain.stderr):]
     assert "[cudnn8-missing-ctranslate2]" in extra
     assert "in this environment: ctranslate2 4.4.0" in extra
-    assert f"{ct2_env}/bin/python -m pip install \"nvidia-cudnn-cu12==8.9.7.29\"" in extra
+    assert f"{shlex.quote(f"{ct2_env}/bin/python")} -m pip install nvidia-cudnn-cu12==8.9.7.29" in extra
 
 
 def test_abort_beside_ctranslate2_without_cudnn8(tmp_path, ct2_env):

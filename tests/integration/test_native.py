@@ -5,6 +5,7 @@ real ctranslate2 4.4.0 (cuDNN 8) and 4.5.0 (cuDNN 9) wheels, and the CUDA toolki
 by plain name, and report the file that was mapped (/proc/self/maps)."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -178,8 +179,9 @@ def test_missing_cudnn_for_ctranslate2_without_gpu_is_a_warning(conflict_env, sc
     assert r.returncode == 0, r.stderr
     py = conflict_env / "bin" / "python"
     assert "warning: cuDNN 8 is needed by ctranslate2 4.4.0" in r.stderr
-    assert f'"{py}" -m pip install "nvidia-cudnn-cu12==8.*"' in r.stderr
-    assert f'"{py}" -m pip install "ctranslate2>=4.5.0"' in r.stderr
+    # Fix commands are quoted as the user's shell needs them (shlex.quote's rule).
+    assert f"{shlex.quote(str(py))} -m pip install 'nvidia-cudnn-cu12==8.*'" in r.stderr
+    assert f"{shlex.quote(str(py))} -m pip install 'ctranslate2>=4.5.0'" in r.stderr
     assert "needed only on the GPU" in r.stderr
 
 
@@ -191,7 +193,8 @@ def test_torch_without_its_cudnn_wheel_is_an_error_with_the_fix(venvs, script, t
     assert r.returncode == 2, r.stderr
     assert r.stdout == ""  # Python never started
     assert "cuDNN 8 is needed by torch 2.3.1 (Requires-Dist: nvidia-cudnn-cu12" in r.stderr
-    assert f'"{env / "bin" / "python"}" -m pip install "nvidia-cudnn-cu12==8.9.2.26"' in r.stderr
+    py = shlex.quote(str(env / "bin" / "python"))
+    assert f"{py} -m pip install nvidia-cudnn-cu12==8.9.2.26" in r.stderr
     assert "only other cuDNN versions are there" in r.stderr
     assert "Traceback" not in r.stderr
 

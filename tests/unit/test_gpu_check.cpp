@@ -43,7 +43,7 @@ TEST_CASE("an incompatible GPU is an error naming the GPU, its sm, torch's list 
           std::string::npos);
     CHECK(msg->find("kernels for sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90 only") !=
           std::string::npos);
-    CHECK(msg->find("\"/env/bin/python\" -m pip install --upgrade torch torchaudio --index-url "
+    CHECK(msg->find("/env/bin/python -m pip install --upgrade torch torchaudio --index-url "
                     "https://download.pytorch.org/whl/cu128") != std::string::npos);
     CHECK(msg->find("--no-gpu-check") != std::string::npos);
     CHECK_FALSE(gpu_arch_problem(p, kTorch211, "/env/bin/python"));

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
-#include "discover/config.hpp"
 #include "base/error.hpp"
-#include "start/cudnn_apply.hpp"
+#include "base/text.hpp"
 #include "cudnn/codec.hpp"
 #include "cudnn/select.hpp"
+#include "discover/config.hpp"
 #include "plan/plan.hpp"
+#include "start/cudnn_apply.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;
@@ -59,7 +60,7 @@ struct Env {
         NativeFacts f;
         f.env = env;
         f.env_vars = std::move(vars);
-        f.platform = NativePlatform::Linux;
+        f.platform = Platform::Posix;
         f.system_dirs = std::move(system);
         return analyze_native(f);
     }
@@ -74,17 +75,17 @@ TEST_CASE("Requires-Dist lines: name, == pin and platform markers") {
     REQUIRE(r);
     CHECK(r->key == "nvidia-cudnn-cu12");
     CHECK(*r->pinned == "9.1.0.70");
-    CHECK(marker_may_apply(r->marker, NativePlatform::Linux));
-    CHECK_FALSE(marker_may_apply(r->marker, NativePlatform::Windows));
+    CHECK(marker_may_apply(r->marker, Platform::Posix));
+    CHECK_FALSE(marker_may_apply(r->marker, Platform::Windows));
     r = parse_simple_requirement("nvidia-cudnn-cu13==9.19.0.56; platform_system == 'Linux'");
     REQUIRE(r);
     CHECK(*r->pinned == "9.19.0.56");
-    CHECK_FALSE(marker_may_apply(r->marker, NativePlatform::Windows));
+    CHECK_FALSE(marker_may_apply(r->marker, Platform::Windows));
     r = parse_simple_requirement("nvidia-cudnn-cu12>=9,<10");
     REQUIRE(r);
     CHECK_FALSE(r->pinned);
-    CHECK_FALSE(marker_may_apply("extra == \"cuda\"", NativePlatform::Linux));
-    CHECK(marker_may_apply("", NativePlatform::Windows));
+    CHECK_FALSE(marker_may_apply("extra == \"cuda\"", Platform::Posix));
+    CHECK(marker_may_apply("", Platform::Windows));
 }
 
 TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config majors") {
@@ -95,7 +96,7 @@ TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config m
           "platform_machine == \"x86_64\""});
     dist(e.site, "ctranslate2", "4.4.0", {"numpy"});
     SiteScan scan = scan_site_packages(e.site);
-    NeedFacts nf{&scan, e.site, e.dir, NativePlatform::Linux, {7}, "cfg.toml:3"};
+    NeedFacts nf{&scan, e.site, e.dir, Platform::Posix, {7}, "cfg.toml:3"};
     auto needs = cudnn_needs(nf);
     REQUIRE(needs.size() == 3);
     CHECK(needs[0].major == 7);
@@ -106,7 +107,7 @@ TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config m
     CHECK(needs[2].who == "torch 2.4.1");
     CHECK(needs[2].requirement == "nvidia-cudnn-cu12==9.1.0.70");
     // On Windows torch's pin does not apply (the marker says Linux).
-    nf.platform = NativePlatform::Windows;
+    nf.platform = Platform::Windows;
     nf.configured_majors.clear();
     needs = cudnn_needs(nf);
     REQUIRE(needs.size() == 1);
@@ -120,11 +121,11 @@ TEST_CASE("needs: cuDNN shipped in torch\\lib on Windows and bundled in ctransla
     dist(e.site, "ctranslate2", "4.5.0");
     files(e.site / "ctranslate2.libs", {"libcudnn-74a4c495.so.9.1.0"});
     SiteScan scan = scan_site_packages(e.site);
-    auto needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Windows, {}, ""});
+    auto needs = cudnn_needs({&scan, e.site, e.dir, Platform::Windows, {}, ""});
     REQUIRE(needs.size() == 2);
     CHECK(needs[0].major == 9);
     CHECK(needs[1].major == 9);
-    needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""});
+    needs = cudnn_needs({&scan, e.site, e.dir, Platform::Posix, {}, ""});
     REQUIRE(needs.size() == 1);
     CHECK(needs[0].who == "ctranslate2 4.5.0");
     CHECK(needs[0].why.find("libcudnn-74a4c495.so.9.1.0") != std::string::npos);
@@ -134,9 +135,9 @@ TEST_CASE("needs: a conda cudnn package; a CPU torch needs nothing") {
     Env e;
     dist(e.site, "torch", "2.4.1+cpu", {"filelock"});
     SiteScan scan = scan_site_packages(e.site);
-    CHECK(cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""}).empty());
+    CHECK(cudnn_needs({&scan, e.site, e.dir, Platform::Posix, {}, ""}).empty());
     test::write(e.dir / "conda-meta" / "cudnn-8.9.2.26-cuda12_0.json", "{}");
-    auto needs = cudnn_needs({&scan, e.site, e.dir, NativePlatform::Linux, {}, ""});
+    auto needs = cudnn_needs({&scan, e.site, e.dir, Platform::Posix, {}, ""});
     REQUIRE(needs.size() == 1);
     CHECK(needs[0].major == 8);
     CHECK(needs[0].who == "conda package cudnn 8.9.2.26");
@@ -146,7 +147,7 @@ TEST_CASE("a folder is versioned from its file names and cudnn_version.h") {
     auto c = version_cudnn_dir("/x",
                                {"libcudnn.so.9", "libcudnn.so.9.1.0", "libcudnn_ops.so.9",
                                 "libcudnn_ops_infer.so.8", "libfoo.so.1"},
-                               NativePlatform::Linux, std::nullopt);
+                               Platform::Posix, std::nullopt);
     REQUIRE(c.size() == 2);
     CHECK(c[0].major == 8);
     CHECK_FALSE(c[0].complete);  // no libcudnn.so.8
@@ -155,18 +156,18 @@ TEST_CASE("a folder is versioned from its file names and cudnn_version.h") {
     CHECK(c[1].version == "9.1.0");
     CHECK(c[1].main_library() == "libcudnn.so.9");
     c = version_cudnn_dir(
-        "/x", {"libcudnn.so.9", "libcudnn_ops.so.9"}, NativePlatform::Linux,
+        "/x", {"libcudnn.so.9", "libcudnn_ops.so.9"}, Platform::Posix,
         "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 19\n#define CUDNN_PATCHLEVEL 0\n");
     REQUIRE(c.size() == 1);
     CHECK(c[0].version == "9.19.0");
     CHECK(c[0].version_source == "cudnn_version.h");
     // A header of another major does not version the folder.
     c = version_cudnn_dir(
-        "/x", kCudnn8Linux, NativePlatform::Linux,
+        "/x", kCudnn8Linux, Platform::Posix,
         "#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 19\n#define CUDNN_PATCHLEVEL 0\n");
     CHECK(c[0].version == "8");
     c = version_cudnn_dir("C:/x", {"cudnn64_8.dll", "cudnn_ops_infer64_8.dll", "cudnn64_9.dll"},
-                          NativePlatform::Windows, std::nullopt);
+                          Platform::Windows, std::nullopt);
     REQUIRE(c.size() == 2);
     CHECK(c[0].major == 8);
     CHECK(c[0].complete);
@@ -231,9 +232,10 @@ TEST_CASE("a need without a candidate names who needs it and the exact fix comma
     CHECK(d.missing[0].major == 8);
     const std::string msg = missing_cudnn_message(d, e.env);
     CHECK(msg.find("cuDNN 8 is needed by ctranslate2 4.4.0") != std::string::npos);
-    CHECK(msg.find("\"" + e.env.python.string() + "\" -m pip install \"nvidia-cudnn-cu12==8.*\"") !=
-          std::string::npos);
-    CHECK(msg.find("-m pip install \"ctranslate2>=4.5.0\"") != std::string::npos);
+    // The one quoting rule (base/text.hpp): what a POSIX shell takes literally.
+    CHECK(msg.find(text::quote_arg(e.env.python.string(), Platform::Posix) +
+                   " -m pip install 'nvidia-cudnn-cu12==8.*'") != std::string::npos);
+    CHECK(msg.find("-m pip install 'ctranslate2>=4.5.0'") != std::string::npos);
     CHECK(msg.find("only other cuDNN versions") != std::string::npos);
 }
 
@@ -245,7 +247,7 @@ TEST_CASE("--cudnn overrides the choice; a folder without cuDNN is a problem") {
     files(mine, kCudnn9Linux);
     NativeFacts f;
     f.env = e.env;
-    f.platform = NativePlatform::Linux;
+    f.platform = Platform::Posix;
     f.system_dirs.emplace();
     f.override_dir = mine;
     f.override_source = "--cudnn";
@@ -267,12 +269,12 @@ TEST_CASE("the library path puts the chosen folders first and is stable when app
     c.version = "9.1.0.70";
     d.choices.push_back({9, c, "env", ""});
     EnvMap vars{{"LD_LIBRARY_PATH", "/opt/a:/env/nvidia/cudnn/lib:/opt/b"}};
-    EnvChange ch = native_library_path(d, vars, PathStyle::Posix);
+    EnvChange ch = native_library_path(d, vars, Platform::Posix);
     CHECK(ch.name == "LD_LIBRARY_PATH");
     CHECK(*ch.value == "/env/nvidia/cudnn/lib:/opt/a:/opt/b");
     vars["LD_LIBRARY_PATH"] = *ch.value;
-    CHECK(*native_library_path(d, vars, PathStyle::Posix).value == *ch.value);
-    CHECK(native_library_path(d, {}, PathStyle::Windows).name == "PATH");
+    CHECK(*native_library_path(d, vars, Platform::Posix).value == *ch.value);
+    CHECK(native_library_path(d, {}, Platform::Windows).name == "PATH");
 }
 
 TEST_CASE("[native] config: keys, types and unknown keys") {
@@ -380,7 +382,7 @@ TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the docto
     CHECK(describe_native(d).find("not searched (nothing needs cuDNN)") != std::string::npos);
     NativeFacts f;
     f.env = e.env;
-    f.platform = NativePlatform::Linux;
+    f.platform = Platform::Posix;
     f.system_dirs.emplace();
     f.search_without_needs = true;
     d = analyze_native(f);
@@ -409,14 +411,15 @@ TEST_CASE("the decision survives the re-exec text unchanged") {
 
 TEST_CASE("Requires-Dist markers are evaluated as PEP 508 for the target platform") {
     CHECK(marker_may_apply("platform_system == \"Linux\" and platform_machine == \"x86_64\"",
-                           NativePlatform::Linux));
+                           Platform::Posix));
     CHECK_FALSE(marker_may_apply("platform_system == \"Linux\" and platform_machine == \"x86_64\"",
-                                 NativePlatform::Windows));
-    CHECK_FALSE(marker_may_apply("platform_system != 'Linux'", NativePlatform::Linux));
-    CHECK(marker_may_apply("platform_system != 'Linux'", NativePlatform::Windows));
-    CHECK_FALSE(marker_may_apply("extra == 'cuda'", NativePlatform::Linux));
-    CHECK(marker_may_apply("python_version < '3.13'", NativePlatform::Linux));  // undecidable
-    auto r = parse_simple_requirement("nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == 'Linux'");
+                                 Platform::Windows));
+    CHECK_FALSE(marker_may_apply("platform_system != 'Linux'", Platform::Posix));
+    CHECK(marker_may_apply("platform_system != 'Linux'", Platform::Windows));
+    CHECK_FALSE(marker_may_apply("extra == 'cuda'", Platform::Posix));
+    CHECK(marker_may_apply("python_version < '3.13'", Platform::Posix));  // undecidable
+    auto r =
+        parse_simple_requirement("nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == 'Linux'");
     REQUIRE(r);
     CHECK(r->key == "nvidia-cudnn-cu12");
     CHECK(r->pinned == "9.1.0.70");

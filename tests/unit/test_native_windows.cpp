@@ -50,7 +50,7 @@ struct WinEnv {
         NativeFacts f;
         f.env = env;
         f.env_vars = std::move(vars);
-        f.platform = NativePlatform::Windows;
+        f.platform = Platform::Windows;
         f.system_dirs.emplace();
         return analyze_native(f);
     }

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "base/error.hpp"
-#include "plan/plan.hpp"
 #include "plan/child_codec.hpp"
+#include "plan/plan.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;
@@ -153,7 +153,7 @@ TEST_CASE("Windows conda activation puts the six folders first, in conda's order
     env.dir = "C:/AllTalk/alltalk_environment/env";
     env.kind = EnvKind::Conda;
     env.bin_dir = env.dir / "Scripts";
-    auto dirs = activation_path(env, PathStyle::Windows);
+    auto dirs = activation_path(env, Platform::Windows);
     REQUIRE(dirs.size() == 6);
     CHECK(dirs[0] == env.dir);
     CHECK(dirs[1] == env.dir / "Library" / "mingw-w64" / "bin");
@@ -161,12 +161,11 @@ TEST_CASE("Windows conda activation puts the six folders first, in conda's order
     CHECK(dirs[4] == env.dir / "Scripts");
     LaunchPlan plan;
     plan.env = env;
-    auto changes =
-        environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, PathStyle::Windows);
+    auto changes = environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, Platform::Windows);
     auto it = std::find_if(changes.begin(), changes.end(),
                            [](const EnvChange& c) { return c.name == "PATH"; });
     REQUIRE(it != changes.end());
     CHECK(it->value->find(";C:/Windows") != std::string::npos);
     CHECK(it->value->rfind(env.dir.string() + ";", 0) == 0);
-    CHECK(activation_path(env, PathStyle::Posix).size() == 1);
+    CHECK(activation_path(env, Platform::Posix).size() == 1);
 }

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "base/error.hpp"
-#include "plan/plan.hpp"
 #include "discover/python_env.hpp"
+#include "plan/plan.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;
@@ -49,7 +49,7 @@ TEST_CASE("a Windows conda env: python.exe, python311.dll, Lib, Scripts, Library
     CHECK(env.bin_dir == env_dir / "Scripts");
 
     // conda's activation order puts Library\bin (the DLLs: zlib, cuDNN from conda) before Scripts.
-    auto dirs = activation_path(env, PathStyle::Windows);
+    auto dirs = activation_path(env, Platform::Windows);
     REQUIRE(dirs.size() >= 4);
     CHECK(dirs.front() == env_dir);
     CHECK(std::find(dirs.begin(), dirs.end(), env_dir / "Library" / "bin") <
@@ -90,7 +90,7 @@ TEST_CASE("a Windows venv: Scripts\\python.exe, pyvenv.cfg home holds python311.
     CHECK(env.base_prefix == base);
     CHECK(env.libpython == base / "python311.dll");
     CHECK(env.site_packages == venv / "Lib" / "site-packages");
-    CHECK(activation_path(env, PathStyle::Windows) == std::vector<fs::path>{venv / "Scripts"});
+    CHECK(activation_path(env, Platform::Windows) == std::vector<fs::path>{venv / "Scripts"});
 
     fs::remove(base / "python311.dll");
     CHECK_THROWS_WITH_AS(inspect_env(venv, v311()), doctest::Contains("has no python311.dll"),

@@ -1,0 +1,30 @@
+#pragma once
+// Small string helpers, one copy each for the whole tree. ASCII only: they work on names, versions
+// and file names, never on user text that could need Unicode rules.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/platform.hpp"
+
+namespace alltalk::text {
+
+// Without leading and trailing ASCII whitespace (space, \t, \n, \r, \f, \v).
+std::string_view trim(std::string_view s);
+// ASCII lower case.
+std::string lower(std::string_view s);
+// The pieces between `sep`s; empty pieces are kept ("a::b" -> "a", "", "b"; "" -> "").
+std::vector<std::string> split(std::string_view s, char sep);
+// The same without the empty pieces.
+std::vector<std::string> split_nonempty(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+// The leading decimal integer of `s`, or -1 when `s` does not start with a digit.
+int leading_int(std::string_view s);
+
+// One argument of a command that the user can paste into their shell, quoted by that shell's
+// rules. POSIX: left as it is when it holds only characters that no shell treats specially
+// (letters, digits, @%+=:,./-_), otherwise in single quotes: exactly Python's shlex.quote.
+// Windows (cmd.exe): always in double quotes, so that <, >, & and spaces are taken literally.
+std::string quote_arg(std::string_view arg, Platform platform);
+
+}  // namespace alltalk::text
