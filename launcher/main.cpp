@@ -41,13 +41,14 @@ int run_child(const char* encoded, const std::vector<std::string>& args) {
     try {
         plan = decode_child_plan(encoded);
     } catch (const LaunchError& e) {
-        throw LaunchError("child", std::string(kChildPlanVar) +
-                                       " is set in the environment, but it is not a plan from this "
-                                       "alltalk-launch (" +
-                                       e.what() +
-                                       "). It is meant only for processes that the launcher "
-                                       "starts: unset it (unset " +
-                                       kChildPlanVar + ") and start again.");
+        throw LaunchError(Stage::Child,
+                          std::string(kChildPlanVar) +
+                              " is set in the environment, but it is not a plan from this "
+                              "alltalk-launch (" +
+                              e.what() +
+                              "). It is meant only for processes that the launcher "
+                              "starts: unset it (unset " +
+                              kChildPlanVar + ") and start again.");
     }
     plan.python_argv.assign(1, plan.env.python.string());
     plan.python_argv.insert(plan.python_argv.end(), args.begin(), args.end());
@@ -142,7 +143,7 @@ void check_gpus(const LaunchPlan& plan, const GpuFacts& f) {
         if (plan.gpu_check) {
             if (auto problem =
                     gpu_arch_problem(*f.probe, *f.archs, plan.env.python, plan.env.platform)) {
-                throw LaunchError("gpu", *problem);
+                throw LaunchError(Stage::Gpu, *problem);
             }
         }
     }

@@ -40,12 +40,13 @@ std::vector<std::string> strings(const toml::table& t, const char* key, std::str
     }
     const auto* arr = n->as_array();
     if (!arr) {
-        throw LaunchError("rules", where(origin, *n) + ": " + key + " must be a list of strings");
+        throw LaunchError(Stage::Rules,
+                          where(origin, *n) + ": " + key + " must be a list of strings");
     }
     for (const auto& item : *arr) {
         const auto* s = item.as_string();
         if (!s) {
-            throw LaunchError("rules",
+            throw LaunchError(Stage::Rules,
                               where(origin, item) + ": " + key + " must be a list of strings");
         }
         out.push_back(s->get());
@@ -57,13 +58,13 @@ std::string string(const toml::table& t, const char* key, std::string_view origi
     const toml::node* n = t.get(key);
     if (!n) {
         if (required) {
-            throw LaunchError("rules", std::string(origin) + ": a rule lacks `" + key + "`");
+            throw LaunchError(Stage::Rules, std::string(origin) + ": a rule lacks `" + key + "`");
         }
         return {};
     }
     const auto* s = n->as_string();
     if (!s) {
-        throw LaunchError("rules", where(origin, *n) + ": " + key + " must be a string");
+        throw LaunchError(Stage::Rules, where(origin, *n) + ": " + key + " must be a string");
     }
     return s->get();
 }
@@ -96,9 +97,9 @@ RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
     try {
         doc = toml::parse(toml_text, origin);
     } catch (const toml::parse_error& e) {
-        throw LaunchError("rules", std::string(origin) + ":" +
-                                       std::to_string(e.source().begin.line) + ": " +
-                                       std::string(e.description()));
+        throw LaunchError(Stage::Rules, std::string(origin) + ":" +
+                                            std::to_string(e.source().begin.line) + ": " +
+                                            std::string(e.description()));
     }
     RuleSet set;
     if (const auto* arr = doc["rule"].as_array()) {
@@ -126,8 +127,8 @@ RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
                 for (const auto& name : strings(*f, "signals", origin)) {
                     const int sig = signal_number(name);
                     if (sig == 0) {
-                        throw LaunchError("rules", where(origin, *f) + ": rule " + r.id +
-                                                       ": unknown signal " + name);
+                        throw LaunchError(Stage::Rules, where(origin, *f) + ": rule " + r.id +
+                                                            ": unknown signal " + name);
                     }
                     r.signals.push_back(sig);
                 }
@@ -138,8 +139,8 @@ RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
                 none.scan = &empty;
                 none.python_version = "3.11";
                 if (!condition_holds(c, none).has_value()) {
-                    throw LaunchError("rules", where(origin, node) + ": rule " + r.id +
-                                                   ": malformed condition '" + c + "'");
+                    throw LaunchError(Stage::Rules, where(origin, node) + ": rule " + r.id +
+                                                        ": malformed condition '" + c + "'");
                 }
             }
             set.rules.push_back(std::move(r));

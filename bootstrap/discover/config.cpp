@@ -31,9 +31,9 @@ struct Reader {
     }
 
     [[noreturn]] void fail(const toml::node& node, const std::string& what) const {
-        throw LaunchError("config", "Error in " + where(node) + ": " + what +
-                                        " Fix the file or remove the entry (see the README, "
-                                        "section \"Configuration\").");
+        throw LaunchError(Stage::Config, "Error in " + where(node) + ": " + what +
+                                             " Fix the file or remove the entry (see the README, "
+                                             "section \"Configuration\").");
     }
 
     std::string string_of(const toml::node& node, const std::string& key) const {
@@ -213,11 +213,12 @@ Config parse_config(std::string_view text, const fs::path& origin) {
     try {
         root = toml::parse(text, origin.string());
     } catch (const toml::parse_error& err) {
-        throw LaunchError("config", "Error in " + origin.string() + ":" +
-                                        std::to_string(err.source().begin.line) + ": " +
-                                        std::string(err.description()) +
-                                        ". The file must be valid TOML (see the README, section "
-                                        "\"Configuration\").");
+        throw LaunchError(Stage::Config,
+                          "Error in " + origin.string() + ":" +
+                              std::to_string(err.source().begin.line) + ": " +
+                              std::string(err.description()) +
+                              ". The file must be valid TOML (see the README, section "
+                              "\"Configuration\").");
     }
     Config config;
     config.file = origin;
@@ -247,9 +248,9 @@ Config parse_config(std::string_view text, const fs::path& origin) {
 Config load_config(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        throw LaunchError("config", "Cannot read the configuration file " + file.string() +
-                                        ". Check that it exists and is readable, or leave out "
-                                        "--config to use <AllTalk>/alltalk-launch.toml.");
+        throw LaunchError(Stage::Config, "Cannot read the configuration file " + file.string() +
+                                             ". Check that it exists and is readable, or leave out "
+                                             "--config to use <AllTalk>/alltalk-launch.toml.");
     }
     std::stringstream buffer;
     buffer << in.rdbuf();

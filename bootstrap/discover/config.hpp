@@ -60,10 +60,10 @@ struct Config {
 };
 
 // Parses config text; `origin` names the file in messages and anchors relative paths. Unknown keys,
-// wrong types and syntax errors are a LaunchError("config") naming the file, line and key.
+// wrong types and syntax errors are a LaunchError(Stage::Config) naming the file, line and key.
 Config parse_config(std::string_view text, const std::filesystem::path& origin);
 
-// Reads and parses a file; an unreadable file is a LaunchError("config").
+// Reads and parses a file; an unreadable file is a LaunchError(Stage::Config).
 Config load_config(const std::filesystem::path& file);
 
 }  // namespace alltalk

@@ -256,29 +256,32 @@ std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonV
         "--enable-shared (conda, python.org, Debian and pyenv with "
         "PYTHON_CONFIGURE_OPTS=--enable-shared all are), for example recreate the env with "
         "AllTalk's installer, or point --env at another environment.";
-    throw LaunchError("python", msg);
+    throw LaunchError(Stage::Python, msg);
 }
 
 void check_version(const fs::path& env, const PythonVersion& have, const PythonVersion& want) {
     if (want.major == 0 || (have.major == want.major && have.minor == want.minor)) {  // 0: any
         return;
     }
-    throw LaunchError("python",
-                      "The environment " + env.string() + " has Python " + have.text +
-                          ", but this alltalk-launch was built for Python " + want.short_text() +
-                          ". Point --env at a Python " + want.short_text() +
-                          " environment (AllTalk's own is 3.11), or rebuild the launcher for this "
-                          "one: cmake -B build -DALLTALK_PYTHON_VERSION=" +
-                          have.short_text() + " && cmake --build build.");
+    throw LaunchError(
+        Stage::Python,
+        ErrorText{"The environment " + env.string() + " has Python " + have.text +
+                      ", but this alltalk-launch was built for Python " + want.short_text() + ".",
+                  "",
+                  "Point --env at a Python " + want.short_text() +
+                      " environment (AllTalk's own is 3.11), or rebuild the launcher "
+                      "for this one: cmake -B build -DALLTALK_PYTHON_VERSION=" +
+                      have.short_text() + " && cmake --build build."});
 }
 
 [[noreturn]] void fail_no_dll(const fs::path& env, const fs::path& prefix,
                               const PythonVersion& want) {
-    throw LaunchError("python", "The Python in " + env.string() + " has no " +
-                                    windows_dll_name(want) + " in " + prefix.string() +
-                                    " (nor any other python3XY.dll), so it cannot be embedded. "
-                                    "The environment is incomplete: recreate it with AllTalk's "
-                                    "installer (atsetup.bat), or point --env at another one.");
+    throw LaunchError(Stage::Python,
+                      "The Python in " + env.string() + " has no " + windows_dll_name(want) +
+                          " in " + prefix.string() +
+                          " (nor any other python3XY.dll), so it cannot be embedded. "
+                          "The environment is incomplete: recreate it with AllTalk's "
+                          "installer (atsetup.bat), or point --env at another one.");
 }
 
 // A Windows prefix: conda's env (python.exe, python311.dll, Lib\, Library\bin, Scripts\) or a
@@ -323,9 +326,9 @@ PythonEnv inspect_windows_venv(const fs::path& dir, std::map<std::string, std::s
         }
     }
     if (!cfg.count("home")) {
-        throw LaunchError("python", "The venv " + dir.string() +
-                                        " has a pyvenv.cfg without `home`, so its base Python "
-                                        "cannot be found. Recreate the venv.");
+        throw LaunchError(Stage::Python, "The venv " + dir.string() +
+                                             " has a pyvenv.cfg without `home`, so its base Python "
+                                             "cannot be found. Recreate the venv.");
     }
     env.base_prefix = process::from_utf8(cfg["home"]);
     auto dlls = windows_dll_versions(env.base_prefix);
@@ -333,10 +336,10 @@ PythonEnv inspect_windows_venv(const fs::path& dir, std::map<std::string, std::s
         v = dlls.front();
     }
     if (!v) {
-        throw LaunchError("python", "The venv " + dir.string() +
-                                        " does not say which Python it uses (no version in "
-                                        "pyvenv.cfg, no python3XY.dll in its home " +
-                                        env.base_prefix.string() + "). Recreate the venv.");
+        throw LaunchError(Stage::Python, "The venv " + dir.string() +
+                                             " does not say which Python it uses (no version in "
+                                             "pyvenv.cfg, no python3XY.dll in its home " +
+                                             env.base_prefix.string() + "). Recreate the venv.");
     }
     env.version = *v;
     check_version(dir, env.version, want);
@@ -372,19 +375,21 @@ PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
         }
     }
     if (!v) {
-        throw LaunchError("python", "The venv " + dir.string() +
-                                        " does not say which Python it uses (no version in "
-                                        "pyvenv.cfg). Recreate it with: python3.11 -m venv \"" +
-                                        dir.string() + "\".");
+        throw LaunchError(Stage::Python,
+                          "The venv " + dir.string() +
+                              " does not say which Python it uses (no version in "
+                              "pyvenv.cfg). Recreate it with: python3.11 -m venv \"" +
+                              dir.string() + "\".");
     }
     env.version = *v;
     env.bin_dir = dir / "bin";
     env.python = first_existing({dir / "bin" / "python", dir / "bin" / "python3",
                                  dir / "bin" / ("python" + v->short_text())});
     if (env.python.empty()) {
-        throw LaunchError(
-            "python", "The venv " + dir.string() + " has no Python in " + (dir / "bin").string() +
-                          ". Recreate it with: python3.11 -m venv \"" + dir.string() + "\".");
+        throw LaunchError(Stage::Python, "The venv " + dir.string() + " has no Python in " +
+                                             (dir / "bin").string() +
+                                             ". Recreate it with: python3.11 -m venv \"" +
+                                             dir.string() + "\".");
     }
     check_version(dir, env.version, want);
 
@@ -396,9 +401,10 @@ PythonEnv inspect_venv(const fs::path& dir, const PythonVersion& want) {
     } else if (cfg.count("home")) {
         env.base_prefix = fs::path(cfg["home"]).parent_path();
     } else {
-        throw LaunchError("python", "The venv " + dir.string() +
-                                        " has a pyvenv.cfg without `home` or `executable`, so its "
-                                        "base Python cannot be found. Recreate the venv.");
+        throw LaunchError(Stage::Python,
+                          "The venv " + dir.string() +
+                              " has a pyvenv.cfg without `home` or `executable`, so its "
+                              "base Python cannot be found. Recreate the venv.");
     }
     auto candidates = libpython_candidates(env.base_prefix, env.version);
     if (!base_exe.empty()) {
@@ -427,7 +433,7 @@ PythonEnv inspect_prefix(const fs::path& dir, const PythonVersion& want) {
     env.kind = is_dir(dir / "conda-meta") ? EnvKind::Conda : EnvKind::Prefix;
     auto versions = stdlib_versions(dir);
     if (versions.empty()) {
-        throw LaunchError("python",
+        throw LaunchError(Stage::Python,
                           "The folder " + dir.string() +
                               " is not a Python environment: it has no lib/python3.X/os.py "
                               "(standard library) and no pyvenv.cfg. Give --env the environment "
@@ -440,9 +446,9 @@ PythonEnv inspect_prefix(const fs::path& dir, const PythonVersion& want) {
     env.python = first_existing({dir / "bin" / ("python" + v.short_text()), dir / "bin" / "python3",
                                  dir / "bin" / "python"});
     if (env.python.empty()) {
-        throw LaunchError("python", "The environment " + dir.string() + " has no Python in " +
-                                        (dir / "bin").string() +
-                                        ". Re-run AllTalk's installer to recreate it.");
+        throw LaunchError(Stage::Python, "The environment " + dir.string() + " has no Python in " +
+                                             (dir / "bin").string() +
+                                             ". Re-run AllTalk's installer to recreate it.");
     }
     check_version(dir, env.version, want);
     auto candidates = libpython_candidates(dir, v);
@@ -469,12 +475,12 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
             return true;
         }
         if (must_exist) {
-            throw LaunchError("env", "The Python environment given by " + source + " (" +
-                                         abs.string() +
-                                         ") does not exist or is not an environment (no "
-                                         "pyvenv.cfg, conda-meta or bin folder). Give the "
-                                         "environment folder itself, e.g. "
-                                         "<AllTalk>/alltalk_environment/env.");
+            throw LaunchError(Stage::Env, "The Python environment given by " + source + " (" +
+                                              abs.string() +
+                                              ") does not exist or is not an environment (no "
+                                              "pyvenv.cfg, conda-meta or bin folder). Give the "
+                                              "environment folder itself, e.g. "
+                                              "<AllTalk>/alltalk_environment/env.");
         }
         return false;
     };
@@ -498,15 +504,12 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
             choice.tried.push_back(std::string("$") + var + ": not set");
         }
     }
-    std::string msg =
-        "No Python environment found for AllTalk in " + root.root.string() + ". Tried: ";
-    for (size_t i = 0; i < choice.tried.size(); ++i) {
-        msg += (i ? "; " : "") + choice.tried[i];
-    }
-    msg +=
-        ". Run AllTalk's installer (it creates alltalk_environment/env), or pass --env "
-        "\"/path/to/env\", or set `env` in alltalk-launch.toml.";
-    throw LaunchError("env", msg);
+    throw LaunchError(
+        Stage::Env,
+        ErrorText{"No Python environment found for AllTalk in " + root.root.string() + ".",
+                  text::join(choice.tried, "; "),
+                  "Run AllTalk's installer (it creates alltalk_environment/env), or "
+                  "pass --env \"/path/to/env\", or set `env` in alltalk-launch.toml."});
 }
 
 PythonEnv inspect_env(const fs::path& dir, const PythonVersion& want) {

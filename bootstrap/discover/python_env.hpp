@@ -41,14 +41,14 @@ struct EnvChoice {
 };
 
 // --env > configured > <root>/alltalk_environment/env > <root>/.venv, <root>/venv >
-// CONDA_PREFIX / VIRTUAL_ENV. `configured` is already absolute. Throws LaunchError("env") with
+// CONDA_PREFIX / VIRTUAL_ENV. `configured` is already absolute. Throws LaunchError(Stage::Env) with
 // every place tried when nothing is found.
 EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
                      const std::optional<std::filesystem::path>& configured,
                      const std::string& configured_source);
 
 // Reads the env at `dir`. `want` is the Python the launcher was built for: another version, no
-// Python at all, or a Python without a shared library is a LaunchError("python") that says so.
+// Python at all, or a Python without a shared library is a LaunchError(Stage::Python) that says so.
 // A `want` of {0, 0} accepts any version (the doctor reports a mismatch instead of failing).
 PythonEnv inspect_env(const std::filesystem::path& dir, const PythonVersion& want);
 

@@ -33,11 +33,11 @@ RootChoice explicit_root(const fs::path& given, const std::string& source, const
     choice.tried.push_back(source + ": " + choice.root.string());
     std::error_code ec;
     if (!fs::is_directory(choice.root, ec)) {
-        throw LaunchError("root", "The AllTalk folder given by " + source + " (" +
-                                      choice.root.string() +
-                                      ") does not exist or is not a folder. Give the folder that "
-                                      "holds AllTalk's script.py and finetune.py, for example "
-                                      "--root \"/path/to/alltalk_tts\".");
+        throw LaunchError(Stage::Root,
+                          "The AllTalk folder given by " + source + " (" + choice.root.string() +
+                              ") does not exist or is not a folder. Give the folder that "
+                              "holds AllTalk's script.py and finetune.py, for example "
+                              "--root \"/path/to/alltalk_tts\".");
     }
     choice.is_alltalk = looks_like_alltalk_root(choice.root);
     return choice;

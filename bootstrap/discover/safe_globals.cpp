@@ -136,7 +136,8 @@ std::vector<SafeGlobal> parse_default_safe_globals(std::string_view toml_text) {
         toml::table t = toml::parse(toml_text, std::string_view{"torch_safe_globals.toml"});
         const toml::array* arr = t["safe_globals"].as_array();
         if (!arr) {
-            throw LaunchError("install", "the default torch allow-list has no safe_globals array");
+            throw LaunchError(Stage::Install,
+                              "the default torch allow-list has no safe_globals array");
         }
         for (const auto& item : *arr) {
             auto text = item.value<std::string>();
@@ -145,16 +146,17 @@ std::vector<SafeGlobal> parse_default_safe_globals(std::string_view toml_text) {
             std::optional<std::string> error =
                 text ? parse_safe_global(*text, g) : std::optional<std::string>("not a string");
             if (error) {
-                throw LaunchError("install", "the default torch allow-list is broken at line " +
-                                                 std::to_string(item.source().begin.line) + ": " +
-                                                 *error + ". Reinstall alltalk-launch.");
+                throw LaunchError(Stage::Install,
+                                  "the default torch allow-list is broken at line " +
+                                      std::to_string(item.source().begin.line) + ": " + *error +
+                                      ". Reinstall alltalk-launch.");
             }
             out.push_back(std::move(g));
         }
     } catch (const toml::parse_error& err) {
-        throw LaunchError("install", "the default torch allow-list is not valid TOML: " +
-                                         std::string(err.description()) +
-                                         ". Reinstall alltalk-launch.");
+        throw LaunchError(Stage::Install, "the default torch allow-list is not valid TOML: " +
+                                              std::string(err.description()) +
+                                              ". Reinstall alltalk-launch.");
     }
     return out;
 }

@@ -27,7 +27,7 @@ struct SafeGlobal {
 // pickle loaders, functools.partial, ...); nullopt when the entry is acceptable and `out` is set.
 std::optional<std::string> parse_safe_global(std::string_view text, SafeGlobal& out);
 
-// The compiled-in default list. Throws LaunchError("install") if the embedded data is broken.
+// The compiled-in default list. Throws LaunchError(Stage::Install) if the embedded data is broken.
 const std::vector<SafeGlobal>& default_safe_globals();
 
 // Parses the default list's TOML text (exposed for tests).

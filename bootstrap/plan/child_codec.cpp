@@ -20,7 +20,7 @@ Command command_from(const std::string& s) {
             return c;
         }
     }
-    throw LaunchError("child", "unknown command '" + s + "'");
+    throw LaunchError(Stage::Child, "unknown command '" + s + "'");
 }
 
 EnvKind kind_from(const std::string& s) {
@@ -29,7 +29,7 @@ EnvKind kind_from(const std::string& s) {
             return k;
         }
     }
-    throw LaunchError("child", "unknown env kind '" + s + "'");
+    throw LaunchError(Stage::Child, "unknown env kind '" + s + "'");
 }
 
 // Paths travel as UTF-8 text: a std::string given to std::filesystem::path is read in the ANSI
@@ -79,12 +79,12 @@ LaunchPlan decode_child_plan(std::string_view text) {
     try {
         toml::table t = toml::parse(text, std::string_view{"ALLTALK_LAUNCH_CHILD"});
         if (t["codec"].value_or(0) != kCodecVersion) {
-            throw LaunchError("child", "it was written by another version of alltalk-launch");
+            throw LaunchError(Stage::Child, "it was written by another version of alltalk-launch");
         }
         auto str = [&](const char* key) -> std::string {
             auto v = t[key].value<std::string>();
             if (!v) {
-                throw LaunchError("child", std::string("the entry '") + key + "' is missing");
+                throw LaunchError(Stage::Child, std::string("the entry '") + key + "' is missing");
             }
             return *v;
         };
@@ -120,14 +120,14 @@ LaunchPlan decode_child_plan(std::string_view text) {
                 g.source = "parent launcher";
                 auto spec = item.value<std::string>();
                 if (!spec || parse_safe_global(*spec, g)) {
-                    throw LaunchError("child", "a torch_safe_globals entry is not valid");
+                    throw LaunchError(Stage::Child, "a torch_safe_globals entry is not valid");
                 }
                 plan.torch_safe_globals.push_back(std::move(g));
             }
         }
         return plan;
     } catch (const toml::parse_error& err) {
-        throw LaunchError("child", std::string(err.description()));
+        throw LaunchError(Stage::Child, std::string(err.description()));
     }
 }
 

@@ -13,7 +13,7 @@ inline constexpr const char* kChildPlanVar = "ALLTALK_LAUNCH_CHILD";
 
 std::string encode_child_plan(const LaunchPlan& plan);
 
-// Throws LaunchError("child") when the text is not a plan this launcher wrote.
+// Throws LaunchError(Stage::Child) when the text is not a plan this launcher wrote.
 LaunchPlan decode_child_plan(std::string_view text);
 
 }  // namespace alltalk

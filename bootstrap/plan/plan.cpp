@@ -42,22 +42,23 @@ fs::path entry_script(const LaunchPlan& plan, const Config& config, const std::s
     const CommandConfig* cc = config.command(to_string(plan.command));
     std::string name = (cc && cc->script) ? *cc->script : fallback;
     if (!plan.root.is_alltalk && !(cc && cc->script)) {
-        throw LaunchError("root",
-                          "No AllTalk folder found (a folder holding script.py and finetune.py). "
-                          "Tried: " +
-                              text::join(plan.root.tried, "; ") +
-                              ". Run alltalk-launch from the AllTalk folder, put it in that "
-                              "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
-                              "ALLTALK_ROOT).");
+        throw LaunchError(Stage::Root,
+                          ErrorText{"No AllTalk folder found (a folder holding script.py and "
+                                    "finetune.py).",
+                                    text::join(plan.root.tried, "; "),
+                                    "Run alltalk-launch from the AllTalk folder, put it in that "
+                                    "folder, or pass --root \"/path/to/alltalk_tts\" (or set "
+                                    "ALLTALK_ROOT)."});
     }
     fs::path script = absolute_from(name, plan.root.root);
     if (!is_file(script)) {
-        throw LaunchError("script", "The " + std::string(to_string(plan.command)) + " script " +
-                                        script.string() + " does not exist. Check that " +
-                                        plan.root.root.string() +
-                                        " is a complete AllTalk folder (re-download or `git "
-                                        "pull` it), or set `script` under [" +
-                                        to_string(plan.command) + "] in alltalk-launch.toml.");
+        throw LaunchError(Stage::Script, "The " + std::string(to_string(plan.command)) +
+                                             " script " + script.string() +
+                                             " does not exist. Check that " +
+                                             plan.root.root.string() +
+                                             " is a complete AllTalk folder (re-download or `git "
+                                             "pull` it), or set `script` under [" +
+                                             to_string(plan.command) + "] in alltalk-launch.toml.");
     }
     return script;
 }
@@ -269,10 +270,11 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
         case Command::Run: {
             fs::path script = absolute_from(request.script.value_or(""), in.cwd);
             if (!request.script || !is_file(script)) {
-                throw LaunchError("script", "The script " + script.string() +
-                                                " does not exist. `alltalk-launch run` takes the "
-                                                "path of a Python file, relative to the current "
-                                                "directory or absolute.");
+                throw LaunchError(Stage::Script,
+                                  "The script " + script.string() +
+                                      " does not exist. `alltalk-launch run` takes the "
+                                      "path of a Python file, relative to the current "
+                                      "directory or absolute.");
             }
             plan.script = script;
             break;

@@ -2,8 +2,8 @@
 // the confirmation of each choice by loading it.
 #include <spdlog/spdlog.h>
 
-#include "os/dynlib.hpp"
 #include "base/error.hpp"
+#include "os/dynlib.hpp"
 #include "start/cudnn_apply.hpp"
 
 namespace alltalk {
@@ -17,7 +17,7 @@ void require_native(const LaunchPlan& plan, bool gpu_usable) {
         spdlog::warn("warning: {} It is needed only on the GPU, and this run uses the CPU.", msg);
         return;
     }
-    throw LaunchError("cudnn", msg);
+    throw LaunchError(Stage::Cudnn, msg);
 }
 
 void confirm_native(NativeDecision& decision) {

@@ -20,7 +20,7 @@ namespace alltalk {
 // re-executed launcher does not select again. Never passed on to the app.
 inline constexpr const char* kNativeReexecVar = "ALLTALK_LAUNCH_NATIVE_REEXEC";
 
-// Throws LaunchError("cudnn") when a need has no candidate (or --cudnn names no cuDNN folder).
+// Throws LaunchError(Stage::Cudnn) when a need has no candidate (or --cudnn names no cuDNN folder).
 // Needs that only matter on the GPU (gpu_only) are a warning instead when `gpu_usable` is false
 // (--cpu, no driver, no GPU): a CPU-only install that works today keeps working.
 void require_native(const LaunchPlan& plan, bool gpu_usable);

@@ -2,8 +2,8 @@
 // after the env's libpython (RTLD_GLOBAL), whose Python symbols bind to that library.
 #include <string>
 
-#include "start/embed_runner.hpp"
 #include "base/error.hpp"
+#include "start/embed_runner.hpp"
 #include "start/interpreter.hpp"
 
 namespace alltalk::embed {
@@ -17,10 +17,10 @@ int run(const dynlib::Library& /*libpython*/, const std::filesystem::path& launc
         plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
                : nullptr;
     if (!entry) {
-        throw LaunchError("install", "Could not load the launcher's embed plugin " +
-                                         plugin_path.string() + ": " +
-                                         (err.empty() ? "entry point missing" : err) +
-                                         ". Reinstall alltalk-launch.");
+        throw LaunchError(Stage::Install, "Could not load the launcher's embed plugin " +
+                                              plugin_path.string() + ": " +
+                                              (err.empty() ? "entry point missing" : err) +
+                                              ". Reinstall alltalk-launch.");
     }
     return entry(&request, error, error_size);
 }

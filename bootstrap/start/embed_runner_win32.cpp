@@ -25,10 +25,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "start/embed_runner.hpp"
 #include "base/error.hpp"
 #include "os/process.hpp"
 #include "python_shims.hpp"
+#include "start/embed_runner.hpp"
 
 namespace alltalk::embed {
 
@@ -210,11 +210,12 @@ int run(const dynlib::Library& libpython, const std::filesystem::path& /*launche
     Api py{};
     std::string missing;
     if (!bind(libpython, py, missing)) {
-        throw LaunchError("python", "The env's Python library does not export " + missing +
-                                        ", which the launcher calls to start it: it is not a "
-                                        "CPython DLL, or one older than 3.8. Recreate the "
-                                        "environment with AllTalk's installer, or point --env at "
-                                        "another one.");
+        throw LaunchError(Stage::Python,
+                          "The env's Python library does not export " + missing +
+                              ", which the launcher calls to start it: it is not a "
+                              "CPython DLL, or one older than 3.8. Recreate the "
+                              "environment with AllTalk's installer, or point --env at "
+                              "another one.");
     }
 
     // python.exe's command line: the interpreter, the options that the POSIX plugin sets as

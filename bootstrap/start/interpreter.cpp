@@ -17,7 +17,7 @@ namespace alltalk {
 
 fs::path find_embed_plugin(const fs::path& launcher) {
     if (!build::kEmbedPluginBuilt) {
-        throw LaunchError("install",
+        throw LaunchError(Stage::Install,
                           "This alltalk-launch " + std::string(build::kVersion) +
                               " was built without its embed plugin (" + build::kEmbedPluginFile +
                               "), so it can plan a launch (--dry-run) but not start Python. "
@@ -37,7 +37,7 @@ fs::path find_embed_plugin(const fs::path& launcher) {
         }
         tried += (tried.empty() ? "" : ", ") + c.string();
     }
-    throw LaunchError("install",
+    throw LaunchError(Stage::Install,
                       "The launcher's embed plugin " + std::string(build::kEmbedPluginFile) +
                           " is missing (tried " + tried +
                           "). It is part of alltalk-launch: reinstall it "
@@ -52,11 +52,11 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     dynlib::add_search_dirs(activation_path(plan.env, Platform::Windows));
     dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
     if (!libpython) {
-        throw LaunchError("python", "Could not load the env's Python library " +
-                                        plan.env.libpython.string() + ": " + err +
-                                        ". The environment " + plan.env.dir.string() +
-                                        " may be damaged or built for another machine: recreate "
-                                        "it (AllTalk's installer), or point --env at another one.");
+        throw LaunchError(Stage::Python,
+                          "Could not load the env's Python library " + plan.env.libpython.string() +
+                              ": " + err + ". The environment " + plan.env.dir.string() +
+                              " may be damaged or built for another machine: recreate "
+                              "it (AllTalk's installer), or point --env at another one.");
     }
     std::vector<const char*> argv;
     for (const auto& a : plan.python_argv) {
@@ -111,11 +111,11 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     // An exit status can be negative too (sys.exit(-1); STATUS_CONTROL_C_EXIT on Windows): only
     // the error text tells a failed start.
     if (status == -1 && error[0] != '\0') {
-        throw LaunchError("python", "The Python of " + plan.env.dir.string() +
-                                        " failed to start: " + error +
-                                        ". Its standard library may be incomplete or damaged: "
-                                        "run `alltalk-launch doctor`, or recreate the env with "
-                                        "AllTalk's installer.");
+        throw LaunchError(Stage::Python,
+                          "The Python of " + plan.env.dir.string() + " failed to start: " + error +
+                              ". Its standard library may be incomplete or damaged: "
+                              "run `alltalk-launch doctor`, or recreate the env with "
+                              "AllTalk's installer.");
     }
     return status;
 }

@@ -7,12 +7,12 @@
 namespace alltalk {
 
 // The embed plugin beside the launcher (build tree) or in <prefix>/lib/alltalk-launch (installed).
-// Throws LaunchError("install") listing the places tried.
+// Throws LaunchError(Stage::Install) listing the places tried.
 std::filesystem::path find_embed_plugin(const std::filesystem::path& launcher);
 
 // Runs plan.python_argv in the env's interpreter inside this process and returns its exit status
 // (a KeyboardInterrupt that reaches the top ends the process by SIGINT, as python does).
-// Throws LaunchError("python") when the interpreter cannot be loaded or started.
+// Throws LaunchError(Stage::Python) when the interpreter cannot be loaded or started.
 int run_interpreter(const LaunchPlan& plan, bool verbose);
 
 }  // namespace alltalk

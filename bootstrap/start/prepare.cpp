@@ -5,8 +5,8 @@
 #include <system_error>
 
 #include "base/error.hpp"
-#include "plan/child_codec.hpp"
 #include "os/process.hpp"
+#include "plan/child_codec.hpp"
 
 namespace fs = std::filesystem;
 
@@ -63,8 +63,9 @@ void prepare_process(LaunchPlan& plan) {
     std::error_code ec;
     fs::current_path(plan.cwd, ec);
     if (ec) {
-        throw LaunchError("cwd", "Cannot enter the working directory " + plan.cwd.string() + ": " +
-                                     ec.message() + ". Check the folder's permissions.");
+        throw LaunchError(Stage::Cwd, "Cannot enter the working directory " + plan.cwd.string() +
+                                          ": " + ec.message() +
+                                          ". Check the folder's permissions.");
     }
 }
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "discover/config.hpp"
 #include "base/error.hpp"
+#include "discover/config.hpp"
 
 using namespace alltalk;
 
@@ -10,7 +10,7 @@ std::string error_of(const std::string& text) {
     try {
         parse_config(text, "/cfg/alltalk-launch.toml");
     } catch (const LaunchError& e) {
-        CHECK(e.stage() == "config");
+        CHECK(e.stage() == Stage::Config);
         return e.what();
     }
     FAIL("expected a config error");

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <string>
 
-#include "discover/config.hpp"
 #include "base/error.hpp"
-#include "plan/plan.hpp"
-#include "plan/child_codec.hpp"
+#include "discover/config.hpp"
 #include "discover/safe_globals.hpp"
+#include "plan/child_codec.hpp"
+#include "plan/plan.hpp"
 
 using namespace alltalk;
 
@@ -33,7 +33,7 @@ std::string config_error(const std::string& text) {
     try {
         parse_config(text, "/a/alltalk-launch.toml");
     } catch (const LaunchError& e) {
-        CHECK(e.stage() == "config");
+        CHECK(e.stage() == Stage::Config);
         return e.what();
     }
     return "";
