@@ -126,8 +126,8 @@ EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_
     return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
 }
 
-std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& env_vars, Platform style) {
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const EnvMap& env_vars,
+                                           Platform style, const StartOutcome& outcome) {
     const char path_sep = path_list_separator(style);
     std::vector<EnvChange> out;
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
@@ -145,7 +145,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
         path += (path.empty() ? "" : std::string(1, path_sep)) + dir.string();
     }
     std::string why = "as `conda activate` does: the env's programs first";
-    if (plan.alias_dir) {
+    if (plan.alias_dir && outcome.alias_dir) {
         path = plan.alias_dir->string() + path_sep + path;
         why +=
             "; `python` there runs the launcher so that bare `python` children are prepared "
@@ -162,7 +162,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
             EnvChange c = native_library_path(plan.native, with_path, style);
             path = *c.value;
             why += "; " + c.reason;
-        } else if (plan.cudnn_link_dir) {
+        } else if (plan.cudnn_link_dir && outcome.cudnn_links) {
             out.push_back(library_path_with(
                 {*plan.cudnn_link_dir},
                 cudnn_reason(plan.native) + " (through links in this folder, to these files only)",
@@ -191,16 +191,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     if (plan.command == Command::Finetune) {
         out.push_back({"TRAINER_TELEMETRY", "0", "as AllTalk's start_finetune scripts do"});
     }
-    auto add_configured = [&](const std::map<std::string, std::string>& vars) {
-        for (const auto& [name, value] : vars) {
-            out.push_back(
-                {name, value, "from " + (config.file ? config.file->string() : "config")});
-        }
-    };
-    add_configured(config.environment);
-    if (const CommandConfig* cc = config.command(to_string(plan.command))) {
-        add_configured(cc->environment);
-    }
+    out.insert(out.end(), plan.configured_env.begin(), plan.configured_env.end());
     return out;
 }
 
@@ -311,7 +302,17 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (plan.root.is_alltalk) {
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }
-    plan.env_changes = environment_changes(plan, config, in.env_vars, kHostPlatform);
+    auto add_configured = [&](const std::map<std::string, std::string>& vars) {
+        for (const auto& [name, value] : vars) {
+            plan.configured_env.push_back(
+                {name, value, "from " + (config.file ? config.file->string() : "config")});
+        }
+    };
+    add_configured(config.environment);
+    if (cc) {
+        add_configured(cc->environment);
+    }
+    plan.env_changes = environment_changes(plan, in.env_vars, kHostPlatform);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
 }
@@ -326,7 +327,7 @@ std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
     return os.str();
 }
 
-std::string describe_plan(const LaunchPlan& plan) {
+std::string describe_plan(const LaunchPlan& plan, const std::vector<std::string>& cudnn_confirmed) {
     std::ostringstream os;
     auto row = [&](const char* key, const std::string& value) {
         os << "  " << key << std::string(12 - std::string(key).size(), ' ') << value << "\n";
@@ -367,7 +368,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
     os << describe_safe_globals(plan.torch_safe_globals);
-    os << describe_native(plan.native);
+    os << describe_native(plan.native, cudnn_confirmed);
     return os.str();
 }
 
