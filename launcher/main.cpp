@@ -23,6 +23,7 @@
 #include "cudnn/codec.hpp"
 #include "plan/plan.hpp"
 #include "plan/child_codec.hpp"
+#include "start/native_cache.hpp"
 #include "start/prepare.hpp"
 #include "os/process.hpp"
 #include "gpu/torch_arch.hpp"
@@ -105,14 +106,16 @@ struct GpuFacts {
     std::optional<std::vector<std::string>> archs;
 };
 
-GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose) {
+GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose,
+                   const std::optional<fs::path>& cache_in = std::nullopt) {
     GpuFacts f;
     if (plan.cpu_only) {
         return f;
     }
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
-    f.archs = read_torch_archs(plan.env.site_packages);
+    f.archs = cache_in ? read_torch_archs_cached(plan.env.site_packages, *cache_in)
+                       : read_torch_archs(plan.env.site_packages);
     const auto t1 = clock::now();
     if (f.archs || !plan.native.needs.empty() || verbose) {
         f.probe = probe_gpus(cudart_candidates(plan.env));
@@ -156,6 +159,11 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
     if (auto decided = lookup(in.env_vars, kNativeReexecVar)) {
         ctx.native_decided = decode_native_decision(*decided);  // made before the re-exec
     }
+    if (ctx.runtime_dir && !opts.dry_run) {  // a dry run computes afresh and writes nothing
+        ctx.analyze = [dir = *ctx.runtime_dir](const NativeFacts& f) {
+            return analyze_native_cached(f, dir);
+        };
+    }
     LaunchPlan plan = make_plan(opts.request, in, ctx);
     if (opts.dry_run) {
         confirm_native(plan.native);
@@ -182,7 +190,7 @@ int launch(const cli::Options& opts, const std::vector<std::string>& args) {
         confirm_native(plan.native);
     }
     log_decisions(plan);
-    check_gpus(plan, gpu_facts(plan, opts.verbose));
+    check_gpus(plan, gpu_facts(plan, opts.verbose, ctx.runtime_dir));
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
                      plan.env.version.text, plan.env.dir.string());

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "pypa/site_packages.hpp"
 #include "base/environ.hpp"
 #include "cudnn/needs.hpp"
 #include "discover/python_env.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace alltalk {
 
@@ -55,6 +55,11 @@ std::vector<std::pair<std::filesystem::path, std::string>> system_cudnn_dirs(
     const EnvMap& env_vars, NativePlatform platform);
 
 std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts);
+
+// The environment variables that find_cudnn_candidates() and system_cudnn_dirs() read, with
+// their values: CUDA_PATH and CUDA_PATH_V*, and LD_LIBRARY_PATH (Linux) or PATH (Windows). Part of
+// the key of the decision cache (cudnn/decision_cache.hpp): keep it in step with the readers.
+EnvMap cudnn_env_inputs(const EnvMap& env_vars, NativePlatform platform);
 
 // The entry names of a folder (empty when it cannot be read).
 std::vector<std::string> list_names(const std::filesystem::path& dir);

@@ -3,15 +3,16 @@
 // make_plan() only reads the file system; it changes nothing, so --dry-run prints exactly what a
 // real run does and the tests can check it without starting Python.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "discover/config.hpp"
 #include "base/environ.hpp"
-#include "discover/root.hpp"
 #include "cudnn/select.hpp"
+#include "discover/config.hpp"
 #include "discover/python_env.hpp"
+#include "discover/root.hpp"
 #include "discover/safe_globals.hpp"
 
 namespace alltalk {
@@ -68,6 +69,9 @@ struct PlanContext {
     // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
     // selecting again.
     std::optional<NativeDecision> native_decided;
+    // How the selection is made when not handed over: nullptr is analyze_native(); the launcher
+    // passes its cached form (start/native_cache.hpp).
+    std::function<NativeDecision(const NativeFacts&)> analyze;
 };
 
 // Discovers root, config and env, inspects the env and decides argv, cwd and environment.
