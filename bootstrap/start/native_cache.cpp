@@ -1,6 +1,9 @@
 #include "start/native_cache.hpp"
 
 #include <spdlog/spdlog.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
 
 #include <fstream>
 #include <functional>
@@ -65,6 +68,19 @@ bool write_atomically(const fs::path& file, const std::string& text, std::string
 std::string launcher_signature() {
     const fs::path exe = process::self_exe();
     return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
+}
+
+// A site-packages folder with few subfolders (a folder's link count is 2 + its subfolders on the
+// usual Linux file systems; 1 where it is not counted): selecting there reads fewer files than
+// checking a cache entry would, so the cache is not used at all.
+bool few_packages(const fs::path& site_packages) {
+#ifdef _WIN32
+    (void)site_packages;
+    return false;
+#else
+    struct stat st {};
+    return ::stat(site_packages.c_str(), &st) != 0 || (st.st_nlink > 1 && st.st_nlink < 24);
+#endif
 }
 
 // The answer for `key`: the cached payload when `use` accepts it, else compute() under a
@@ -136,9 +152,13 @@ NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& r
     CacheOutcome local;
     CacheOutcome& out = outcome ? *outcome : local;
     out = {};
+    if (facts.scan || few_packages(facts.env.site_packages)) {
+        out.why = "not worth caching (a scan given by the caller, or few packages)";
+        return analyze_native(facts);
+    }
     const std::string launcher = launcher_signature();
-    if (facts.scan || launcher.empty()) {
-        out.why = "not cacheable (a scan given by the caller, or no launcher path)";
+    if (launcher.empty()) {
+        out.why = "not cacheable (no launcher path)";
         return analyze_native(facts);
     }
     const auto start = std::chrono::steady_clock::now();
@@ -177,10 +197,14 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& 
     CacheOutcome& out = outcome ? *outcome : local;
     out = {};
     const fs::path lib = site_packages / "torch" / "lib" / "libtorch_cuda.so";
-    const std::string launcher = launcher_signature();
-    if (!inputs::supported() || launcher.empty() || inputs::signature(lib) == "absent") {
+    if (!inputs::supported() || inputs::signature(lib) == "absent") {
         out.why = "nothing to cache";
         return read_torch_archs(site_packages);  // no CUDA torch: one failed open, as cheap
+    }
+    const std::string launcher = launcher_signature();
+    if (launcher.empty()) {
+        out.why = "not cacheable (no launcher path)";
+        return read_torch_archs(site_packages);
     }
     std::optional<std::vector<std::string>> archs;
     through_cache(

@@ -8,7 +8,8 @@
 // A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
 // stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
 // within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
-// be recorded (Windows) nothing is cached.
+// be recorded (Windows) nothing is cached, nor where selecting is cheaper than checking an entry
+// (a site-packages folder with a handful of packages).
 #include <chrono>
 #include <filesystem>
 #include <optional>

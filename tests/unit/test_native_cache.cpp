@@ -62,6 +62,9 @@ struct Fixture {
         dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
         dist(site, "nvidia-cudnn-cu12", "9.1.0.70");
         dist(site, "filelock", "3.13.1");
+        for (int i = 0; i < 30; ++i) {  // with a handful of packages nothing is cached
+            dist(site, "pkg" + std::to_string(i), "1.0");
+        }
         files(wheel, kCudnn9);
         files(sys8, kCudnn8);
         test::write(sys8.parent_path() / "include" / "cudnn_version.h",
@@ -262,6 +265,21 @@ TEST_CASE("inputs changed just now are not cached; a folder that is not private 
     CHECK_FALSE(out.stored);
     CHECK_FALSE(out.hit);
     CHECK(text_of(f.cached(out)) == text_of(analyze_native(f.facts)));
+}
+
+TEST_CASE("with a handful of packages the selection is made directly") {
+    test::TempDir tmp;
+    NativeFacts facts;
+    facts.env.dir = tmp.path() / "env";
+    facts.env.site_packages = facts.env.dir / "lib" / "python3.11" / "site-packages";
+    facts.platform = NativePlatform::Linux;
+    facts.system_dirs.emplace();
+    dist(facts.env.site_packages, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    CacheOutcome out;
+    NativeDecision d = analyze_native_cached(facts, tmp.path() / "runtime", &out, {});
+    CHECK_FALSE(out.stored);
+    CHECK_FALSE(fs::exists(tmp.path() / "runtime"));
+    CHECK(text_of(d) == text_of(analyze_native(facts)));
 }
 
 TEST_CASE("the cache key: every fact the selection reads, and nothing else") {
