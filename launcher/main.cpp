@@ -26,6 +26,7 @@
 #include "start/cudnn_apply.hpp"
 #include "start/explain_hook.hpp"
 #include "start/interpreter.hpp"
+#include "start/native_cache.hpp"
 #include "start/prepare.hpp"
 
 namespace fs = std::filesystem;
@@ -164,8 +165,10 @@ void log_decisions(const LaunchPlan& plan, const std::vector<std::string>& confi
 // build of torch or a cuDNN need is there (or with -v / --dry-run), never with --cpu.
 class GpuFacts {
   public:
-    GpuFacts(const LaunchPlan& plan, std::optional<GpuProbe> handed)
-        : plan_(plan), probe_(std::move(handed)) {}
+    // `cache_dir`: where torch's architecture list may be cached (start/native_cache.hpp).
+    GpuFacts(const LaunchPlan& plan, std::optional<GpuProbe> handed,
+             std::optional<fs::path> cache_dir)
+        : plan_(plan), probe_(std::move(handed)), cache_dir_(std::move(cache_dir)) {}
 
     const GpuProbe& probe() {
         if (!probe_) {
@@ -180,7 +183,8 @@ class GpuFacts {
     const std::optional<std::vector<std::string>>& archs() {
         if (!archs_read_) {
             const auto t0 = std::chrono::steady_clock::now();
-            archs_ = read_torch_archs(plan_.env.site_packages);
+            archs_ = cache_dir_ ? read_torch_archs_cached(plan_.env.site_packages, *cache_dir_)
+                                : read_torch_archs(plan_.env.site_packages);
             archs_read_ = true;
             spdlog::debug("timing: torch architectures {:.2f} ms", ms_since(t0));
         }
@@ -208,6 +212,7 @@ class GpuFacts {
     }
     const LaunchPlan& plan_;
     std::optional<GpuProbe> probe_;
+    std::optional<fs::path> cache_dir_;
     std::optional<std::vector<std::string>> archs_;
     bool archs_read_ = false;
 };
@@ -258,8 +263,13 @@ int run_launch(const Invocation& inv) {
     drop_handover();
     const DiscoveryInputs in = cli::discovery_inputs(opts);
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
+    if (ctx.runtime_dir && !opts.dry_run) {  // a dry run computes afresh and writes nothing
+        ctx.analyze = [dir = *ctx.runtime_dir](const NativeFacts& f) {
+            return analyze_native_cached(f, dir);
+        };
+    }
     const LaunchPlan plan = make_plan(opts.request, in, ctx);
-    GpuFacts gpu(plan, std::move(handed_probe));
+    GpuFacts gpu(plan, std::move(handed_probe), opts.dry_run ? std::nullopt : ctx.runtime_dir);
     if (opts.dry_run) {
         const std::vector<std::string> confirmed = confirm_native(plan.native);
         log_decisions(plan, confirmed);

@@ -191,7 +191,7 @@ NativeDecision analyze_native(const NativeFacts& facts) {
         facts.system_dirs ? *facts.system_dirs : system_cudnn_dirs(facts.env_vars, facts.platform);
 
     NativeDecision d =
-        choose_cudnn(cudnn_needs(nf), find_cudnn_candidates(cf), facts.env.python, facts.platform);
+        choose_cudnn(std::move(needs), find_cudnn_candidates(cf), facts.env.python, facts.platform);
     if (facts.override_dir) {
         bool any = false;
         for (const auto& c : d.candidates) {

@@ -245,7 +245,9 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     native.configured_majors = config.native.cudnn_majors;
     native.configured_source = config.native.source;
     native.system_dirs = ctx.system_library_dirs;
-    plan.native = ctx.native_decided ? *ctx.native_decided : analyze_native(native);
+    plan.native = ctx.native_decided ? *ctx.native_decided
+                  : ctx.analyze      ? ctx.analyze(native)
+                                     : analyze_native(native);
     plan.native_from_reexec = ctx.native_decided.has_value();
     plan.cpu_only = request.cpu || config.native.cpu.value_or(false);
     plan.gpu_check = !request.no_gpu_check && config.native.gpu_check.value_or(true);

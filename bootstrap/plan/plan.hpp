@@ -5,6 +5,7 @@
 // never changed: the effects (start/) return a StartOutcome of what they achieved, and the
 // environment changes for that outcome are worked out again from the plan (environment_changes).
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,9 @@ struct PlanContext {
     // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
     // selecting again.
     std::optional<NativeDecision> native_decided;
+    // How the selection is made when not handed over: nullptr is analyze_native(); the launcher
+    // passes its cached form (start/native_cache.hpp).
+    std::function<NativeDecision(const NativeFacts&)> analyze;
 };
 
 // Discovers root, config and env, inspects the env and decides argv, cwd and environment.
