@@ -2,14 +2,16 @@
 fine-tuning checkpoints hold, with torch's protection on, at no start-up cost.
 
 Runs after the boot shim, after `site` and before user code, in the launcher's process and in every
-child it prepares. It imports neither torch nor TTS nor numpy: a sys.meta_path watcher notices when
-torch.serialization or a module named on the list has finished loading, then registers each listed
-class with torch.serialization.add_safe_globals once both torch and its module are loaded. torch.load
-is wrapped so that a checkpoint whose "Unsupported global" is on the list, but whose module was not
-imported yet, has that module imported and registered and is loaded again from the start. Anything
-not on the list still fails with torch's own error, followed by the launcher's explanation.
+child it prepares. It imports neither torch nor TTS nor numpy: a sys.meta_path watcher notices
+when torch.serialization or a module named on the list has finished loading, then registers each
+listed class with torch.serialization.add_safe_globals once both torch and its module are loaded.
+torch.load is wrapped so that a checkpoint whose "Unsupported global" is on the list, but whose
+module was not imported yet, has that module imported and registered and is loaded again from the
+start. Anything not on the list still fails with torch's own error, followed by the launcher's
+explanation.
 It never sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD and never passes weights_only=False.
 """
+
 import sys
 
 import alltalk_launch
@@ -63,9 +65,11 @@ def _install(plan):
     def on_torch_serialization(ser):
         version = getattr(sys.modules.get("torch.version"), "__version__", "?")
         if not hasattr(ser, "add_safe_globals"):
-            say("torch %s has no torch.serialization.add_safe_globals (added in 2.4): its torch.load "
-                "reads full pickles by default, so the allow-list is not needed and nothing was "
-                "registered" % version)
+            say(
+                "torch %s has no torch.serialization.add_safe_globals (added in 2.4): its "
+                "torch.load reads full pickles by default, so the allow-list is not needed and "
+                "nothing was registered" % version
+            )
             return
         wo = sys.modules.get("torch._weights_only_unpickler")
         user_globals = getattr(wo, "_get_user_allowed_globals", None)
@@ -73,8 +77,10 @@ def _install(plan):
         state["ser"] = ser
         _wrap_load(ser)
         register([f for m, fs in by_module.items() if m in sys.modules for f in fs])
-        say("torch %s: weights_only allow-list active (%d entries); each is registered with "
-            "add_safe_globals once its module is loaded" % (version, len(entries)))
+        say(
+            "torch %s: weights_only allow-list active (%d entries); each is registered with "
+            "add_safe_globals once its module is loaded" % (version, len(entries))
+        )
 
     def on_loaded(name, module):
         if name == "torch.serialization":
@@ -90,7 +96,7 @@ def _install(plan):
         at = text.find(marker)
         if at < 0:
             return None
-        rest = text[at + len(marker):].split()
+        rest = text[at + len(marker) :].split()
         return rest[0] if rest else None
 
     def import_and_register(full):
@@ -99,26 +105,33 @@ def _install(plan):
             __import__(module)
         except Exception as exc:  # the module's own import error, reported in the note
             return "it is on the allow-list, but its module %s could not be imported (%s: %s)" % (
-                module, type(exc).__name__, exc)
+                module,
+                type(exc).__name__,
+                exc,
+            )
         if resolve(full) is None:
-            return "it is on the allow-list, but %s has no attribute %s" % (module, entries[full][1])
+            return "it is on the allow-list, but %s has no attribute %s" % (
+                module,
+                entries[full][1],
+            )
         register([full])
         return None
 
     def explain(error, full, why):
         where = config or "alltalk-launch.toml in your AllTalk folder"
         if why:
-            note = ("alltalk-launch: the checkpoint needs the global %s; %s." % (full, why))
+            note = "alltalk-launch: the checkpoint needs the global %s; %s." % (full, why)
         else:
             note = (
-                "alltalk-launch: the checkpoint needs the global %s, which is not on the launcher's "
-                "torch allow-list, so torch refused it (weights_only loading keeps checkpoints from "
-                "running code). If you trust this file and %s is a plain class (a config or data "
-                "holder, not a function), add it to %s:\n"
+                "alltalk-launch: the checkpoint needs the global %s, which is not on the "
+                "launcher's torch allow-list, so torch refused it (weights_only loading keeps "
+                "checkpoints from running code). If you trust this file and %s is a plain class "
+                "(a config or data holder, not a function), add it to %s:\n"
                 "    [torch]\n"
-                "    safe_globals = [\"%s\"]\n"
+                '    safe_globals = ["%s"]\n'
                 "and start again. Do not set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: it turns the "
-                "protection off for every file." % (full, full, where, full))
+                "protection off for every file." % (full, full, where, full)
+            )
         if hasattr(error, "add_note"):
             error.add_note(note)
         else:
@@ -152,16 +165,20 @@ def _install(plan):
                     why = None
                     if full in entries:
                         if full in tried:
-                            why = ("it is on the allow-list and was registered, but this torch "
-                                   "still refuses it (older torch matches classes only by the "
-                                   "module they report, %r)" % (
-                                       getattr(resolve(full), "__module__", None),))
+                            why = (
+                                "it is on the allow-list and was registered, but this torch "
+                                "still refuses it (older torch matches classes only by the "
+                                "module they report, %r)"
+                                % (getattr(resolve(full), "__module__", None),)
+                            )
                         else:
                             tried.add(full)
                             why = import_and_register(full)
                             if why is None and rewind is None:
-                                why = ("its module is now loaded, but the file object cannot be "
-                                       "rewound to read it again: call torch.load again")
+                                why = (
+                                    "its module is now loaded, but the file object cannot be "
+                                    "rewound to read it again: call torch.load again"
+                                )
                             if why is None:
                                 rewind()
                                 continue

@@ -3,6 +3,7 @@
 It must stay cheap: no imports beyond `sys` and the embedded `alltalk_launch` module (the Windows
 multiprocessing fix below imports importlib.util only when the app starts a worker).
 """
+
 import sys
 
 import alltalk_launch

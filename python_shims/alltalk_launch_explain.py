@@ -1,7 +1,9 @@
 """Failure explanations: after the app's own traceback (printed as is, by the hook it had), the
 launcher's rules (shared with `alltalk-launch doctor`) say what happened and how to fix it in this
-env (not under `alltalk-launch python`, which is exactly python). Nothing runs at start-up beyond installing the hook; the rules and the env are read only
-when an exception reaches the top. The exit status is the script's: the hook prints only."""
+env (not under `alltalk-launch python`, which is exactly python). Nothing runs at start-up beyond
+installing the hook; the rules and the env are read only when an exception reaches the top. The
+exit status is the script's: the hook prints only."""
+
 import sys
 
 

@@ -7,6 +7,7 @@ for every patch release of a minor version, and the plugin checks the magic numb
 falls back to compiling the source if it differs. Compiling the shims' source at every start cost
 about 1.7 ms of the launcher's start-up (bench/startup.py); unmarshalling costs a few µs.
 """
+
 import importlib.util
 import marshal
 import sys
@@ -26,14 +27,24 @@ def main() -> None:
     for name, data in entries:
         body = ",".join(str(b) for b in data)
         lines.append(f"const unsigned char k_{name}[] = {{{body}}};")
-    lines += ["}  // namespace", "const std::vector<Bytecode>& bytecode() {",
-              "    static const std::vector<Bytecode> table = {"]
+    lines += [
+        "}  // namespace",
+        "const std::vector<Bytecode>& bytecode() {",
+        "    static const std::vector<Bytecode> table = {",
+    ]
     for name, data in entries:
-        lines.append(f'        {{"{name}", std::string_view(reinterpret_cast<const char*>(k_{name}), '
-                     f"{len(data)})}},")
-    lines += ["    };", "    return table;", "}",
-              f"unsigned long bytecode_magic() {{ return {magic}UL; }}",
-              "}  // namespace alltalk::shims", ""]
+        lines.append(
+            f'        {{"{name}", std::string_view(reinterpret_cast<const char*>(k_{name}), '
+            f"{len(data)})}},"
+        )
+    lines += [
+        "    };",
+        "    return table;",
+        "}",
+        f"unsigned long bytecode_magic() {{ return {magic}UL; }}",
+        "}  // namespace alltalk::shims",
+        "",
+    ]
     text = "\n".join(lines)
     if not out.exists() or out.read_text() != text:
         out.write_text(text)

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Installs the build dependencies, configures and builds into ./build (or $BUILD_DIR).
+#   build.sh          the launcher and its embed plugin only (what running needs)
+#   build.sh --tests  also the unit tests and the test tools (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+mode=build tests=OFF
+if [ "${1:-}" = "--tests" ]; then
+  mode=test tests=ON
+  shift
+fi
+bash scripts/deps.sh "$mode"
 BUILD_DIR=${BUILD_DIR:-build}
 # Python 3.11's headers: Debian's python3.11-dev (the launcher links no libpython; see README).
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALLTALK_BUILD_TESTS="$tests" \
   -DPython_EXECUTABLE=/usr/bin/python3.11 "$@" >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+if [ "$tests" = ON ]; then
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+else
+  cmake --build "$BUILD_DIR" -j "$(nproc)" --target alltalk-launch alltalk_embed
+fi

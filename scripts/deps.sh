@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building and testing alltalk-launch needs (idempotent: apt is
-# only asked when something is missing).
+# Installs the Debian packages that alltalk-launch needs (idempotent: apt is only asked when
+# something is missing).
+#   deps.sh build   what building and running the launcher needs (the README's first command)
+#   deps.sh test    that, plus what the tests, the Windows cross-build and the packages need
 set -euo pipefail
-packages=(build-essential cmake pybind11-dev libspdlog-dev doctest-dev libcli11-dev
-          libtomlplusplus-dev nlohmann-json3-dev python3.11-dev python3.11-venv binutils
-          g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
+build=(build-essential cmake libspdlog-dev libcli11-dev libtomlplusplus-dev
+       nlohmann-json3-dev python3.11-dev python3.11-venv)
+test=(doctest-dev binutils g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
+case "${1:-test}" in
+  build) packages=("${build[@]}") ;;
+  test) packages=("${build[@]}" "${test[@]}") ;;
+  *) echo "usage: deps.sh [build|test]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,5 @@
 #pragma once
-// The cuDNN decision as text, handed across the launcher's one re-exec (native_apply_posix.cpp)
+// The cuDNN decision as text, handed across the launcher's one re-exec (start/cudnn_apply_posix.cpp)
 // so that the re-executed launcher does not select again.
 #include <optional>
 #include <string>

@@ -44,7 +44,7 @@ struct DoctorFacts {
     std::vector<int> ports_in_use;  // of AllTalk's ports
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
-    // Native libraries and GPUs (the launcher's own analysis, issue 5).
+    // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/).
     std::optional<NativeDecision> native;
     std::optional<GpuProbe> gpus;
     std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found

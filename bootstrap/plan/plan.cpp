@@ -156,7 +156,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const EnvMap&
     }
     if (!plan.native.choices.empty()) {
         if (style == Platform::Windows) {
-            // cuDNN DLLs are found through PATH (and AddDllDirectory, native_apply_win32.cpp).
+            // cuDNN DLLs are found through PATH (and AddDllDirectory, start/cudnn_apply_win32.cpp).
             EnvMap with_path = env_vars;
             with_path["PATH"] = path;
             EnvChange c = native_library_path(plan.native, with_path, style);

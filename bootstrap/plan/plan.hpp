@@ -47,8 +47,8 @@ struct LaunchPlan {
     std::optional<std::filesystem::path> log_file;
     // torch weights_only allow-list: the compiled-in defaults, then [torch] safe_globals.
     std::vector<SafeGlobal> torch_safe_globals;
-    // cuDNN needs, candidates and the choice per major (native_select.hpp); applied before the
-    // interpreter starts (native_apply.hpp).
+    // cuDNN needs, candidates and the choice per major (cudnn/select.hpp); applied before the
+    // interpreter starts (start/cudnn_apply.hpp).
     NativeDecision native;
     // Linux: a private runtime folder of links to exactly the chosen cuDNN files; it alone goes on
     // LD_LIBRARY_PATH, so that no other library of the chosen folders (a conda env's libstdc++,
@@ -77,7 +77,7 @@ struct PlanContext {
     std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
     // The system folders searched for cuDNN after the env's; nullopt: system_cudnn_dirs().
     std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_library_dirs;
-    // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
+    // The decision the launcher made before its re-exec (cudnn/codec.hpp): used instead of
     // selecting again.
     std::optional<NativeDecision> native_decided;
     // How the selection is made when not handed over: nullptr is analyze_native(); the launcher

@@ -1,5 +1,5 @@
 // POSIX crash reporter: a fatal-signal handler that faulthandler chains to (see
-// explain_runtime.hpp). Inside the handler only async-signal-safe calls are made: a raw fork
+// start/explain_hook.hpp). Inside the handler only async-signal-safe calls are made: a raw fork
 // (no atfork handlers: the crash may have happened inside malloc), execve of the launcher to
 // explain the signal with the rules, waitpid, then the default action.
 #include <signal.h>

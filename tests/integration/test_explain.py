@@ -1,4 +1,4 @@
-"""Failure explanations after the app's traceback (issue 8): real failures where this machine can
+"""Failure explanations after the app's traceback: real failures where this machine can
 produce them (torch's weights-only UnpicklingError, a cuDNN 8 load failure beside a real
 ctranslate2 4.4, a pydantic ValidationError with real gradio 3.50.2 + pydantic 2), recorded
 tracebacks otherwise; healthy runs print nothing extra, unknown failures only the pointer, exit
@@ -154,7 +154,7 @@ def test_pydantic2_validation_error_beside_gradio3(tmp_path, gradio3_env):
     assert "Input should be a valid integer" in plain.stderr
     extra = mine.stderr[len(plain.stderr):]
     assert "[gradio3-pydantic2]" in extra
-    assert "gradio 3.50.2, pydantic 2.6.4" in extra and '"pydantic<2"' in extra
+    assert "gradio 3.50.2, pydantic 2.6.4" in extra and "'pydantic<2'" in extra  # quoted as shlex.quote does
     # One rule set: the doctor reports the same rule for this env.
     doc = run_launcher("--env", gradio3_env, "doctor", "--json")
     assert '"gradio3-pydantic2"' in doc.stdout

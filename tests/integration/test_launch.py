@@ -141,7 +141,7 @@ def test_exit_status_matches_python(root, any_env, body, status, stderr_tail):
     if stderr_tail:
         assert plain.stderr.strip().splitlines()[-1] == stderr_tail
         assert plain.stderr in r.stderr  # the script's own traceback/message, unchanged
-        # What follows is only the launcher's failure explanation (issue 8), never more output
+        # What follows is only the launcher's failure explanation, never more output
         # of the app.
         after = r.stderr.split(plain.stderr, 1)[1]
         assert not after or after.lstrip("\n").startswith("alltalk-launch:")

@@ -204,7 +204,7 @@ def test_exit_statuses_and_tracebacks_match_python_exe(win_build, wine, real_all
     assert launched.returncode == direct.returncode == 1, text(launched)
     assert "Traceback (most recent call last)" in text(launched)
     assert "ValueError: boom ä" in text(launched)
-    # A failure no rule knows: only the pointer after the traceback (issue 8), not under python.exe.
+    # A failure no rule knows: only the pointer after the traceback, not under python.exe.
     assert "alltalk-launch doctor --report" in text(launched)
     assert "alltalk-launch" not in text(direct)
     # An uncaught KeyboardInterrupt (what Ctrl+C raises): python.exe's STATUS_CONTROL_C_EXIT.

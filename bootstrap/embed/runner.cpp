@@ -1,0 +1,149 @@
+#include "embed/runner.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <type_traits>
+
+#include "python_shims.hpp"
+#ifdef ALLTALK_SHIM_BYTECODE
+#include "python_shims_bytecode.hpp"
+#endif
+
+namespace alltalk::embed_runtime {
+
+namespace {
+
+constexpr int kPyFileInput = 257;  // Py_file_input
+// The shim that is the module itself, run in the module's namespace rather than one of its own.
+constexpr std::string_view kModuleShim = "alltalk_launch_module";
+
+// Sets d[key] = str(value) (decoded as Python decodes file names) and drops the new reference.
+bool set_str(const Api& py, PyObject* d, const char* key, const char* value) {
+    PyObject* s = py.PyUnicode_DecodeFSDefault(value ? value : "");
+    if (!s) {
+        return false;
+    }
+    const int rc = py.PyDict_SetItemString(d, key, s);
+    py.Py_DecRef(s);
+    return rc == 0;
+}
+
+// The shim's code object: the build's precompiled one when this interpreter reads the same
+// bytecode (magic number), else compiled from the source now (about 1.7 ms for all shims).
+PyObject* shim_code(const Api& py, const shims::Source& shim, const std::string& filename) {
+#ifdef ALLTALK_SHIM_BYTECODE
+    if (static_cast<unsigned long>(py.PyImport_GetMagicNumber()) == shims::bytecode_magic()) {
+        for (const auto& b : shims::bytecode()) {
+            if (b.name == shim.name) {
+                if (PyObject* code = py.PyMarshal_ReadObjectFromString(
+                        b.data.data(), static_cast<Py_ssize_t>(b.data.size()))) {
+                    return code;
+                }
+                py.PyErr_Clear();
+                break;
+            }
+        }
+    }
+#endif
+    return py.Py_CompileString(std::string(shim.code).c_str(), filename.c_str(), kPyFileInput);
+}
+
+// Runs one shim in `globals` (a namespace of its own, or the module's); false when it raised.
+bool run_in(const Api& py, const shims::Source& shim, PyObject* globals) {
+    const std::string filename = "<alltalk_launch:" + std::string(shim.name) + ">";
+    PyObject* code = shim_code(py, shim, filename);
+    PyObject* result = code ? py.PyEval_EvalCode(code, globals, globals) : nullptr;
+    if (code) {
+        py.Py_DecRef(code);
+    }
+    if (!result) {
+        return false;
+    }
+    py.Py_DecRef(result);
+    return true;
+}
+
+bool make_module(const Api& py, const alltalk_embed_request& req) {
+    const shims::Source* source = nullptr;
+    for (const auto& s : shims::all()) {
+        source = s.name == kModuleShim ? &s : source;
+    }
+    PyObject* module = py.PyImport_AddModule("alltalk_launch");  // borrowed, in sys.modules
+    PyObject* ns = module ? py.PyModule_GetDict(module) : nullptr;
+    PyObject* items = ns ? py.PyDict_New() : nullptr;
+    bool ok = items != nullptr && source != nullptr;
+    ok = ok && set_str(py, ns, "__version__", req.launcher_version);
+    for (int i = 0; ok && i < req.plan_size; ++i) {
+        ok = set_str(py, items, req.plan_keys[i], req.plan_values[i]);
+    }
+    ok = ok && py.PyDict_SetItemString(ns, "_plan_items", items) == 0;
+    // The launcher's explain callback (embed_abi.h), called through ctypes from _explain().
+    ok = ok && set_str(py, ns, "_explain_address",
+                       std::to_string(reinterpret_cast<std::uintptr_t>(req.explain)).c_str());
+    if (items) {
+        py.Py_DecRef(items);
+    }
+    return ok && run_in(py, *source, ns);
+}
+
+}  // namespace
+
+bool bind(Api& api, Lookup lookup, void* context, std::string& missing) {
+    bool ok = true;
+    auto get = [&](auto& fn, const char* name) {
+        void* p = ok ? lookup(context, name) : nullptr;
+        if (!p && ok) {
+            ok = false;
+            missing = name;
+        }
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    };
+#define ALLTALK_BIND(name) get(api.name, #name)
+    ALLTALK_BIND(Py_CompileString);
+    ALLTALK_BIND(PyEval_EvalCode);
+    ALLTALK_BIND(PyEval_GetBuiltins);
+    ALLTALK_BIND(PyImport_AddModule);
+    ALLTALK_BIND(PyImport_GetMagicNumber);
+    ALLTALK_BIND(PyMarshal_ReadObjectFromString);
+    ALLTALK_BIND(PyModule_GetDict);
+    ALLTALK_BIND(PyDict_New);
+    ALLTALK_BIND(PyDict_SetItemString);
+    ALLTALK_BIND(PyUnicode_DecodeFSDefault);
+    ALLTALK_BIND(PyErr_Print);
+    ALLTALK_BIND(PyErr_Clear);
+    ALLTALK_BIND(Py_DecRef);
+    ALLTALK_BIND(Py_RunMain);
+#undef ALLTALK_BIND
+    return ok;
+}
+
+bool install(const Api& py, const alltalk_embed_request& req, std::string& error) {
+    if (!make_module(py, req)) {
+        py.PyErr_Print();
+        error = "could not create the alltalk_launch module";
+        return false;
+    }
+    for (const auto& shim : shims::all()) {
+        if (shim.name == kModuleShim) {
+            continue;
+        }
+        PyObject* globals = py.PyDict_New();
+        bool ok = globals && set_str(py, globals, "__name__",
+                                     ("alltalk_launch._" + std::string(shim.name)).c_str());
+        ok = ok && py.PyDict_SetItemString(globals, "__builtins__", py.PyEval_GetBuiltins()) == 0;
+        ok = ok && run_in(py, shim, globals);
+        if (globals) {
+            py.Py_DecRef(globals);
+        }
+        if (!ok) {
+            std::fprintf(stderr,
+                         "alltalk-launch: warning: the launcher shim <alltalk_launch:%s> failed; "
+                         "the app runs without it. Please report this with the traceback below.\n",
+                         std::string(shim.name).c_str());
+            py.PyErr_Print();
+        }
+    }
+    return true;
+}
+
+}  // namespace alltalk::embed_runtime

@@ -1,0 +1,43 @@
+"""How this process was started by alltalk-launch."""
+
+# The `alltalk_launch` module of every process the launcher prepares, on every platform: the
+# launcher's runner (bootstrap/embed/runner.cpp) executes this in the module's namespace, after
+# setting __version__, _plan_items (plan() as str values, "" for none) and _explain_address.
+
+
+def _make(items):
+    def plan():
+        """The resolved launch: root, env, env_kind, command, script, python, launcher, ..."""
+        return {key: (value or None) for key, value in items.items()}
+
+    return plan
+
+
+plan = _make(_plan_items)  # noqa: F821 (set by the runner)
+del _make, _plan_items
+
+_explain_address = int(_explain_address)  # noqa: F821 (set by the runner)
+
+
+def _explain(exception_type, message, traceback):
+    """The launcher's explanation of a failure (used by the excepthook shim)."""
+    if not _explain_address:
+        return None
+    import ctypes  # only after a failure: nothing is imported at start-up
+
+    proto = ctypes.CFUNCTYPE(
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+    )
+    fn = proto(_explain_address)
+    out = ctypes.create_string_buffer(16384)
+
+    def enc(s):
+        return s.encode("utf-8", "replace")
+
+    n = fn(enc(exception_type), enc(message), enc(traceback), out, len(out))
+    return out.value.decode("utf-8", "replace") if n else None
