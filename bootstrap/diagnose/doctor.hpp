@@ -151,7 +151,5 @@ std::string format_json(const DoctorResult& result);
 // Markdown for a bug report; the home folder and the user name are replaced.
 std::string format_markdown(const DoctorResult& result, const std::string& home,
                             const std::string& user);
-// One check's result (a DoctorResult of that report alone).
-DoctorResult single_result(const DoctorReport& report);
 
 }  // namespace alltalk

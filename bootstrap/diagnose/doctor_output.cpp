@@ -94,14 +94,6 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 
 }  // namespace
 
-DoctorResult single_result(const DoctorReport& report) {
-    DoctorResult r;
-    r.checks.push_back(report);
-    r.findings = report.findings;
-    r.commands = report.commands;
-    return r;
-}
-
 std::string format_text(const DoctorResult& r) {
     std::string out = "alltalk-launch doctor\n";
     const DoctorReport* first = r.checks.empty() ? nullptr : &r.checks.front();
