@@ -39,7 +39,8 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
     return text::join(items, sep);
 }
 
-// `alltalk-launch server`, `alltalk-launch server` / `finetune`: the commands a check covers.
+// The commands a check covers, for messages:
+// "`alltalk-launch server` or `alltalk-launch finetune`".
 std::string launch_commands(const DoctorFacts& f) {
     std::string out;
     for (std::size_t i = 0; i < f.commands.size(); ++i) {

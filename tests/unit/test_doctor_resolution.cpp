@@ -219,6 +219,7 @@ TEST_CASE("the default doctor checks finetune separately only when it resolves d
     CHECK(it->severity == Severity::Error);
     CHECK(it->commands == std::vector<Command>{Command::Finetune});
     CHECK(it->message.find("finetune_env") != std::string::npos);
+    CHECK(it->fix.rfind("Give the environment folder itself", 0) == 0);  // the launch error's fix
     CHECK(result.has_errors());
     // Asked for finetune alone, the same failure means the doctor cannot run.
     CHECK_THROWS_AS(f.doctor({Command::Finetune}), LaunchError);
