@@ -13,6 +13,7 @@
 #include "base/build_info.hpp"
 #include "base/error.hpp"
 #include "base/logging.hpp"
+#include "base/text.hpp"
 #include "cli.hpp"
 #include "console.hpp"
 #include "cudnn/codec.hpp"
@@ -25,6 +26,7 @@
 #include "start/cudnn_apply.hpp"
 #include "start/explain_hook.hpp"
 #include "start/interpreter.hpp"
+#include "start/native_cache.hpp"
 #include "start/prepare.hpp"
 
 namespace fs = std::filesystem;
@@ -34,35 +36,92 @@ namespace {
 
 constexpr int kInternalErrorStatus = 70;  // EX_SOFTWARE
 
-// A process started by the app through sys.executable (or a bare `python`): behave exactly like the
-// env's python, with the parent's plan and environment.
-int run_child(const char* encoded, const std::vector<std::string>& args) {
-    LaunchPlan plan;
+// What this process is, decided once from its arguments and environment (role_of). Each role
+// has one entry below.
+enum class Role {
+    Launch,         // started by the user (or a shortcut): discover, plan, prepare, run
+    Reexec,         // the launch's one re-exec for LD_LIBRARY_PATH (cudnn_apply.hpp)
+    Child,          // started by the app through sys.executable or a bare `python`
+    GpuProbe,       // Windows: the GPU probe's own process (gpu/probe_win32.cpp)
+    ExplainSignal,  // run by the crash reporter of an app that died by a signal
+};
+
+struct Invocation {
+    Role role = Role::Launch;
+    std::vector<std::string> args;  // after the program name, UTF-8
+    EnvMap env;                     // this process's environment
+    bool reexeced = false;          // kNativeReexecVar was set (the re-exec guard)
+};
+
+Invocation role_of(std::vector<std::string> args) {
+    Invocation inv;
+    inv.args = std::move(args);
+    inv.env = process::environment();
+    inv.reexeced = lookup(inv.env, kNativeReexecVar).has_value();
+    if (inv.args.size() == 2 && inv.args[0] == "--explain-signal") {
+        inv.role = Role::ExplainSignal;
+    } else if (lookup(inv.env, kGpuProbeVar)) {
+        inv.role = Role::GpuProbe;
+    } else if (lookup(inv.env, kChildPlanVar)) {
+        inv.role = Role::Child;
+    } else if (inv.reexeced) {
+        inv.role = Role::Reexec;
+    }
+    return inv;
+}
+
+// The handover of the one re-exec is read once and never passed on to the app.
+void drop_handover() {
+    process::unset_env(kNativeReexecVar);
+    process::unset_env(kGpuReexecVar);
+}
+
+// A process started by the app through sys.executable (or a bare `python`): behave exactly like
+// the env's python, with the parent's plan and environment.
+int run_child(const Invocation& inv) {
+    LaunchPlan parent;
     try {
-        plan = decode_child_plan(encoded);
+        parent = decode_child_plan(*lookup(inv.env, kChildPlanVar));
     } catch (const LaunchError& e) {
         throw LaunchError(Stage::Child,
-                          std::string(kChildPlanVar) +
-                              " is set in the environment, but it is not a plan from this "
-                              "alltalk-launch (" +
-                              e.what() +
-                              "). It is meant only for processes that the launcher "
-                              "starts: unset it (unset " +
-                              kChildPlanVar + ") and start again.");
+                          ErrorText{std::string(kChildPlanVar) +
+                                        " is set in the environment, but it is not a plan from "
+                                        "this alltalk-launch (" +
+                                        e.what() + ").",
+                                    "",
+                                    "It is meant only for processes that the launcher starts: "
+                                    "unset it (unset " +
+                                        std::string(kChildPlanVar) + ") and start again."});
     }
-    plan.python_argv.assign(1, plan.env.python.string());
-    plan.python_argv.insert(plan.python_argv.end(), args.begin(), args.end());
-    if (plan.cudnn_link_dir) {
-        // Normally inherited; redone (one re-exec) when the app gave the child another
-        // LD_LIBRARY_PATH.
-        plan.env_changes.push_back(library_path_with({*plan.cudnn_link_dir}, "cuDNN links",
-                                                     process::environment(), Platform::Posix));
-        apply_native(plan, args);
-    }
+    drop_handover();
+    const LaunchPlan plan = make_child_plan(parent, inv.args, inv.env);
+    // The parent's cuDNN links are normally inherited; redone (one re-exec) when the app gave the
+    // child another LD_LIBRARY_PATH.
+    serve_native(plan, plan.env_changes, inv.args, {{kNativeReexecVar, "child"}}, inv.reexeced);
     return run_interpreter(plan, false);
 }
 
-void log_decisions(const LaunchPlan& plan) {
+int run_gpu_probe(const Invocation& inv) {
+    std::vector<fs::path> cudart;
+    for (const auto& line : text::split_nonempty(*lookup(inv.env, kGpuProbeVar), '\n')) {
+        cudart.push_back(process::from_utf8(line));
+    }
+    std::ostringstream report;
+    write_probe_report(report, cudart);
+    std::fputs(report.str().c_str(), stdout);
+    return 0;
+}
+
+int run_explain_signal(const Invocation& inv) {
+    if (auto encoded = lookup(inv.env, kChildPlanVar)) {
+        const LaunchPlan plan = decode_child_plan(*encoded);
+        std::fflush(stdout);
+        std::fputs(explain_signal(plan, std::atoi(inv.args[1].c_str())).c_str(), stderr);
+    }
+    return 0;
+}
+
+void log_decisions(const LaunchPlan& plan, const std::vector<std::string>& confirmed) {
     for (const auto& t : plan.root.tried) {
         spdlog::debug("root: looked at {}", t);
     }
@@ -93,150 +152,177 @@ void log_decisions(const LaunchPlan& plan) {
         spdlog::debug("cuDNN: candidate {} ({}) in {} [{}{}]", c.version, c.version_source,
                       c.dir.string(), c.origin, c.complete ? "" : ", incomplete");
     }
-    for (const auto& c : plan.native.choices) {
+    for (std::size_t i = 0; i < plan.native.choices.size(); ++i) {
+        const auto& c = plan.native.choices[i];
+        const std::string loaded = i < confirmed.size() ? confirmed[i] : "";
         spdlog::debug("cuDNN: chose {} for cuDNN {} ({}){}", c.candidate.dir.string(), c.major,
-                      c.why, c.confirmed.empty() ? "" : "; loaded: " + c.confirmed);
+                      c.why, loaded.empty() ? "" : "; loaded: " + loaded);
     }
 }
 
-// The GPU probe and torch's architectures: run when a CUDA build of torch or a cuDNN need is
-// there (or with -v / --dry-run), never with --cpu. An incompatible GPU is an error before start.
-struct GpuFacts {
-    std::optional<GpuProbe> probe;
-    std::optional<std::vector<std::string>> archs;
+// The GPU probe and torch's architectures, each gathered at most once per launch (the probe
+// result crosses the re-exec): the probe, a child process with a 10 s limit, runs when a CUDA
+// build of torch or a cuDNN need is there (or with -v / --dry-run), never with --cpu.
+class GpuFacts {
+  public:
+    // `cache_dir`: where torch's architecture list may be cached (start/native_cache.hpp).
+    GpuFacts(const LaunchPlan& plan, std::optional<GpuProbe> handed,
+             std::optional<fs::path> cache_dir)
+        : plan_(plan), probe_(std::move(handed)), cache_dir_(std::move(cache_dir)) {}
+
+    const GpuProbe& probe() {
+        if (!probe_) {
+            const auto t0 = std::chrono::steady_clock::now();
+            probe_ = probe_gpus(cudart_candidates(plan_.env));
+            spdlog::debug("timing: GPU probe {:.2f} ms", ms_since(t0));
+        }
+        return *probe_;
+    }
+    const std::optional<GpuProbe>& probed() const { return probe_; }
+
+    const std::optional<std::vector<std::string>>& archs() {
+        if (!archs_read_) {
+            const auto t0 = std::chrono::steady_clock::now();
+            archs_ = cache_dir_ ? read_torch_archs_cached(plan_.env.site_packages, *cache_dir_)
+                                : read_torch_archs(plan_.env.site_packages);
+            archs_read_ = true;
+            spdlog::debug("timing: torch architectures {:.2f} ms", ms_since(t0));
+        }
+        return archs_;
+    }
+
+    // Whether there is a GPU to run on (for needs that matter only on the GPU).
+    bool gpu_usable() { return !plan_.cpu_only && !probe().devices.empty(); }
+
+    // The facts the check and -v need, or nothing with --cpu.
+    bool gather(bool verbose) {
+        if (plan_.cpu_only) {
+            return false;
+        }
+        if (archs() || !plan_.native.needs.empty() || verbose) {
+            probe();
+        }
+        return true;
+    }
+
+  private:
+    static double ms_since(std::chrono::steady_clock::time_point t0) {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+            .count();
+    }
+    const LaunchPlan& plan_;
+    std::optional<GpuProbe> probe_;
+    std::optional<fs::path> cache_dir_;
+    std::optional<std::vector<std::string>> archs_;
+    bool archs_read_ = false;
 };
 
-GpuFacts gpu_facts(const LaunchPlan& plan, bool verbose) {
-    GpuFacts f;
-    if (plan.cpu_only) {
-        return f;
-    }
-    using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    f.archs = read_torch_archs(plan.env.site_packages);
-    const auto t1 = clock::now();
-    if (f.archs || !plan.native.needs.empty() || verbose) {
-        f.probe = probe_gpus(cudart_candidates(plan.env));
-    }
-    const auto t2 = clock::now();
-    spdlog::debug("timing: torch architectures {:.2f} ms, GPU probe {:.2f} ms",
-                  std::chrono::duration<double, std::milli>(t1 - t0).count(),
-                  std::chrono::duration<double, std::milli>(t2 - t1).count());
-    return f;
-}
-
-void check_gpus(const LaunchPlan& plan, const GpuFacts& f) {
-    if (!f.probe) {
+// An incompatible GPU is an error before start.
+void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
+    if (!gpu.gather(verbose) || !gpu.probed()) {
         return;
     }
-    if (f.probe->devices.empty()) {
-        spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(*f.probe));
+    const GpuProbe& probe = *gpu.probed();
+    if (probe.devices.empty()) {
+        spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(probe));
     } else {
-        spdlog::info("{}", describe_gpus(*f.probe));
+        spdlog::info("{}", describe_gpus(probe));
     }
-    if (f.archs) {
-        std::string list;
-        for (const auto& a : *f.archs) {
-            list += (list.empty() ? "" : " ") + a;
-        }
-        spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", list);
+    if (const auto& archs = gpu.archs()) {
+        spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", text::join(*archs, " "));
         if (plan.gpu_check) {
             if (auto problem =
-                    gpu_arch_problem(*f.probe, *f.archs, plan.env.python, plan.env.platform)) {
+                    gpu_arch_problem(probe, *archs, plan.env.python, plan.env.platform)) {
                 throw LaunchError(Stage::Gpu, *problem);
             }
         }
     }
 }
 
-int launch(const cli::Options& opts, const std::vector<std::string>& args) {
-    logging::init_console(opts.verbose);
-    const DiscoveryInputs in = cli::discovery_inputs(opts);
-
-    PlanContext ctx;
-    ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
-    if (auto decided = lookup(in.env_vars, kNativeReexecVar)) {
-        ctx.native_decided = decode_native_decision(*decided);  // made before the re-exec
+// Role::Launch and Role::Reexec: discover -> plan -> prepare -> run.
+int run_launch(const Invocation& inv) {
+    cli::Parsed parsed = cli::parse(inv.args);
+    if (!parsed.options) {
+        return parsed.exit_status;
     }
-    LaunchPlan plan = make_plan(opts.request, in, ctx);
+    const cli::Options& opts = *parsed.options;
+    if (opts.doctor) {
+        drop_handover();
+        return run_doctor(opts);
+    }
+    logging::init_console(opts.verbose);
+    PlanContext ctx;
+    std::optional<GpuProbe> handed_probe;
+    if (inv.role == Role::Reexec) {
+        // Made before the re-exec: not repeated.
+        ctx.native_decided = decode_native_decision(*lookup(inv.env, kNativeReexecVar));
+        if (auto report = lookup(inv.env, kGpuReexecVar)) {
+            parse_probe_report(*report, handed_probe.emplace());
+        }
+    }
+    drop_handover();
+    const DiscoveryInputs in = cli::discovery_inputs(opts);
+    ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
+    if (ctx.runtime_dir && !opts.dry_run) {  // a dry run computes afresh and writes nothing
+        ctx.analyze = [dir = *ctx.runtime_dir](const NativeFacts& f) {
+            return analyze_native_cached(f, dir);
+        };
+    }
+    const LaunchPlan plan = make_plan(opts.request, in, ctx);
+    GpuFacts gpu(plan, std::move(handed_probe), opts.dry_run ? std::nullopt : ctx.runtime_dir);
     if (opts.dry_run) {
-        confirm_native(plan.native);
-        log_decisions(plan);
-        std::fputs(describe_plan(plan).c_str(), stdout);
-        GpuFacts f = gpu_facts(plan, true);
-        std::fputs(describe_gpu_check(f.probe, f.archs, plan.gpu_check && !plan.cpu_only).c_str(),
-                   stdout);
+        const std::vector<std::string> confirmed = confirm_native(plan.native);
+        log_decisions(plan, confirmed);
+        std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
+        gpu.gather(true);
+        std::fputs(
+            describe_gpu_check(gpu.probed(), gpu.archs(), plan.gpu_check && !plan.cpu_only).c_str(),
+            stdout);
         return 0;
     }
-    // Before anything is logged or started: a missing cuDNN is an error, and on Linux the chosen
-    // folders may need one re-exec of the launcher (native_apply.hpp).
-    bool gpu_usable = true;
-    if (missing_only_on_gpu(plan.native)) {
-        // Only GPU-time needs are missing: they matter only if there is a GPU to run on.
-        gpu_usable = !plan.cpu_only && !probe_gpus(cudart_candidates(plan.env)).devices.empty();
+    // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
+    // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need
+    // one re-exec of the launcher (cudnn_apply.hpp).
+    require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable());
+    StartOutcome outcome;
+    outcome.cudnn_links = make_cudnn_links(plan);
+    EnvMap handover = {{kNativeReexecVar, encode_native_decision(plan.native)}};
+    if (gpu.probed()) {
+        handover[kGpuReexecVar] = encode_probe_report(*gpu.probed());
     }
-    require_native(plan, gpu_usable);
-    apply_native(plan, args);
+    serve_native(plan, environment_changes(plan, in.env_vars, kHostPlatform, outcome), inv.args,
+                 handover, inv.role == Role::Reexec);
     if (plan.log_file) {
         logging::add_file(*plan.log_file);
     }
-    if (opts.verbose) {
-        confirm_native(plan.native);
-    }
-    log_decisions(plan);
-    check_gpus(plan, gpu_facts(plan, opts.verbose));
+    log_decisions(plan, opts.verbose ? confirm_native(plan.native) : std::vector<std::string>{});
+    check_gpus(plan, gpu, opts.verbose);
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
                      plan.env.version.text, plan.env.dir.string());
     }
-    prepare_process(plan);
+    outcome.alias_dir = make_alias_dir(plan);
+    enter_process(plan, outcome, environment_changes(plan, in.env_vars, kHostPlatform, outcome));
     logging::close();
     return run_interpreter(plan, opts.verbose);
 }
 
 // `args` are the arguments after the program name, in UTF-8.
-int launcher_main(const std::vector<std::string>& args) {
+int launcher_main(std::vector<std::string> args) {
     try {
-        // Run by the crash reporter of a launcher whose app died by a signal (explain_runtime).
-        if (args.size() == 2 && args[0] == "--explain-signal") {
-            auto env = process::environment();
-            if (auto encoded = lookup(env, kChildPlanVar)) {
-                const LaunchPlan plan = decode_child_plan(encoded->c_str());
-                std::fflush(stdout);
-                std::fputs(explain_signal(plan, std::atoi(args[1].c_str())).c_str(), stderr);
-            }
-            return 0;
+        const Invocation inv = role_of(std::move(args));
+        switch (inv.role) {
+            case Role::ExplainSignal:
+                return run_explain_signal(inv);
+            case Role::GpuProbe:
+                return run_gpu_probe(inv);
+            case Role::Child:
+                return run_child(inv);
+            case Role::Launch:
+            case Role::Reexec:
+                return run_launch(inv);
         }
-        const EnvMap env_now = process::environment();
-        if (auto probe_var = lookup(env_now, kGpuProbeVar)) {
-            const char* probe = probe_var->c_str();
-            // The GPU probe's own process (Windows, gpu_probe_win32.cpp): probe, report, exit.
-            std::vector<fs::path> cudart;
-            std::string line;
-            for (const char* c = probe; *c; ++c) {
-                if (*c == '\n') {
-                    cudart.push_back(process::from_utf8(line));
-                    line.clear();
-                } else {
-                    line += *c;
-                }
-            }
-            std::ostringstream report;
-            write_probe_report(report, cudart);
-            std::fputs(report.str().c_str(), stdout);
-            return 0;
-        }
-        if (auto child = lookup(env_now, kChildPlanVar)) {
-            return run_child(child->c_str(), args);
-        }
-        cli::Parsed parsed = cli::parse(args);
-        if (!parsed.options) {
-            return parsed.exit_status;
-        }
-        if (parsed.options->doctor) {
-            return run_doctor(*parsed.options);
-        }
-        return launch(*parsed.options, args);
+        return kInternalErrorStatus;
     } catch (const LaunchError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());

@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/text.hpp"
 #include "cudnn/file_names.hpp"
+#include "os/inputs.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -35,7 +36,13 @@ CudnnFileName classify(const std::string& name, Platform platform) {
     return info.bundled ? CudnnFileName{} : info;
 }
 
+bool exists_dir(const fs::path& p) {
+    inputs::note(p);
+    return files::is_dir(p);
+}
+
 std::optional<std::string> read_small(const fs::path& p) {
+    inputs::note(p);
     std::ifstream in(p, std::ios::binary);
     if (!in) {
         return std::nullopt;
@@ -81,6 +88,7 @@ void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
             const std::string suffix = pattern.filename().string().substr(1);
             std::vector<fs::path> files;
             std::error_code ec;
+            inputs::note(pattern.parent_path());
             for (fs::directory_iterator it(pattern.parent_path(), ec), end; !ec && it != end;
                  it.increment(ec)) {
                 if (ends_with(it->path().filename().string(), suffix)) {
@@ -101,10 +109,11 @@ void ld_so_conf(const fs::path& file, std::vector<fs::path>& out, int depth) {
 bool has_main_library(const fs::path& dir, Platform platform) {
     for (int major = 7; major <= 12; ++major) {
         const std::string n = std::to_string(major);
+        const fs::path main =
+            dir / (platform == Platform::Windows ? "cudnn64_" + n + ".dll" : "libcudnn.so." + n);
+        inputs::note(main);
         std::error_code ec;
-        if (fs::exists(dir / (platform == Platform::Windows ? "cudnn64_" + n + ".dll"
-                                                            : "libcudnn.so." + n),
-                       ec)) {
+        if (fs::exists(main, ec)) {
             return true;
         }
     }
@@ -115,6 +124,7 @@ bool has_main_library(const fs::path& dir, Platform platform) {
 
 std::vector<std::string> list_names(const fs::path& dir) {
     std::vector<std::string> out;
+    inputs::note(dir);
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         out.push_back(it->path().filename().string());
@@ -220,6 +230,7 @@ std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& en
     }
     std::vector<fs::path> cuda;
     std::error_code ec;
+    inputs::note("/usr/local");
     for (fs::directory_iterator it("/usr/local", ec), end; !ec && it != end; it.increment(ec)) {
         if (starts_with(it->path().filename().string(), "cuda")) {
             cuda.push_back(it->path());
@@ -243,6 +254,17 @@ std::vector<std::pair<fs::path, std::string>> system_cudnn_dirs(const EnvMap& en
     for (const char* d :
          {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
         out.push_back({d, "the loader's default folders"});
+    }
+    return out;
+}
+
+EnvMap cudnn_env_inputs(const EnvMap& env_vars, Platform platform) {
+    EnvMap out;
+    for (const auto& [name, value] : env_vars) {
+        if (name == "CUDA_PATH" || starts_with(name, "CUDA_PATH_V") ||
+            name == (platform == Platform::Windows ? "PATH" : "LD_LIBRARY_PATH")) {
+            out[name] = value;
+        }
     }
     return out;
 }
@@ -304,11 +326,12 @@ std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
     std::vector<CudnnCandidate> out;
     std::set<std::string> seen;
     for (const auto& place : places) {
-        if (!files::is_dir(place.dir)) {
+        if (!exists_dir(place.dir)) {
             continue;
         }
         std::error_code ec;
         fs::path canon = fs::canonical(place.dir, ec);
+        inputs::note_canonical(place.dir, ec ? fs::path() : canon);
         if (!seen.insert((ec ? place.dir : canon).string()).second) {
             continue;
         }

@@ -56,6 +56,11 @@ std::vector<std::pair<std::filesystem::path, std::string>> system_cudnn_dirs(con
 
 std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts);
 
+// The environment variables that find_cudnn_candidates() and system_cudnn_dirs() read, with
+// their values: CUDA_PATH and CUDA_PATH_V*, and LD_LIBRARY_PATH (Linux) or PATH (Windows). Part of
+// the key of the decision cache (cudnn/decision_cache.hpp): keep it in step with the readers.
+EnvMap cudnn_env_inputs(const EnvMap& env_vars, Platform platform);
+
 // The entry names of a folder (empty when it cannot be read).
 std::vector<std::string> list_names(const std::filesystem::path& dir);
 

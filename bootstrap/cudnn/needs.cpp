@@ -23,6 +23,13 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.starts_with(prefix);
 }
 
+// False when a Requires-Dist line cannot name an nvidia-* project: every spelling of such a name
+// (Nvidia_CUDNN.cu12, ...) starts with "nvidia" in some case, after optional white space.
+bool may_name_nvidia(std::string_view line) {
+    line = trim(line);
+    return line.size() >= 6 && lower(line.substr(0, 6)) == "nvidia";
+}
+
 std::string cudnn_requirement(int major, const std::string& cuda_suffix) {
     return "nvidia-cudnn-" + cuda_suffix + "==" + std::to_string(major) + ".*";
 }
@@ -100,6 +107,9 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
             const std::string who = dist.name + " " + dist.version_text;
             bool pinned_cudnn = false;
             for (const auto& line : dist.requires_dist) {
+                if (!may_name_nvidia(line)) {
+                    continue;  // most lines: not worth a PEP 508 parse
+                }
                 auto req = parse_simple_requirement(line);
                 if (!req || !starts_with(req->key, "nvidia-cudnn-cu") ||
                     !marker_may_apply(req->marker, facts.platform)) {

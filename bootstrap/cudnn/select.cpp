@@ -124,7 +124,7 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
             if (best_pin == 2) {
                 why += "; its version " + best->version + " differs from the pinned one";
             }
-            d.choices.push_back({major, *best, why, ""});
+            d.choices.push_back({major, *best, why});
             continue;
         }
         MissingCudnn m;
@@ -191,7 +191,7 @@ NativeDecision analyze_native(const NativeFacts& facts) {
         facts.system_dirs ? *facts.system_dirs : system_cudnn_dirs(facts.env_vars, facts.platform);
 
     NativeDecision d =
-        choose_cudnn(cudnn_needs(nf), find_cudnn_candidates(cf), facts.env.python, facts.platform);
+        choose_cudnn(std::move(needs), find_cudnn_candidates(cf), facts.env.python, facts.platform);
     if (facts.override_dir) {
         bool any = false;
         for (const auto& c : d.candidates) {
@@ -253,7 +253,7 @@ std::string missing_cudnn_message(const NativeDecision& d, const PythonEnv& env)
     return text;
 }
 
-std::string describe_native(const NativeDecision& d) {
+std::string describe_native(const NativeDecision& d, const std::vector<std::string>& confirmed) {
     std::ostringstream os;
     os << "  native libraries (cuDNN):\n";
     if (d.needs.empty()) {
@@ -270,11 +270,12 @@ std::string describe_native(const NativeDecision& d) {
         os << "    candidate cuDNN " << c.version << " (" << c.version_source << ") in "
            << c.dir.string() << " [" << c.origin << (c.complete ? "" : ", incomplete") << "]\n";
     }
-    for (const auto& c : d.choices) {
+    for (std::size_t i = 0; i < d.choices.size(); ++i) {
+        const CudnnChoice& c = d.choices[i];
         os << "    chose cuDNN " << c.major << ": " << c.candidate.dir.string() << " (" << c.why
            << ")\n";
-        if (!c.confirmed.empty()) {
-            os << "      loaded " << c.candidate.main_library() << ": " << c.confirmed << "\n";
+        if (i < confirmed.size() && !confirmed[i].empty()) {
+            os << "      loaded " << c.candidate.main_library() << ": " << confirmed[i] << "\n";
         }
     }
     for (const auto& m : d.missing) {

@@ -20,7 +20,6 @@ struct CudnnChoice {
     int major = 0;
     CudnnCandidate candidate;
     std::string why;
-    std::string confirmed;  // set by confirm_native(): "cudnnGetVersion() = 90100", or a failure
 };
 
 struct MissingCudnn {
@@ -72,6 +71,9 @@ bool missing_only_on_gpu(const NativeDecision& decision);
 std::string missing_cudnn_message(const NativeDecision& decision, const PythonEnv& env);
 
 // Text for --dry-run and -v: needs, candidates with versions, the choice and why.
-std::string describe_native(const NativeDecision& decision);
+// `confirmed`: per choice, what loading it said (start/cudnn_apply.hpp confirm_native); may be
+// empty.
+std::string describe_native(const NativeDecision& decision,
+                            const std::vector<std::string>& confirmed = {});
 
 }  // namespace alltalk

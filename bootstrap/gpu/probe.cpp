@@ -5,8 +5,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "os/dynlib.hpp"
 #include "gpu/probe.hpp"
+#include "os/dynlib.hpp"
 
 namespace fs = std::filesystem;
 
@@ -181,6 +181,25 @@ void parse_probe_report(const std::string& text, GpuProbe& p) {
             p.devices.push_back(d);
         }
     }
+}
+
+std::string encode_probe_report(const GpuProbe& p) {
+    std::ostringstream os;
+    if (!p.library.empty()) {
+        os << "lib " << p.library << "\n";
+    }
+    os << "driver " << p.driver_version << "\nruntime " << p.runtime_version << "\n";
+    if (p.driver_present) {
+        os << "present 1\n";
+    }
+    if (!p.note.empty()) {
+        os << "note " << p.note << "\n";
+    }
+    for (const auto& d : p.devices) {
+        os << "device " << d.index << " " << d.cc_major << " " << d.cc_minor << " "
+           << d.memory_bytes << " " << d.name << "\n";
+    }
+    return os.str();
 }
 
 std::vector<fs::path> cudart_candidates(const PythonEnv& env) {

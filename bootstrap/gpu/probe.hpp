@@ -41,6 +41,8 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
 // driver library) and writes "key value" lines to `os` as it learns them.
 void write_probe_report(std::ostream& os, const std::vector<std::filesystem::path>& cudart);
 void parse_probe_report(const std::string& text, GpuProbe& probe);
+// A probe's result in the report's form (parse_probe_report reads it back), to hand it on.
+std::string encode_probe_report(const GpuProbe& probe);
 
 // Windows: the launcher started with this variable (the runtime candidates, one per line) runs
 // only the probe and writes its report to stdout (launcher/main.cpp).

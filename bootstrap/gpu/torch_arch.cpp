@@ -6,6 +6,8 @@
 #include <fstream>
 #include <map>
 
+#include "os/inputs.hpp"
+
 namespace fs = std::filesystem;
 
 namespace alltalk {
@@ -42,7 +44,12 @@ int arch_number(const std::string& a) {
 }  // namespace
 
 std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
+    // Unbuffered: the walk below reads a few dozen bytes at a time, far apart; a buffered stream
+    // would read (and copy) a whole buffer for each of them.
+    inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
+    std::ifstream in;
+    in.rdbuf()->pubsetbuf(nullptr, 0);
+    in.open(file, std::ios::binary);
     std::string h;
     if (!in || !read_at(in, 0, 64, h) ||
         h.compare(0, 4,

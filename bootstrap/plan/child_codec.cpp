@@ -40,7 +40,7 @@ std::string utf8(const fs::path& p) {
 
 }  // namespace
 
-std::string encode_child_plan(const LaunchPlan& plan) {
+std::string encode_child_plan(const LaunchPlan& plan, const StartOutcome& outcome) {
     toml::table t{
         {"codec", kCodecVersion},
         {"command", to_string(plan.command)},
@@ -48,6 +48,7 @@ std::string encode_child_plan(const LaunchPlan& plan) {
         {"root_is_alltalk", plan.root.is_alltalk},
         {"env", utf8(plan.env.dir)},
         {"env_kind", to_string(plan.env.kind)},
+        {"platform", plan.env.platform == Platform::Windows ? "windows" : "posix"},
         {"python_version", plan.env.version.text},
         {"python", utf8(plan.env.python)},
         {"home", utf8(plan.env.home)},
@@ -67,7 +68,7 @@ std::string encode_child_plan(const LaunchPlan& plan) {
     if (plan.script) {
         t.insert("script", utf8(*plan.script));
     }
-    if (plan.cudnn_link_dir) {
+    if (plan.cudnn_link_dir && outcome.cudnn_links) {
         t.insert("cudnn_link_dir", plan.cudnn_link_dir->string());
     }
     std::ostringstream os;
@@ -98,6 +99,8 @@ LaunchPlan decode_child_plan(std::string_view text) {
         plan.env_choice.source = "parent launcher";
         plan.env.dir = plan.env_choice.dir;
         plan.env.kind = kind_from(str("env_kind"));
+        plan.env.platform = t["platform"].value_or(std::string()) == "windows" ? Platform::Windows
+                                                                               : Platform::Posix;
         plan.env.version.text = str("python_version");
         plan.env.python = path("python");
         plan.env.home = path("home");
@@ -129,6 +132,19 @@ LaunchPlan decode_child_plan(std::string_view text) {
     } catch (const toml::parse_error& err) {
         throw LaunchError(Stage::Child, std::string(err.description()));
     }
+}
+
+LaunchPlan make_child_plan(const LaunchPlan& parent, const std::vector<std::string>& args,
+                           const EnvMap& env_vars) {
+    LaunchPlan child = parent;
+    child.python_argv.assign(1, parent.env.python.string());
+    child.python_argv.insert(child.python_argv.end(), args.begin(), args.end());
+    child.env_changes.clear();
+    if (parent.cudnn_link_dir) {
+        child.env_changes.push_back(
+            library_path_with({*parent.cudnn_link_dir}, "cuDNN links", env_vars, Platform::Posix));
+    }
+    return child;
 }
 
 }  // namespace alltalk

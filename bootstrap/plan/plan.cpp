@@ -112,8 +112,8 @@ EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_
     return library_path_with(decision.library_dirs(), cudnn_reason(decision), env_vars, style);
 }
 
-std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& env_vars, Platform style) {
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const EnvMap& env_vars,
+                                           Platform style, const StartOutcome& outcome) {
     const char path_sep = path_list_separator(style);
     std::vector<EnvChange> out;
     for (const char* var : {"PYTHONHOME", "PYTHONPATH"}) {
@@ -131,7 +131,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
         path += (path.empty() ? "" : std::string(1, path_sep)) + dir.string();
     }
     std::string why = "as `conda activate` does: the env's programs first";
-    if (plan.alias_dir) {
+    if (plan.alias_dir && outcome.alias_dir) {
         path = plan.alias_dir->string() + path_sep + path;
         why +=
             "; `python` there runs the launcher so that bare `python` children are prepared "
@@ -148,7 +148,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
             EnvChange c = native_library_path(plan.native, with_path, style);
             path = *c.value;
             why += "; " + c.reason;
-        } else if (plan.cudnn_link_dir) {
+        } else if (plan.cudnn_link_dir && outcome.cudnn_links) {
             out.push_back(library_path_with(
                 {*plan.cudnn_link_dir},
                 cudnn_reason(plan.native) + " (through links in this folder, to these files only)",
@@ -177,16 +177,7 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config&
     if (plan.command == Command::Finetune) {
         out.push_back({"TRAINER_TELEMETRY", "0", "as AllTalk's start_finetune scripts do"});
     }
-    auto add_configured = [&](const std::map<std::string, std::string>& vars) {
-        for (const auto& [name, value] : vars) {
-            out.push_back(
-                {name, value, "from " + (config.file ? config.file->string() : "config")});
-        }
-    };
-    add_configured(config.environment);
-    if (const CommandConfig* cc = config.command(to_string(plan.command))) {
-        add_configured(cc->environment);
-    }
+    out.insert(out.end(), plan.configured_env.begin(), plan.configured_env.end());
     return out;
 }
 
@@ -200,7 +191,9 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     plan.config_file = r.config_file;
     plan.env_choice = std::move(r.env_choice);
     plan.env = *r.env;
-    plan.native = ctx.native_decided ? *ctx.native_decided : analyze_native(r.native);
+    plan.native = ctx.native_decided ? *ctx.native_decided
+                  : ctx.analyze      ? ctx.analyze(r.native)
+                                     : analyze_native(r.native);
     plan.native_from_reexec = ctx.native_decided.has_value();
     plan.cpu_only = r.cpu_only;
     plan.gpu_check = r.gpu_check;
@@ -259,7 +252,17 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (plan.root.is_alltalk) {
         plan.log_file = plan.root.root / "logs" / "alltalk-launch.log";
     }
-    plan.env_changes = environment_changes(plan, config, in.env_vars, kHostPlatform);
+    auto add_configured = [&](const std::map<std::string, std::string>& vars) {
+        for (const auto& [name, value] : vars) {
+            plan.configured_env.push_back(
+                {name, value, "from " + (config.file ? config.file->string() : "config")});
+        }
+    };
+    add_configured(config.environment);
+    if (cc) {
+        add_configured(cc->environment);
+    }
+    plan.env_changes = environment_changes(plan, in.env_vars, kHostPlatform);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
 }
@@ -274,7 +277,7 @@ std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
     return os.str();
 }
 
-std::string describe_plan(const LaunchPlan& plan) {
+std::string describe_plan(const LaunchPlan& plan, const std::vector<std::string>& cudnn_confirmed) {
     std::ostringstream os;
     auto row = [&](const char* key, const std::string& value) {
         os << "  " << key << std::string(12 - std::string(key).size(), ' ') << value << "\n";
@@ -315,7 +318,7 @@ std::string describe_plan(const LaunchPlan& plan) {
     os << "    ALLTALK_LAUNCH_CHILD=<this plan>\n"
           "      # lets children started through sys.executable run with the same preparation\n";
     os << describe_safe_globals(plan.torch_safe_globals);
-    os << describe_native(plan.native);
+    os << describe_native(plan.native, cudnn_confirmed);
     return os.str();
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The launch plan: everything discovered and decided before the interpreter starts, as a value.
 // make_plan() only reads the file system; it changes nothing, so --dry-run prints exactly what a
-// real run does and the tests can check it without starting Python.
+// real run does and the tests can check it without starting Python. After make_plan the plan is
+// never changed: the effects (start/) return a StartOutcome of what they achieved, and the
+// environment changes for that outcome are worked out again from the plan (environment_changes).
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,9 +45,18 @@ struct LaunchPlan {
     bool native_from_reexec = false;  // `native` was handed over by the launcher's re-exec
     bool cpu_only = false;            // --cpu or [native] cpu: CUDA_VISIBLE_DEVICES= for the app
     bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
+    // [environment] and [<command>.environment] of the config, in order, with their source.
+    std::vector<EnvChange> configured_env;
 
     // The argv that the script sees: python_argv without the interpreter (and its options).
     std::vector<std::string> script_argv() const;
+};
+
+// What the start-up effects achieved (start/prepare.hpp): a folder the plan names could not be
+// made, so the environment changes do without it.
+struct StartOutcome {
+    bool alias_dir = true;    // plan.alias_dir was made (bare `python` runs the launcher)
+    bool cudnn_links = true;  // plan.cudnn_link_dir was made (else the chosen folders themselves)
 };
 
 // Resolves the command (resolve_command: root, config, env, cuDNN inputs), decides the cuDNN
@@ -56,9 +68,10 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
 // The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
 std::vector<std::filesystem::path> activation_path(const PythonEnv& env, Platform style);
 
-// The environment changes for a plan (pure; part of make_plan, exposed for tests).
-std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const Config& config,
-                                           const EnvMap& env_vars, Platform style);
+// The environment changes for a plan (pure): make_plan's plan.env_changes are those for an outcome
+// where every effect succeeded; start/ asks again with the outcome it had.
+std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const EnvMap& env_vars,
+                                           Platform style, const StartOutcome& outcome = {});
 
 // The library search variable and its value that serve the chosen cuDNN folders first (pure):
 // LD_LIBRARY_PATH on Linux, PATH on Windows; the chosen folders are taken out of the old value
@@ -69,8 +82,9 @@ EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_
 EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
                             const std::string& reason, const EnvMap& env_vars, Platform style);
 
-// --dry-run text.
-std::string describe_plan(const LaunchPlan& plan);
+// --dry-run text; `cudnn_confirmed` as for describe_native.
+std::string describe_plan(const LaunchPlan& plan,
+                          const std::vector<std::string>& cudnn_confirmed = {});
 
 // The allow-list part of --dry-run (also logged with -v).
 std::string describe_safe_globals(const std::vector<SafeGlobal>& list);

@@ -5,6 +5,7 @@
 // doctor checks is exactly the env and the cuDNN setup that `alltalk-launch server` or `finetune`
 // will use.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,6 +41,9 @@ struct PlanContext {
     // The decision the launcher made before its re-exec (native_codec.hpp): used instead of
     // selecting again.
     std::optional<NativeDecision> native_decided;
+    // How the selection is made when not handed over: nullptr is analyze_native(); the launcher
+    // passes its cached form (start/native_cache.hpp).
+    std::function<NativeDecision(const NativeFacts&)> analyze;
 };
 
 // How resolve_command() treats an env whose Python cannot be launched (another version, no

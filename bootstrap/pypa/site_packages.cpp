@@ -8,6 +8,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "os/inputs.hpp"
+
 namespace fs = std::filesystem;
 
 namespace alltalk {
@@ -189,6 +191,7 @@ std::vector<std::string> requires_txt_to_requires_dist(std::string_view text) {
 SiteScan scan_site_packages(const fs::path& dir) {
     SiteScan scan;
     std::error_code ec;
+    inputs::note(dir);
     fs::directory_iterator it(dir, ec);
     if (ec) {
         scan.problems.push_back({dir, "cannot read site-packages: " + ec.message()});
@@ -218,6 +221,7 @@ SiteScan scan_site_packages(const fs::path& dir) {
             dir_name.clear();
         }
         std::string text;
+        inputs::note(meta);
         if (!read_headers(meta, text)) {
             scan.problems.push_back({meta, "missing or unreadable metadata file"});
             if (egg || dir_version.empty()) {
@@ -229,9 +233,12 @@ SiteScan scan_site_packages(const fs::path& dir) {
             continue;
         }
         dist->metadata_dir = p;
-        std::string requires_txt;
-        if (egg && dist->requires_dist.empty() && read_file(p / "requires.txt", requires_txt)) {
-            dist->requires_dist = requires_txt_to_requires_dist(requires_txt);
+        if (egg && dist->requires_dist.empty()) {
+            std::string requires_txt;
+            inputs::note(p / "requires.txt");
+            if (read_file(p / "requires.txt", requires_txt)) {
+                dist->requires_dist = requires_txt_to_requires_dist(requires_txt);
+            }
         }
         scan.dists.push_back(std::move(*dist));
     }

@@ -1,4 +1,4 @@
-// The platform-neutral part of native_apply.hpp: whether a missing cuDNN stops the launch, and
+// The platform-neutral part of cudnn_apply.hpp: whether a missing cuDNN stops the launch, and
 // the confirmation of each choice by loading it.
 #include <spdlog/spdlog.h>
 
@@ -20,8 +20,10 @@ void require_native(const LaunchPlan& plan, bool gpu_usable) {
     throw LaunchError(Stage::Cudnn, msg);
 }
 
-void confirm_native(NativeDecision& decision) {
-    for (auto& c : decision.choices) {
+std::vector<std::string> confirm_native(const NativeDecision& decision) {
+    std::vector<std::string> out;
+    for (const auto& c : decision.choices) {
+        std::string& confirmed = out.emplace_back();
         const std::string main = c.candidate.main_library();
         if (main.empty()) {
             continue;
@@ -29,7 +31,7 @@ void confirm_native(NativeDecision& decision) {
         std::string err;
         dynlib::Library lib = dynlib::load(c.candidate.dir / main, false, err);
         if (!lib) {
-            c.confirmed = "could not be loaded: " + err;
+            confirmed = "could not be loaded: " + err;
             continue;
         }
         // cuDNN's API is __stdcall on Windows (CUDNNWINAPI), which x64 ignores; one type serves.
@@ -39,9 +41,10 @@ void confirm_native(NativeDecision& decision) {
         using get_version_fn = std::size_t (*)();
 #endif
         auto fn = reinterpret_cast<get_version_fn>(dynlib::symbol(lib, "cudnnGetVersion"));
-        c.confirmed = fn ? "cudnnGetVersion() = " + std::to_string(fn())
-                         : std::string("has no cudnnGetVersion");
+        confirmed = fn ? "cudnnGetVersion() = " + std::to_string(fn())
+                       : std::string("has no cudnnGetVersion");
     }
+    return out;
 }
 
 }  // namespace alltalk

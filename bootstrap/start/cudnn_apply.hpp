@@ -16,23 +16,32 @@
 
 namespace alltalk {
 
-// Set for the one re-exec: the loop guard, and the decision (native_codec.hpp) so that the
-// re-executed launcher does not select again. Never passed on to the app.
+// Set for the one re-exec: the loop guard, and the decision (cudnn/codec.hpp) so that the
+// re-executed launcher does not select again; with it, the GPU probe's report when the probe ran
+// before the re-exec (so that it runs once per launch). Never passed on to the app.
 inline constexpr const char* kNativeReexecVar = "ALLTALK_LAUNCH_NATIVE_REEXEC";
+inline constexpr const char* kGpuReexecVar = "ALLTALK_LAUNCH_GPU_REEXEC";
 
 // Throws LaunchError(Stage::Cudnn) when a need has no candidate (or --cudnn names no cuDNN folder).
 // Needs that only matter on the GPU (gpu_only) are a warning instead when `gpu_usable` is false
 // (--cpu, no driver, no GPU): a CPU-only install that works today keeps working.
 void require_native(const LaunchPlan& plan, bool gpu_usable);
 
-// Makes the chosen folders effective for this process and its children. On Linux this may
-// re-execute the launcher with `args` (the arguments after the program name) and not return.
-// A link folder that cannot be made is warned about and replaced by the chosen folders in
-// plan.env_changes.
-void apply_native(LaunchPlan& plan, const std::vector<std::string>& args);
+// Linux: makes plan.cudnn_link_dir, one link per chosen file. False, with a warning, when it
+// cannot be made: the chosen folders themselves then lead LD_LIBRARY_PATH. True when the plan has
+// no link folder (Windows, nothing chosen).
+bool make_cudnn_links(const LaunchPlan& plan);
 
-// Loads each chosen main library by its full path and records cudnnGetVersion() in the choice
-// (for --dry-run and -v). Only the chosen files are loaded; a failure is recorded, not thrown.
-void confirm_native(NativeDecision& decision);
+// Makes the chosen folders effective for this process and its children. Linux: when this process
+// did not start with `changes`' LD_LIBRARY_PATH, re-executes the launcher once with `args` (the
+// arguments after the program name) and `handover` set, and does not return; `reexeced` says
+// this process is that re-exec (the loop guard). Windows: AddDllDirectory for each folder.
+void serve_native(const LaunchPlan& plan, const std::vector<EnvChange>& changes,
+                  const std::vector<std::string>& args, const EnvMap& handover, bool reexeced);
+
+// Loads each chosen main library by its full path and returns, per choice, what
+// cudnnGetVersion() said (for --dry-run and -v). Only the chosen files are loaded; a failure is
+// said in the text, not thrown.
+std::vector<std::string> confirm_native(const NativeDecision& decision);
 
 }  // namespace alltalk

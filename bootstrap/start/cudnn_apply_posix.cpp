@@ -1,4 +1,4 @@
-// Linux implementation of native_apply.hpp: LD_LIBRARY_PATH and one guarded re-exec.
+// Linux implementation of cudnn_apply.hpp: LD_LIBRARY_PATH and one guarded re-exec.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -7,54 +7,38 @@
 #include <cstring>
 
 #include "base/error.hpp"
-#include "cudnn/codec.hpp"
 #include "os/dynlib.hpp"
 #include "os/process.hpp"
 #include "start/cudnn_apply.hpp"
 
 namespace alltalk {
 
-namespace {
-
-// The link folder: one link per chosen cuDNN file (libcudnn.so.9 -> <wheel>/libcudnn.so.9).
-bool make_link_dir(const LaunchPlan& plan, std::string& why) {
-    const std::filesystem::path& dir = *plan.cudnn_link_dir;
-    if (!process::ensure_private_dir(dir.parent_path().parent_path(), why)) {
-        return false;
+bool make_cudnn_links(const LaunchPlan& plan) {
+    if (!plan.cudnn_link_dir) {
+        return true;
     }
+    // One link per chosen cuDNN file (libcudnn.so.9 -> <wheel>/libcudnn.so.9).
+    const std::filesystem::path& dir = *plan.cudnn_link_dir;
+    std::string why;
+    bool ok = process::ensure_private_dir(dir.parent_path().parent_path(), why);
     for (const auto& c : plan.native.choices) {
         for (const auto& lib : c.candidate.libraries) {
-            if (!process::make_symlink(c.candidate.dir / lib, dir / lib, why)) {
-                return false;
-            }
+            ok = ok && process::make_symlink(c.candidate.dir / lib, dir / lib, why);
         }
     }
-    return true;
+    if (!ok) {
+        spdlog::warn(
+            "warning: could not make the folder of cuDNN links ({}); the chosen cuDNN folders go "
+            "on LD_LIBRARY_PATH themselves",
+            why);
+    }
+    return ok;
 }
 
-}  // namespace
-
-void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
-    if (plan.cudnn_link_dir) {
-        std::string why;
-        if (!make_link_dir(plan, why)) {
-            spdlog::warn(
-                "warning: could not make the folder of cuDNN links ({}); the chosen cuDNN "
-                "folders go on LD_LIBRARY_PATH themselves",
-                why);
-            for (auto& c : plan.env_changes) {
-                if (c.name == "LD_LIBRARY_PATH") {
-                    c = native_library_path(plan.native, process::environment(), Platform::Posix);
-                }
-            }
-            plan.cudnn_link_dir.reset();
-        }
-    }
-    const char* guard = std::getenv(kNativeReexecVar);
-    const bool reexeced = guard != nullptr;
-    process::unset_env(kNativeReexecVar);  // never passed on to the app or its children
+void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& changes,
+                  const std::vector<std::string>& args, const EnvMap& handover, bool reexeced) {
     const EnvChange* want = nullptr;
-    for (const auto& c : plan.env_changes) {
+    for (const auto& c : changes) {
         if (c.name == "LD_LIBRARY_PATH") {
             want = &c;
         }
@@ -76,7 +60,9 @@ void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
     }
     const std::string exe = process::self_exe().string();
     process::set_env("LD_LIBRARY_PATH", *want->value);
-    process::set_env(kNativeReexecVar, encode_native_decision(plan.native));
+    for (const auto& [name, value] : handover) {
+        process::set_env(name, value);
+    }
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(exe.c_str()));
     for (const auto& a : args) {
@@ -86,7 +72,9 @@ void apply_native(LaunchPlan& plan, const std::vector<std::string>& args) {
     spdlog::debug("cuDNN: re-executing {} with LD_LIBRARY_PATH={}", exe, *want->value);
     ::execv(exe.c_str(), argv.data());
     const int err = errno;
-    process::unset_env(kNativeReexecVar);
+    for (const auto& entry : handover) {
+        process::unset_env(entry.first);
+    }
     spdlog::warn(
         "warning: could not re-execute the launcher to set LD_LIBRARY_PATH for cuDNN ({}); "
         "libraries loaded by plain name may not be the chosen ones",

@@ -1,12 +1,18 @@
-// Windows implementation of native_apply.hpp: AddDllDirectory for the chosen folders (PATH is in
-// plan.env_changes and reaches children). Nothing to re-execute: the DLL search reads PATH and the
-// added folders at each load. Not compiled on Linux.
+// Windows implementation of cudnn_apply.hpp: AddDllDirectory for the chosen folders (PATH is in
+// the environment changes and reaches children). Nothing to re-execute: the DLL search reads PATH
+// and the added folders at each load. Not compiled on Linux.
 #include "os/dynlib.hpp"
 #include "start/cudnn_apply.hpp"
 
 namespace alltalk {
 
-void apply_native(LaunchPlan& plan, const std::vector<std::string>& /*args*/) {
+bool make_cudnn_links(const LaunchPlan& /*plan*/) {
+    return true;
+}
+
+void serve_native(const LaunchPlan& plan, const std::vector<EnvChange>& /*changes*/,
+                  const std::vector<std::string>& /*args*/, const EnvMap& /*handover*/,
+                  bool /*reexeced*/) {
     dynlib::add_search_dirs(plan.native.library_dirs());
 }
 

@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <filesystem>
 
-#include "os/dynlib.hpp"
 #include "embed/embed_abi.h"
+#include "os/dynlib.hpp"
 
 namespace alltalk::embed {
 

@@ -1,12 +1,22 @@
 #pragma once
 // The effects of a plan on this process, just before the interpreter starts: the `python` alias
-// folder, the environment changes, the child marker and the working directory.
+// folder, the environment changes, the child marker and the working directory. The plan is read,
+// never changed: what could not be done is returned (StartOutcome) and the environment changes are
+// worked out again for it (plan/plan.hpp environment_changes).
+#include <vector>
+
 #include "plan/plan.hpp"
 
 namespace alltalk {
 
-// Applies the plan. A failed alias folder costs only bare-`python` children their preparation
-// (warned, and dropped from PATH); a working directory that cannot be entered is a LaunchError.
-void prepare_process(LaunchPlan& plan);
+// Makes plan.alias_dir (`python`, `python3`, `python3.X` linked to the launcher). False, with a
+// warning, when it cannot be made: only bare-`python` children lose their preparation.
+bool make_alias_dir(const LaunchPlan& plan);
+
+// Applies `changes` (environment_changes for `outcome`), hands the plan to children
+// (ALLTALK_LAUNCH_CHILD) and enters plan.cwd; a working directory that cannot be entered is a
+// LaunchError.
+void enter_process(const LaunchPlan& plan, const StartOutcome& outcome,
+                   const std::vector<EnvChange>& changes);
 
 }  // namespace alltalk

@@ -129,7 +129,8 @@ def test_cudnn8_load_failure_beside_real_ctranslate2(tmp_path, ct2_env):
     extra = mine.stderr[len(plain.stderr):]
     assert "[cudnn8-missing-ctranslate2]" in extra
     assert "in this environment: ctranslate2 4.4.0" in extra
-    assert f"{shlex.quote(f"{ct2_env}/bin/python")} -m pip install nvidia-cudnn-cu12==8.9.7.29" in extra
+    py = shlex.quote(str(ct2_env / "bin" / "python"))
+    assert f"{py} -m pip install nvidia-cudnn-cu12==8.9.7.29" in extra
 
 
 def test_abort_beside_ctranslate2_without_cudnn8(tmp_path, ct2_env):

@@ -267,7 +267,7 @@ TEST_CASE("the library path puts the chosen folders first and is stable when app
     c.dir = "/env/nvidia/cudnn/lib";
     c.major = 9;
     c.version = "9.1.0.70";
-    d.choices.push_back({9, c, "env", ""});
+    d.choices.push_back({9, c, "env"});
     EnvMap vars{{"LD_LIBRARY_PATH", "/opt/a:/env/nvidia/cudnn/lib:/opt/b"}};
     EnvChange ch = native_library_path(d, vars, Platform::Posix);
     CHECK(ch.name == "LD_LIBRARY_PATH");

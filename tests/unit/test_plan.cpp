@@ -126,7 +126,7 @@ TEST_CASE("server without an AllTalk folder, and with a missing script") {
 TEST_CASE("the child plan survives encoding") {
     Fixture f;
     LaunchPlan p = f.plan(Command::Finetune);
-    LaunchPlan c = decode_child_plan(encode_child_plan(p));
+    LaunchPlan c = decode_child_plan(encode_child_plan(p, StartOutcome{}));
     CHECK(c.command == Command::Finetune);
     CHECK(c.env.dir == p.env.dir);
     CHECK(c.env.python == p.env.python);
@@ -161,7 +161,7 @@ TEST_CASE("Windows conda activation puts the six folders first, in conda's order
     CHECK(dirs[4] == env.dir / "Scripts");
     LaunchPlan plan;
     plan.env = env;
-    auto changes = environment_changes(plan, Config{}, {{"PATH", "C:/Windows"}}, Platform::Windows);
+    auto changes = environment_changes(plan, {{"PATH", "C:/Windows"}}, Platform::Windows);
     auto it = std::find_if(changes.begin(), changes.end(),
                            [](const EnvChange& c) { return c.name == "PATH"; });
     REQUIRE(it != changes.end());

@@ -163,7 +163,7 @@ TEST_CASE("the allow-list travels to children in the child plan") {
     LaunchPlan plan;
     plan.torch_safe_globals = {{"pkg.mod", "Outer.Inner", "cfg:3"},
                                {"collections", "defaultdict", "default"}};
-    LaunchPlan child = decode_child_plan(encode_child_plan(plan));
+    LaunchPlan child = decode_child_plan(encode_child_plan(plan, StartOutcome{}));
     REQUIRE(child.torch_safe_globals.size() == 2);
     CHECK(child.torch_safe_globals[0].spec() == "pkg.mod:Outer.Inner");
     CHECK(child.torch_safe_globals[1].full_name() == "collections.defaultdict");

@@ -1,0 +1,68 @@
+// The platform-neutral part of inputs.hpp: the recording and the checks.
+#include <system_error>
+
+#include "os/inputs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk::inputs {
+
+namespace {
+
+thread_local Recording* t_current = nullptr;
+
+std::string canonical_text(const fs::path& p) {
+    std::error_code ec;
+    fs::path c = fs::canonical(p, ec);
+    return ec ? std::string() : c.string();
+}
+
+}  // namespace
+
+Recording::Recording() : previous_(t_current) {
+    t_current = this;
+}
+
+Recording::~Recording() {
+    t_current = previous_;
+}
+
+std::vector<Observation> Recording::take() {
+    std::vector<Observation> out;
+    out.swap(seen_);
+    keys_.clear();
+    return out;
+}
+
+void note(const fs::path& p) {
+    if (!t_current || !supported()) {
+        return;
+    }
+    if (!t_current->keys_.insert("s" + p.string()).second) {
+        return;
+    }
+    Observation o;
+    o.kind = 's';
+    o.path = p.string();
+    o.seen = signature(p, &o.changed_ns);
+    t_current->seen_.push_back(std::move(o));
+}
+
+void note_canonical(const fs::path& p, const fs::path& result) {
+    if (!t_current || !supported()) {
+        return;
+    }
+    if (!t_current->keys_.insert("c" + p.string()).second) {
+        return;
+    }
+    t_current->seen_.push_back({'c', p.string(), result.string(), 0});
+}
+
+bool still_holds(const Observation& o) {
+    if (o.kind == 'c') {
+        return canonical_text(o.path) == o.seen;
+    }
+    return o.kind == 's' && signature(o.path) == o.seen;
+}
+
+}  // namespace alltalk::inputs

@@ -1,0 +1,244 @@
+#include "start/native_cache.hpp"
+
+#include <spdlog/spdlog.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <system_error>
+
+#include "cudnn/codec.hpp"
+#include "cudnn/decision_cache.hpp"
+#include "gpu/torch_arch.hpp"
+#include "os/inputs.hpp"
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+namespace {
+
+std::string hex_hash(const std::string& s) {
+    std::ostringstream os;
+    os << std::hex << std::hash<std::string>{}(s);
+    return os.str();
+}
+
+std::optional<std::string> read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Written to a file of its own, then renamed over the entry: a reader sees the old entry or the
+// new one, never a part.
+bool write_atomically(const fs::path& file, const std::string& text, std::string& why) {
+    fs::path tmp = file;
+    tmp += ".tmp" +
+           hex_hash(std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.close();
+        if (!out) {
+            why = "cannot write " + tmp.string();
+            std::error_code ec;
+            fs::remove(tmp, ec);
+            return false;
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        why = "cannot write " + file.string() + ": " + ec.message();
+        fs::remove(tmp, ec);
+        return false;
+    }
+    return true;
+}
+
+std::string launcher_signature() {
+    const fs::path exe = process::self_exe();
+    return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
+}
+
+// A site-packages folder with few subfolders (a folder's link count is 2 + its subfolders on the
+// usual Linux file systems; 1 where it is not counted): selecting there reads fewer files than
+// checking a cache entry would, so the cache is not used at all.
+bool few_packages(const fs::path& site_packages) {
+#ifdef _WIN32
+    (void)site_packages;
+    return false;
+#else
+    struct stat st {};
+    return ::stat(site_packages.c_str(), &st) != 0 || (st.st_nlink > 1 && st.st_nlink < 24);
+#endif
+}
+
+// The answer for `key`: the cached payload when `use` accepts it, else compute() under a
+// recording of its inputs, stored when they have settled.
+void through_cache(const fs::path& runtime_dir, const std::string& name, const std::string& key,
+                   const std::function<bool(const std::string&)>& use,
+                   const std::function<std::string()>& compute, CacheOutcome& out,
+                   std::chrono::nanoseconds settle) {
+    std::string why;
+    const fs::path dir = cache_dir_of(runtime_dir);
+    if (!inputs::supported()) {
+        out.why = "not on this platform";
+        compute();
+        return;
+    }
+    if (!process::ensure_private_dir(runtime_dir, why) || !process::ensure_private_dir(dir, why)) {
+        out.why = why;
+        compute();
+        return;
+    }
+    const fs::path file = dir / name;
+    if (auto text = read_text(file)) {
+        if (auto entry = decode_cache_entry(*text)) {
+            why = cache_entry_mismatch(*entry, key, inputs::still_holds);
+            if (why.empty()) {
+                if (use(entry->payload)) {
+                    out.hit = true;
+                    return;
+                }
+                why = "its answer is not one this launcher reads";
+            }
+        } else {
+            why = "not a cache entry";
+        }
+        out.why = file.string() + ": " + why;
+    } else {
+        out.why = "no entry yet";
+    }
+    CacheEntry entry;
+    entry.key = key;
+    {
+        inputs::Recording rec;
+        entry.payload = compute();
+        entry.inputs = rec.take();
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (const auto& o : entry.inputs) {
+        if (o.changed_ns > now - settle.count()) {
+            out.why += "; not stored: " + o.path + " changed just now";
+            return;
+        }
+    }
+    out.stored = write_atomically(file, encode_cache_entry(entry), why);
+    if (!out.stored) {
+        out.why += "; not stored: " + why;
+    }
+}
+
+}  // namespace
+
+fs::path cache_dir_of(const fs::path& runtime_dir) {
+    return runtime_dir / "cache";
+}
+
+NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& runtime_dir,
+                                     CacheOutcome* outcome, std::chrono::nanoseconds settle) {
+    CacheOutcome local;
+    CacheOutcome& out = outcome ? *outcome : local;
+    out = {};
+    if (facts.scan || few_packages(facts.env.site_packages)) {
+        out.why = "not worth caching (a scan given by the caller, or few packages)";
+        return analyze_native(facts);
+    }
+    const std::string launcher = launcher_signature();
+    if (launcher.empty()) {
+        out.why = "not cacheable (no launcher path)";
+        return analyze_native(facts);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    NativeDecision d;
+    through_cache(
+        runtime_dir, "cudnn-" + hex_hash(native_cache_key(facts, "")),
+        native_cache_key(facts, launcher),
+        [&](const std::string& payload) {
+            auto decoded = decode_native_decision(payload);
+            if (decoded) {
+                d = std::move(*decoded);
+            }
+            return decoded.has_value();
+        },
+        [&] {
+            d = analyze_native(facts);
+            return encode_native_decision(d);
+        },
+        out, settle);
+    if (out.hit) {
+        d.elapsed_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        spdlog::debug("cuDNN: the decision was read from the cache (its inputs are unchanged)");
+    } else {
+        spdlog::debug("cuDNN: selected ({}{})", out.why, out.stored ? "; stored in the cache" : "");
+    }
+    return d;
+}
+
+std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& site_packages,
+                                                                const fs::path& runtime_dir,
+                                                                CacheOutcome* outcome,
+                                                                std::chrono::nanoseconds settle) {
+    CacheOutcome local;
+    CacheOutcome& out = outcome ? *outcome : local;
+    out = {};
+    const fs::path lib = site_packages / "torch" / "lib" / "libtorch_cuda.so";
+    if (!inputs::supported() || inputs::signature(lib) == "absent") {
+        out.why = "nothing to cache";
+        return read_torch_archs(site_packages);  // no CUDA torch: one failed open, as cheap
+    }
+    const std::string launcher = launcher_signature();
+    if (launcher.empty()) {
+        out.why = "not cacheable (no launcher path)";
+        return read_torch_archs(site_packages);
+    }
+    std::optional<std::vector<std::string>> archs;
+    through_cache(
+        runtime_dir, "archs-" + hex_hash(lib.string()), launcher + "\n" + lib.string(),
+        [&](const std::string& payload) {
+            if (payload == "none") {
+                archs.reset();
+                return true;
+            }
+            if (payload.rfind("archs", 0) != 0) {
+                return false;
+            }
+            std::istringstream in(payload.substr(5));
+            archs.emplace();
+            for (std::string a; in >> a;) {
+                archs->push_back(a);
+            }
+            return true;
+        },
+        [&] {
+            archs = read_torch_archs(site_packages);
+            if (!archs) {
+                return std::string("none");
+            }
+            std::string text = "archs";
+            for (const auto& a : *archs) {
+                text += " " + a;
+            }
+            return text;
+        },
+        out, settle);
+    spdlog::debug("torch architectures: {}", out.hit ? "from the cache (libtorch_cuda.so unchanged)"
+                                                     : "read (" + out.why + ")");
+    return archs;
+}
+
+}  // namespace alltalk

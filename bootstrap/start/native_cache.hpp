@@ -1,0 +1,43 @@
+#pragma once
+// The launcher's caches of what it reads before every start, in its private runtime folder
+// (process::runtime_dir_candidate(): <runtime>/cache, mode 0700, owned by the user; nothing is
+// written into the env or the AllTalk folder):
+//   - the cuDNN decision (analyze_native()), keyed by its facts (cudnn/decision_cache.hpp) and
+//     valid while every file and folder the selection read is unchanged (os/inputs.hpp);
+//   - torch's CUDA architectures (read_torch_archs()), valid while libtorch_cuda.so is unchanged.
+// A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
+// stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
+// within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
+// be recorded (Windows) nothing is cached, nor where selecting is cheaper than checking an entry
+// (a site-packages folder with a handful of packages).
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cudnn/select.hpp"
+
+namespace alltalk {
+
+inline constexpr std::chrono::seconds kCacheSettle{2};
+
+struct CacheOutcome {
+    bool hit = false;     // answered from the cache
+    bool stored = false;  // computed and written to the cache
+    std::string why;      // for -v: why it missed or was not stored
+};
+
+// The cache folder of a runtime folder.
+std::filesystem::path cache_dir_of(const std::filesystem::path& runtime_dir);
+
+NativeDecision analyze_native_cached(const NativeFacts& facts,
+                                     const std::filesystem::path& runtime_dir,
+                                     CacheOutcome* outcome = nullptr,
+                                     std::chrono::nanoseconds settle = kCacheSettle);
+
+std::optional<std::vector<std::string>> read_torch_archs_cached(
+    const std::filesystem::path& site_packages, const std::filesystem::path& runtime_dir,
+    CacheOutcome* outcome = nullptr, std::chrono::nanoseconds settle = kCacheSettle);
+
+}  // namespace alltalk

@@ -1,0 +1,393 @@
+// The decision cache: an answer is reused only while every input is unchanged; each input that
+// changes (a wheel, a file, a folder, a link, --cudnn, config, a variable) is a miss, and a corrupt
+// or foreign entry is a miss too. POSIX only (inputs::supported() is false on Windows).
+#ifndef _WIN32
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "cudnn/codec.hpp"
+#include "cudnn/decision_cache.hpp"
+#include "os/inputs.hpp"
+#include "start/native_cache.hpp"
+#include "test_support.hpp"
+
+using namespace alltalk;
+namespace fs = std::filesystem;
+
+namespace {
+
+void dist(const fs::path& site, const std::string& name, const std::string& version,
+          const std::vector<std::string>& requires_dist = {}) {
+    std::string meta = "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n";
+    for (const auto& r : requires_dist) {
+        meta += "Requires-Dist: " + r + "\n";
+    }
+    std::string folder = name;
+    std::replace(folder.begin(), folder.end(), '-', '_');
+    test::write(site / (folder + "-" + version + ".dist-info") / "METADATA", meta);
+}
+
+void files(const fs::path& dir, const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        test::write(dir / n);
+    }
+}
+
+const std::vector<std::string> kCudnn9 = {"libcudnn.so.9", "libcudnn_ops.so.9",
+                                          "libcudnn_cnn.so.9"};
+const std::vector<std::string> kCudnn8 = {"libcudnn.so.8", "libcudnn_ops_infer.so.8",
+                                          "libcudnn_cnn_infer.so.8"};
+
+// The decision as text, without the time it took.
+std::string text_of(NativeDecision d) {
+    d.elapsed_ms = 0;
+    return encode_native_decision(d);
+}
+
+// An env with torch pinning cuDNN 9 and its wheel, a system folder with cuDNN 8 and a header.
+struct Fixture {
+    test::TempDir tmp;
+    fs::path dir = tmp.path() / "env";
+    fs::path site = dir / "lib" / "python3.11" / "site-packages";
+    fs::path wheel = site / "nvidia" / "cudnn" / "lib";
+    fs::path sys8 = tmp.path() / "cuda8" / "lib64";
+    fs::path runtime = tmp.path() / "runtime";
+    NativeFacts facts;
+    Fixture() {
+        dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
+        dist(site, "nvidia-cudnn-cu12", "9.1.0.70");
+        dist(site, "filelock", "3.13.1");
+        for (int i = 0; i < 30; ++i) {  // with a handful of packages nothing is cached
+            dist(site, "pkg" + std::to_string(i), "1.0");
+        }
+        files(wheel, kCudnn9);
+        files(sys8, kCudnn8);
+        test::write(sys8.parent_path() / "include" / "cudnn_version.h",
+                    "#define CUDNN_MAJOR 8\n#define CUDNN_MINOR 9\n#define CUDNN_PATCHLEVEL 2\n");
+        facts.env.dir = dir;
+        facts.env.site_packages = site;
+        facts.env.python = dir / "bin" / "python3.11";
+        facts.platform = Platform::Posix;
+        facts.system_dirs = {{{sys8, "CUDA toolkit"}}};
+        facts.env_vars = {{"HOME", "/home/u"}};
+    }
+    // Through the cache; `settle` 0: the files made just now may be cached (the tests change
+    // inputs in ways that show in size, inode or existence, never within one timestamp tick).
+    NativeDecision cached(CacheOutcome& out, std::chrono::nanoseconds settle = {}) {
+        out = {};
+        return analyze_native_cached(facts, runtime, &out, settle);
+    }
+    // Cached once (stored), then: the answer after `change` must be a miss and equal a fresh one.
+    void expect_miss_after(const std::function<void()>& change) {
+        CacheOutcome out;
+        cached(out);
+        REQUIRE(out.stored);
+        cached(out);
+        REQUIRE(out.hit);
+        change();
+        NativeDecision d = cached(out);
+        CHECK_FALSE(out.hit);
+        CHECK(text_of(d) == text_of(analyze_native(facts)));
+        // and the new answer is cached in turn
+        cached(out);
+        CHECK(out.hit);
+    }
+};
+
+fs::path only_entry(const fs::path& runtime, const std::string& prefix) {
+    for (const auto& e : fs::directory_iterator(cache_dir_of(runtime))) {
+        if (e.path().filename().string().rfind(prefix, 0) == 0) {
+            return e.path();
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("the cached decision is the selection's own, reused while nothing changed") {
+    Fixture f;
+    CacheOutcome out;
+    NativeDecision first = f.cached(out);
+    CHECK_FALSE(out.hit);
+    CHECK(out.stored);
+    NativeDecision again = f.cached(out);
+    CHECK(out.hit);
+    CHECK(text_of(again) == text_of(first));
+    CHECK(text_of(again) == text_of(analyze_native(f.facts)));
+    REQUIRE(again.choices.size() == 1);
+    CHECK(again.choices[0].candidate.dir == f.wheel);
+    // A private folder of the user's, and nothing written into the env.
+    struct stat st {};
+    REQUIRE(::stat(cache_dir_of(f.runtime).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    CHECK(st.st_uid == ::getuid());
+    for (const auto& e : fs::recursive_directory_iterator(f.dir)) {
+        CHECK(e.path().filename().string().find("cache") == std::string::npos);
+    }
+    // Variables the selection does not read do not matter.
+    f.facts.env_vars["HOME"] = "/home/other";
+    f.facts.env_vars["PWD"] = "/somewhere";
+    f.cached(out);
+    CHECK(out.hit);
+}
+
+TEST_CASE("each input that changes is a miss") {
+    Fixture f;
+    SUBCASE("a wheel installed") {
+        f.expect_miss_after([&] { dist(f.site, "ctranslate2", "4.4.0"); });
+    }
+    SUBCASE("a wheel removed") {
+        f.expect_miss_after(
+            [&] { fs::remove_all(f.site / "nvidia_cudnn_cu12-9.1.0.70.dist-info"); });
+    }
+    SUBCASE("a wheel upgraded (its metadata folder renamed)") {
+        f.expect_miss_after([&] {
+            fs::remove_all(f.site / "torch-2.4.1.dist-info");
+            dist(f.site, "torch", "2.5.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
+        });
+    }
+    SUBCASE("a METADATA file rewritten in place") {
+        f.expect_miss_after([&] {
+            test::write(f.site / "torch-2.4.1.dist-info" / "METADATA",
+                        "Metadata-Version: 2.1\nName: torch\nVersion: 2.4.1\n"
+                        "Requires-Dist: nvidia-cudnn-cu12==8.9.2.26; platform_system == 'Linux'\n");
+        });
+    }
+    SUBCASE("a METADATA file replaced by another file") {
+        f.expect_miss_after([&] {
+            const fs::path meta = f.site / "filelock-3.13.1.dist-info" / "METADATA";
+            test::write(meta.string() + ".new",
+                        "Metadata-Version: 2.1\nName: filelock\nVersion: 3.13.1\n");
+            fs::rename(meta.string() + ".new", meta);
+        });
+    }
+    SUBCASE("a cuDNN file removed from the chosen folder") {
+        f.expect_miss_after([&] { fs::remove(f.wheel / "libcudnn_ops.so.9"); });
+    }
+    SUBCASE("a cuDNN file added to a package's folder") {
+        f.expect_miss_after([&] { files(f.site / "torch" / "lib", {"libcudnn.so.9"}); });
+    }
+    SUBCASE("cudnn_version.h changed beside a system folder") {
+        f.expect_miss_after([&] {
+            test::write(f.sys8.parent_path() / "include" / "cudnn_version.h",
+                        "#define CUDNN_MAJOR 8\n#define CUDNN_MINOR 9\n#define CUDNN_PATCHLEVEL 7\n"
+                        "/* 8.9.7 */\n");
+        });
+    }
+    SUBCASE("a conda cudnn package installed") {
+        f.expect_miss_after(
+            [&] { test::write(f.dir / "conda-meta" / "cudnn-8.9.2-h0_0.json", "{}"); });
+    }
+    SUBCASE("a folder on the way re-pointed (a link)") {
+        const fs::path a = f.tmp.path() / "a", b = f.tmp.path() / "b";
+        files(a, kCudnn8);
+        files(b, kCudnn8);
+        files(b, {"libcudnn.so.8.9.7"});
+        fs::create_directory_symlink(a, f.tmp.path() / "link");
+        f.facts.system_dirs->push_back({f.tmp.path() / "link", "LD_LIBRARY_PATH"});
+        f.expect_miss_after([&] {
+            fs::remove(f.tmp.path() / "link");
+            fs::create_directory_symlink(b, f.tmp.path() / "link");
+        });
+    }
+    SUBCASE("--cudnn or [native] cudnn named") {
+        f.expect_miss_after([&] {
+            f.facts.override_dir = f.sys8.parent_path();
+            f.facts.override_source = "--cudnn";
+        });
+    }
+    SUBCASE("[native] cudnn_majors changed") {
+        f.expect_miss_after([&] {
+            f.facts.configured_majors = {8};
+            f.facts.configured_source = "alltalk-launch.toml";
+        });
+    }
+    SUBCASE("CUDA_PATH set") {
+        f.expect_miss_after([&] { f.facts.env_vars["CUDA_PATH"] = f.sys8.parent_path().string(); });
+    }
+    SUBCASE("LD_LIBRARY_PATH changed") {
+        f.expect_miss_after([&] { f.facts.env_vars["LD_LIBRARY_PATH"] = "/opt/cudnn/lib"; });
+    }
+    SUBCASE("another env") {
+        f.expect_miss_after([&] { f.facts.env.python = f.dir / "bin" / "python3"; });
+    }
+}
+
+TEST_CASE("a corrupt, truncated or foreign cache entry is a miss, then replaced") {
+    Fixture f;
+    CacheOutcome out;
+    const std::string fresh = text_of(f.cached(out));
+    REQUIRE(out.stored);
+    const fs::path entry = only_entry(f.runtime, "cudnn-");
+    REQUIRE(!entry.empty());
+    std::string text;
+    {
+        std::ifstream in(entry, std::ios::binary);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    for (const std::string& bad :
+         {std::string(), std::string("garbage"), text.substr(0, text.size() / 2),
+          text.substr(0, text.size() - 1), text + "x",
+          text.substr(0, text.size() - 40) + std::string(40, '\0')}) {
+        std::ofstream(entry, std::ios::binary | std::ios::trunc) << bad;
+        CHECK(text_of(f.cached(out)) == fresh);
+        CHECK_FALSE(out.hit);
+        CHECK(out.stored);
+    }
+    // An entry whose answer this launcher cannot read.
+    CacheEntry e = *decode_cache_entry(text);
+    e.payload = "not a decision";
+    std::ofstream(entry, std::ios::binary | std::ios::trunc) << encode_cache_entry(e);
+    CHECK(text_of(f.cached(out)) == fresh);
+    CHECK_FALSE(out.hit);
+    f.cached(out);
+    CHECK(out.hit);
+}
+
+TEST_CASE("inputs changed just now are not cached; a folder that is not private is not used") {
+    Fixture f;
+    CacheOutcome out;
+    f.cached(out, std::chrono::seconds(2));  // the fixture's files are seconds old at most
+    CHECK_FALSE(out.stored);
+    CHECK(out.why.find("changed just now") != std::string::npos);
+    f.cached(out, std::chrono::seconds(2));
+    CHECK_FALSE(out.hit);
+
+    fs::create_directories(f.runtime);
+    fs::permissions(f.runtime, fs::perms::all);  // 0777: another user could have made it
+    f.cached(out);
+    CHECK_FALSE(out.stored);
+    CHECK_FALSE(out.hit);
+    CHECK(text_of(f.cached(out)) == text_of(analyze_native(f.facts)));
+}
+
+TEST_CASE("with a handful of packages the selection is made directly") {
+    test::TempDir tmp;
+    NativeFacts facts;
+    facts.env.dir = tmp.path() / "env";
+    facts.env.site_packages = facts.env.dir / "lib" / "python3.11" / "site-packages";
+    facts.platform = Platform::Posix;
+    facts.system_dirs.emplace();
+    dist(facts.env.site_packages, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    CacheOutcome out;
+    NativeDecision d = analyze_native_cached(facts, tmp.path() / "runtime", &out, {});
+    CHECK_FALSE(out.stored);
+    CHECK_FALSE(fs::exists(tmp.path() / "runtime"));
+    CHECK(text_of(d) == text_of(analyze_native(facts)));
+}
+
+TEST_CASE("the cache key: every fact the selection reads, and nothing else") {
+    Fixture f;
+    const std::string base = native_cache_key(f.facts, "launcher 1");
+    CHECK(native_cache_key(f.facts, "launcher 1") == base);
+    CHECK(native_cache_key(f.facts, "launcher 2") != base);  // another build of the launcher
+    auto differs = [&](const std::function<void(NativeFacts&)>& change) {
+        NativeFacts g = f.facts;
+        change(g);
+        return native_cache_key(g, "launcher 1") != base;
+    };
+    CHECK(differs([](NativeFacts& g) { g.platform = Platform::Windows; }));
+    CHECK(differs([](NativeFacts& g) { g.env.site_packages = "/other"; }));
+    CHECK(differs([](NativeFacts& g) { g.override_dir = "/opt/cudnn"; }));
+    CHECK(differs([](NativeFacts& g) { g.override_source = "[native] cudnn"; }));
+    CHECK(differs([](NativeFacts& g) { g.configured_majors = {9}; }));
+    CHECK(differs([](NativeFacts& g) { g.search_without_needs = true; }));
+    CHECK(differs([](NativeFacts& g) { g.system_dirs.reset(); }));
+    CHECK(differs([](NativeFacts& g) { g.system_dirs->push_back({"/usr/lib", "x"}); }));
+    CHECK(differs([](NativeFacts& g) { g.env_vars["CUDA_PATH_V12_4"] = "/cuda"; }));
+    CHECK(differs([](NativeFacts& g) { g.env_vars["LD_LIBRARY_PATH"] = "/x"; }));
+    CHECK_FALSE(differs([](NativeFacts& g) { g.env_vars["PATH"] = "/bin"; }));  // not read on Linux
+    CHECK(differs([](NativeFacts& g) {
+        g.platform = Platform::Windows;
+        g.env_vars["PATH"] = "C:\\cuda";
+    }));
+    // Fields are length-prefixed: moving text between two facts changes the key.
+    NativeFacts a = f.facts, b = f.facts;
+    a.override_source = "ab";
+    a.configured_source = "c";
+    b.override_source = "a";
+    b.configured_source = "bc";
+    CHECK(native_cache_key(a, "l") != native_cache_key(b, "l"));
+}
+
+TEST_CASE("cache entries: text round trip; anything else is no entry") {
+    CacheEntry e;
+    e.key = "k\n1 x\n";
+    e.inputs = {{'s', "/a b\nc", "1:2:3", 0}, {'c', "/l", "/real", 0}};
+    e.payload = std::string("p\0q", 3);
+    const std::string text = encode_cache_entry(e);
+    auto back = decode_cache_entry(text);
+    REQUIRE(back);
+    CHECK(back->key == e.key);
+    REQUIRE(back->inputs.size() == 2);
+    CHECK(back->inputs[0].path == "/a b\nc");
+    CHECK(back->inputs[1].kind == 'c');
+    CHECK(back->payload == e.payload);
+    for (std::size_t n = 0; n < text.size(); ++n) {
+        CHECK_FALSE(decode_cache_entry(text.substr(0, n)));
+    }
+    CHECK_FALSE(decode_cache_entry(text + "\n"));
+    std::string other_kind = text;
+    other_kind.replace(other_kind.find("1 s\n"), 4, "1 z\n");
+    CHECK_FALSE(decode_cache_entry(other_kind));
+    CHECK(cache_entry_mismatch(*back, e.key, [](const inputs::Observation&) {
+              return true;
+          }).empty());
+    CHECK(cache_entry_mismatch(*back, "other", [](const inputs::Observation&) { return true; }) !=
+          "");
+    CHECK(cache_entry_mismatch(*back, e.key, [](const inputs::Observation& o) {
+              return o.kind != 'c';
+          }) == "/l changed");
+}
+
+TEST_CASE("inputs: signatures tell absent, changed and replaced files apart") {
+    test::TempDir tmp;
+    const fs::path p = tmp.path() / "f";
+    CHECK(inputs::signature(p) == "absent");
+    test::write(p, "one");
+    CHECK(inputs::signature(p / "under a file") == "absent");
+    const std::string one = inputs::signature(p);
+    CHECK(one != "absent");
+    CHECK(inputs::signature(p) == one);
+    test::write(p, "three");
+    CHECK(inputs::signature(p) != one);
+    {
+        inputs::Recording rec;
+        inputs::note(p);
+        inputs::note(p);  // once
+        inputs::note(tmp.path());
+        auto seen = rec.take();
+        REQUIRE(seen.size() == 2);
+        CHECK(inputs::still_holds(seen[0]));
+        test::write(p, "four!");
+        CHECK_FALSE(inputs::still_holds(seen[0]));
+        CHECK(inputs::still_holds(seen[1]));
+    }
+    inputs::Recording outer;
+    inputs::note(p);
+    CHECK(outer.take().size() == 1);
+}
+
+TEST_CASE("torch's architectures: cached while libtorch_cuda.so is unchanged") {
+    test::TempDir tmp;
+    const fs::path site = tmp.path() / "site", runtime = tmp.path() / "runtime";
+    CacheOutcome out;
+    CHECK_FALSE(read_torch_archs_cached(site, runtime, &out, {}));  // no torch: nothing cached
+    CHECK_FALSE(out.stored);
+    const fs::path lib = site / "torch" / "lib" / "libtorch_cuda.so";
+    test::write(lib, "not an ELF file");
+    CHECK_FALSE(read_torch_archs_cached(site, runtime, &out, {}));
+    CHECK(out.stored);
+    CHECK_FALSE(read_torch_archs_cached(site, runtime, &out, {}));
+    CHECK(out.hit);
+    test::write(lib, "still not an ELF file");
+    CHECK_FALSE(read_torch_archs_cached(site, runtime, &out, {}));
+    CHECK_FALSE(out.hit);
+}
+#endif
