@@ -14,7 +14,7 @@ namespace {
 // Global options that take a value: the token after them is not a subcommand.
 bool takes_value(const std::string& arg) {
     return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
-           arg == "--report";
+           arg == "--report" || arg == "--command";
 }
 
 struct Split {
@@ -118,7 +118,13 @@ Parsed parse(const std::vector<std::string>& args) {
         "known-bad version combinations, platform problems, each with its fix. Exit status 0: "
         "no error, 1: errors found, 2: the doctor could not run");
     bool doctor_json = false;
-    std::string report;
+    std::string report, doctor_command;
+    doctor
+        ->add_option("--command", doctor_command,
+                     "Check the env and cuDNN setup of this command only: server or finetune "
+                     "(default: server, and finetune too where it resolves to another env or "
+                     "cuDNN setup)")
+        ->type_name("server|finetune");
     doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
     doctor
         ->add_option("--report", report,
@@ -161,6 +167,19 @@ Parsed parse(const std::vector<std::string>& args) {
     }
     if (doctor->parsed()) {
         DoctorOptions d;
+        if (doctor_command == "server") {
+            d.command = Command::Server;
+        } else if (doctor_command == "finetune") {
+            d.command = Command::Finetune;
+        } else if (doctor->count("--command") > 0) {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: doctor --command takes server or finetune, not "
+                         "\"%s\": it names the command whose environment and cuDNN setup the "
+                         "doctor checks. Without --command the doctor checks server, and finetune "
+                         "too where finetune resolves to another environment or cuDNN setup.\n",
+                         doctor_command.c_str());
+            return {std::nullopt, kLaunchFailureStatus};
+        }
         d.json = doctor_json;
         if (!report.empty()) {
             d.report = report;

@@ -14,6 +14,7 @@
 namespace alltalk::cli {
 
 struct DoctorOptions {
+    std::optional<Command> command;  // --command: server or finetune; none: both (see doctor.hpp)
     bool json = false;
     std::optional<std::filesystem::path> report;
 };

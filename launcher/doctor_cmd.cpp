@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "diagnose/doctor.hpp"
 #include "base/error.hpp"
+#include "diagnose/doctor.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -14,14 +14,21 @@ namespace alltalk {
 int run_doctor(const cli::Options& opts) {
     const DiscoveryInputs in = cli::discovery_inputs(opts);
 
-    DoctorReport report;
+    // The commands' own resolutions (plan/resolve.hpp), with the launch's --cudnn, --cpu and
+    // --no-gpu-check.
+    DoctorRequest request;
+    if (opts.doctor->command) {
+        request.commands = {*opts.doctor->command};
+    }
+    request.overrides = opts.request;
+    DoctorResult result;
     try {
-        report = diagnose(gather_facts(in), builtin_rules());
+        result = diagnose_all(gather_doctor_facts(request, in, PlanContext{}), builtin_rules());
     } catch (const LaunchError& e) {
         std::fprintf(stderr, "alltalk-launch: error: the doctor could not run: %s\n", e.what());
         return 2;
     }
-    const std::string text = opts.doctor->json ? format_json(report) : format_text(report);
+    const std::string text = opts.doctor->json ? format_json(result) : format_text(result);
     std::fputs(text.c_str(), stdout);
     if (opts.doctor->report) {
         const fs::path file = absolute_from(*opts.doctor->report, in.cwd);
@@ -30,7 +37,7 @@ int run_doctor(const cli::Options& opts) {
         std::string user =
             lookup(in.env_vars, "USER").value_or(lookup(in.env_vars, "USERNAME").value_or(""));
         std::ofstream out(file, std::ios::binary);
-        out << format_markdown(report, home, user);
+        out << format_markdown(result, home, user);
         out.close();
         if (!out) {
             std::fprintf(stderr,
@@ -41,7 +48,7 @@ int run_doctor(const cli::Options& opts) {
         }
         std::fprintf(stderr, "alltalk-launch: report written to %s\n", file.string().c_str());
     }
-    return report.has_errors() ? 1 : 0;
+    return result.has_errors() ? 1 : 0;
 }
 
 }  // namespace alltalk

@@ -9,9 +9,21 @@ namespace fs = std::filesystem;
 
 namespace alltalk {
 
-bool DoctorReport::has_errors() const {
+namespace {
+
+bool any_error(const std::vector<Finding>& findings) {
     return std::any_of(findings.begin(), findings.end(),
                        [](const Finding& f) { return f.severity == Severity::Error; });
+}
+
+}  // namespace
+
+bool DoctorReport::has_errors() const {
+    return any_error(findings);
+}
+
+bool DoctorResult::has_errors() const {
+    return any_error(findings);
 }
 
 namespace {
@@ -27,12 +39,29 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
     return text::join(items, sep);
 }
 
+// The commands a check covers, for messages:
+// "`alltalk-launch server` or `alltalk-launch finetune`".
+std::string launch_commands(const DoctorFacts& f) {
+    std::string out;
+    for (std::size_t i = 0; i < f.commands.size(); ++i) {
+        out +=
+            std::string(i == 0 ? "" : " or ") + "`alltalk-launch " + to_string(f.commands[i]) + "`";
+    }
+    return out.empty() ? "`alltalk-launch server`" : out;
+}
+
 void env_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     if (!f.env) {
+        // The launch error's own parts: what happened (and what was tried) as the message, its
+        // fix as the fix.
+        ErrorText what = f.env_error;
+        what.fix.clear();
         out.push_back({"env-unreadable", Severity::Error,
-                       "The Python environment could not be read: " + f.env_error,
-                       "Recreate the environment with AllTalk's installer (atsetup), or point "
-                       "--env at a working one."});
+                       "The Python environment could not be read: " + LaunchError::paragraph(what),
+                       !f.env_error.fix.empty()
+                           ? f.env_error.fix
+                           : "Recreate the environment with AllTalk's installer (atsetup), or "
+                             "point --env at a working one."});
         return;
     }
     const PythonVersion& v = f.env->version;
@@ -41,7 +70,7 @@ void env_findings(const DoctorFacts& f, std::vector<Finding>& out) {
         out.push_back({"python-version", Severity::Error,
                        "The env's Python is " + v.text +
                            ", but this alltalk-launch embeds Python " + want.short_text() +
-                           ", so `alltalk-launch server` cannot start it.",
+                           ", so " + launch_commands(f) + " cannot start it.",
                        "Use an alltalk-launch built for Python " + v.short_text() +
                            " (cmake -B build -DALLTALK_PYTHON_VERSION=" + v.short_text() +
                            "), or recreate the env with Python " + want.short_text() +
@@ -241,6 +270,12 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                            "or remove it to let the launcher choose."});
         }
     }
+    if (f.cpu_only) {
+        out.push_back({"gpu-hidden", Severity::Info,
+                       "--cpu or [native] cpu = true: the app sees no GPU "
+                       "(CUDA_VISIBLE_DEVICES=) and runs on the CPU; the GPUs were not checked.",
+                       ""});
+    }
     if (f.gpus) {
         if (f.gpus->devices.empty()) {
             out.push_back({"gpu-none", Severity::Info,
@@ -260,16 +295,23 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
             }
             const ArchVerdict v = check_arch(d.cc_major, d.cc_minor, *f.torch_archs);
             if (!v.compatible) {
+                // With the check off (--no-gpu-check, [native] gpu_check = false) the launch
+                // starts anyway: the app fails at its first CUDA operation.
+                const std::string off =
+                    f.gpu_check ? ""
+                                : " The launcher's check is off (--no-gpu-check or [native] "
+                                  "gpu_check = false), so AllTalk starts and fails there.";
                 std::string list;
                 for (const auto& a : *f.torch_archs) {
                     list += (list.empty() ? "" : " ") + a;
                 }
                 const std::string py = python_cmd(f);
-                out.push_back({"gpu-arch", Severity::Error,
+                out.push_back({"gpu-arch", f.gpu_check ? Severity::Error : Severity::Warning,
                                "The installed torch has no kernels for " + d.name + " (" + sm +
                                    "); it was built for: " + list +
                                    ". CUDA operations fail with \"no kernel image is available "
-                                   "for execution on the device\".",
+                                   "for execution on the device\"." +
+                                   off,
                                py +
                                    " -m pip install --force-reinstall torch torchaudio "
                                    "--index-url " +
@@ -279,10 +321,37 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     }
 }
 
+// A further command that could not be resolved (its configured env does not exist, say).
+void unresolved_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const LaunchError& e = *f.unresolved;
+    ErrorText what = e.text();
+    what.fix.clear();
+    out.push_back({e.stage() == Stage::Env ? "env-not-found"
+                                           : std::string("unresolved-") + to_string(e.stage()),
+                   Severity::Error,
+                   launch_commands(f) + " cannot start: " + LaunchError::paragraph(what),
+                   e.text().fix});
+}
+
 }  // namespace
 
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     DoctorReport r;
+    r.commands = facts.commands;
+    if (facts.unresolved) {
+        r.unresolved = facts.unresolved->text();
+        unresolved_findings(facts, r.findings);
+        for (auto& x : r.findings) {
+            x.commands = facts.commands;
+        }
+        return r;
+    }
+    r.env_source = facts.env_source;
+    r.cpu_only = facts.cpu_only;
+    r.gpu_check = facts.gpu_check;
+    r.cudnn_override = facts.cudnn_override;
+    r.cudnn_override_source = facts.cudnn_override_source;
+    r.cudnn_majors = facts.cudnn_majors;
     r.root = facts.root.root;
     if (facts.env) {
         r.python_version = facts.env->version.text;
@@ -301,7 +370,38 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });
+    for (auto& x : r.findings) {
+        x.commands = facts.commands;
+    }
     return r;
+}
+
+DoctorResult diagnose_all(const std::vector<DoctorFacts>& facts, const RuleSet& rules) {
+    DoctorResult out;
+    for (const auto& f : facts) {
+        out.checks.push_back(diagnose(f, rules));
+    }
+    for (const auto& check : out.checks) {
+        out.commands.insert(out.commands.end(), check.commands.begin(), check.commands.end());
+        for (const auto& x : check.findings) {
+            // The same finding from another check (a port, the shell, the root): one entry.
+            auto same =
+                std::find_if(out.findings.begin(), out.findings.end(), [&](const Finding& y) {
+                    return y.id == x.id && y.severity == x.severity && y.message == x.message &&
+                           y.fix == x.fix;
+                });
+            if (same == out.findings.end()) {
+                out.findings.push_back(x);
+            } else {
+                same->commands.insert(same->commands.end(), x.commands.begin(), x.commands.end());
+            }
+        }
+    }
+    std::stable_sort(out.findings.begin(), out.findings.end(),
+                     [](const Finding& a, const Finding& b) {
+                         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
+                     });
+    return out;
 }
 
 }  // namespace alltalk

@@ -2,9 +2,15 @@
 // `alltalk-launch doctor`: facts about an AllTalk environment, gathered from the file system and
 // the OS without running the env's Python (doctor_facts.cpp), turned into findings by a pure
 // function (diagnose) so that every rule can be tested with hand-made facts.
+//
+// The doctor checks what a command will run: each command is resolved as the launcher resolves it
+// (plan/resolve.hpp: the same env, cuDNN override and majors, cpu and gpu_check). By default it
+// checks `server`, and `finetune` too when finetune resolves differently; commands that resolve
+// alike share one check. Each finding says which commands it concerns.
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/environ.hpp"
@@ -13,6 +19,7 @@
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
 #include "gpu/probe.hpp"
+#include "plan/resolve.hpp"
 #include "pypa/pip_check.hpp"
 
 namespace alltalk {
@@ -21,7 +28,15 @@ struct Finding {
     std::string id;
     Severity severity = Severity::Warning;
     std::string message;
-    std::string fix;  // a command for this env, or advice; may be empty
+    std::string fix;                // a command for this env, or advice; may be empty
+    std::vector<Command> commands;  // the commands it concerns (empty: not labelled)
+
+    Finding() = default;
+    Finding(std::string id_, Severity severity_, std::string message_, std::string fix_)
+        : id(std::move(id_)),
+          severity(severity_),
+          message(std::move(message_)),
+          fix(std::move(fix_)) {}
 };
 
 struct StartupHook {
@@ -30,10 +45,15 @@ struct StartupHook {
 };
 
 struct DoctorFacts {
+    std::vector<Command> commands;  // the commands this check covers (server, finetune)
+    // The command's resolution failed (root, config or env), so nothing else was gathered: only
+    // a further command gets this (the first one's failure means the doctor cannot run).
+    std::optional<LaunchError> unresolved;
     RootChoice root;
     std::optional<std::filesystem::path> env_dir;
+    std::string env_source;        // where the env choice came from ("--env", a config key, ...)
     std::optional<PythonEnv> env;  // nullopt: the env could not be read (env_error says why)
-    std::string env_error;
+    ErrorText env_error;           // why the env cannot be launched; empty `what`: it can
     PythonVersion launcher_python = built_python_version();
     Platform platform = Platform::Posix;  // the target's, for commands and paths
     bool windows() const { return platform == Platform::Windows; }
@@ -44,13 +64,28 @@ struct DoctorFacts {
     std::vector<int> ports_in_use;  // of AllTalk's ports
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
-    // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/).
+    // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/), from the command's
+    // resolution: --cudnn / [native] cudnn, [native] cudnn_majors, --cpu / [native] cpu and
+    // --no-gpu-check / [native] gpu_check as the launch takes them.
+    std::optional<std::filesystem::path> cudnn_override;
+    std::string cudnn_override_source;
+    std::vector<int> cudnn_majors;
+    bool cpu_only = false;  // the app sees no GPU: no GPU probe, GPU-only needs are warnings
+    bool gpu_check = true;  // false: an architecture mismatch is a warning (the launch allows it)
     std::optional<NativeDecision> native;
     std::optional<GpuProbe> gpus;
     std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found
 };
 
 struct DoctorReport {
+    std::vector<Command> commands;        // those this check covers
+    std::optional<ErrorText> unresolved;  // the command could not be resolved (DoctorFacts)
+    std::string env_source;
+    bool cpu_only = false;
+    bool gpu_check = true;
+    std::optional<std::filesystem::path> cudnn_override;
+    std::string cudnn_override_source;
+    std::vector<int> cudnn_majors;
     std::string python_version;
     std::filesystem::path python_prefix;
     std::filesystem::path python;
@@ -65,20 +100,56 @@ struct DoctorReport {
 // AllTalk's ports: API, Gradio UI, finetuning UI.
 inline constexpr int kAllTalkPorts[] = {7851, 7852, 7052};
 
+// The findings of one check, each labelled with facts.commands.
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);
 
-// Gathers the facts (effects: file system, sockets, PATH). Throws LaunchError only when the root
-// itself cannot be used (exit status 2).
-DoctorFacts gather_facts(const DiscoveryInputs& in);
+// What `doctor` was asked to check.
+struct DoctorRequest {
+    std::vector<Command> commands;  // empty: server, and finetune where it resolves differently
+    LaunchRequest overrides;        // --cudnn, --cpu, --no-gpu-check (command, script, args unused)
+};
+
+// One check: a resolution and the commands that resolve to it.
+struct DoctorCheck {
+    std::vector<Command> commands;
+    std::optional<CommandResolution> resolution;  // nullopt: unresolved says why
+    std::optional<LaunchError> unresolved;
+};
+
+// Resolves each command as the launch does (EnvReading::Report) and groups the commands that
+// resolve alike (CommandResolution::same_checks_as), in request order. The first command's
+// failure to resolve is thrown (the doctor cannot run); a further command's is its check's
+// `unresolved`.
+std::vector<DoctorCheck> doctor_checks(const DoctorRequest& request, const DiscoveryInputs& in,
+                                       const PlanContext& ctx);
+
+// Gathers the facts of one check (effects: file system, sockets, PATH, the GPU probe).
+DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in);
+
+// Every check's facts, in doctor_checks() order.
+std::vector<DoctorFacts> gather_doctor_facts(const DoctorRequest& request,
+                                             const DiscoveryInputs& in, const PlanContext& ctx);
+
+// The doctor's result over all checks: each check's report, and their findings merged (a finding
+// that several checks make is listed once, with all their commands).
+struct DoctorResult {
+    std::vector<DoctorReport> checks;  // the first is the primary one (server by default)
+    std::vector<Finding> findings;     // errors first, then warnings, then info
+    std::vector<Command> commands;     // every command checked, in order
+
+    bool has_errors() const;
+};
+
+DoctorResult diagnose_all(const std::vector<DoctorFacts>& facts, const RuleSet& rules);
 
 // The PEP 508 variables of `env`'s Python on this machine (uname for the platform ones).
 pep508::MarkerEnv marker_env(const PythonEnv& env);
 
-// Output.
-std::string format_text(const DoctorReport& report);
-std::string format_json(const DoctorReport& report);
+// Output. A finding is tagged with its commands where it does not concern every command checked.
+std::string format_text(const DoctorResult& result);
+std::string format_json(const DoctorResult& result);
 // Markdown for a bug report; the home folder and the user name are replaced.
-std::string format_markdown(const DoctorReport& report, const std::string& home,
+std::string format_markdown(const DoctorResult& result, const std::string& home,
                             const std::string& user);
 
 }  // namespace alltalk

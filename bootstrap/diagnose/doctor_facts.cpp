@@ -8,7 +8,6 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "diagnose/doctor.hpp"
-#include "discover/config.hpp"
 #include "gpu/torch_arch.hpp"
 #include "os/process.hpp"
 #include "plan/plan.hpp"
@@ -166,32 +165,60 @@ std::optional<fs::path> find_program(const std::string& name, const std::vector<
 
 }  // namespace
 
-DoctorFacts gather_facts(const DiscoveryInputs& in) {
-    DoctorFacts f;
-    f.env_vars = in.env_vars;
-    f.root = find_root(in);
-    Config config;
-    if (auto file = find_config(in, f.root)) {
-        config = load_config(*file);
-    }
-    std::optional<fs::path> configured;
-    std::string configured_source;
-    if (config.env) {
-        configured = config.env;
-        configured_source = "alltalk-launch.toml env";
-    }
-    const EnvChoice choice = choose_env(in, f.root, configured, configured_source);
-    f.env_dir = choice.dir;
-    try {
-        f.env = inspect_env(choice.dir, f.launcher_python);
-    } catch (const LaunchError& e) {
-        f.env_error = e.what();
+std::vector<DoctorCheck> doctor_checks(const DoctorRequest& request, const DiscoveryInputs& in,
+                                       const PlanContext& ctx) {
+    const bool by_default = request.commands.empty();
+    const std::vector<Command> commands =
+        by_default ? std::vector<Command>{Command::Server, Command::Finetune} : request.commands;
+    std::vector<DoctorCheck> checks;
+    for (Command c : commands) {
+        LaunchRequest r = request.overrides;
+        r.command = c;
+        std::optional<CommandResolution> res;
         try {
-            f.env = inspect_env(choice.dir, PythonVersion{});  // any version: reported instead
-        } catch (const LaunchError&) {
-            f.env.reset();
+            res = resolve_command(r, in, ctx, EnvReading::Report);
+        } catch (const LaunchError& e) {
+            if (checks.empty()) {
+                throw;  // nothing to check: the doctor cannot run
+            }
+            checks.push_back({{c}, std::nullopt, e});
+            continue;
+        }
+        auto same = std::find_if(checks.begin(), checks.end(), [&](const DoctorCheck& k) {
+            return k.resolution && k.resolution->same_checks_as(*res);
+        });
+        if (same != checks.end()) {
+            same->commands.push_back(c);
+        } else {
+            checks.push_back({{c}, std::move(res), std::nullopt});
         }
     }
+    return checks;
+}
+
+DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
+    DoctorFacts f;
+    f.commands = check.commands;
+    f.env_vars = in.env_vars;
+    if (!check.resolution) {
+        f.unresolved = check.unresolved;
+        return f;
+    }
+    const CommandResolution& res = *check.resolution;
+    f.root = res.root;
+    const EnvChoice& choice = res.env_choice;
+    f.env_dir = choice.dir;
+    f.env_source = choice.source;
+    f.env = res.env;
+    if (res.env_error) {
+        f.env_error = res.env_error->text();
+    }
+    f.launcher_python = res.want;
+    f.cudnn_override = res.native.override_dir;
+    f.cudnn_override_source = res.native.override_source;
+    f.cudnn_majors = res.native.configured_majors;
+    f.cpu_only = res.cpu_only;
+    f.gpu_check = res.gpu_check;
     f.platform = f.env ? f.env->platform : layout_platform(choice.dir);
     std::optional<fs::path> site =
         f.env ? std::optional<fs::path>(f.env->site_packages) : guess_site_packages(choice.dir);
@@ -204,12 +231,12 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
         f.ffmpeg =
             find_program("ffmpeg", activation_path(*f.env, f.platform), in.env_vars, f.platform);
         f.ffmpeg_checked = true;
-        NativeFacts nf;
-        nf.env = *f.env;
+        NativeFacts nf = res.native;  // the launch's own cuDNN inputs
         nf.scan = &f.scan;
-        nf.env_vars = in.env_vars;
         f.native = analyze_native(nf);
-        f.gpus = probe_gpus(cudart_candidates(*f.env));
+        if (!f.cpu_only) {  // the launch hides the GPUs and probes none
+            f.gpus = probe_gpus(cudart_candidates(*f.env));
+        }
         f.torch_archs = read_torch_archs(f.env->site_packages);
     }
     for (int port : kAllTalkPorts) {
@@ -218,6 +245,15 @@ DoctorFacts gather_facts(const DiscoveryInputs& in) {
         }
     }
     return f;
+}
+
+std::vector<DoctorFacts> gather_doctor_facts(const DoctorRequest& request,
+                                             const DiscoveryInputs& in, const PlanContext& ctx) {
+    std::vector<DoctorFacts> out;
+    for (const DoctorCheck& check : doctor_checks(request, in, ctx)) {
+        out.push_back(gather_facts(check, in));
+    }
+    return out;
 }
 
 }  // namespace alltalk

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
 #include "diagnose/doctor.hpp"
 
 namespace alltalk {
@@ -24,15 +25,61 @@ const char* heading(Severity s) {
     return "";
 }
 
-std::size_t count(const DoctorReport& r, Severity s) {
+std::size_t count(const DoctorResult& r, Severity s) {
     return static_cast<std::size_t>(std::count_if(
         r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.severity == s; }));
 }
 
-std::string summary(const DoctorReport& r) {
+std::string summary(const DoctorResult& r) {
     return std::to_string(count(r, Severity::Error)) + " error(s), " +
            std::to_string(count(r, Severity::Warning)) + " warning(s), " +
            std::to_string(count(r, Severity::Info)) + " note(s)";
+}
+
+std::string command_list(const std::vector<Command>& commands, const char* sep = ", ") {
+    std::string out;
+    for (Command c : commands) {
+        out += (out.empty() ? "" : sep) + std::string(to_string(c));
+    }
+    return out;
+}
+
+// "[finetune]" for a finding that concerns only some of the commands checked; else empty.
+std::string tag(const DoctorResult& r, const Finding& f) {
+    if (f.commands.empty() || std::all_of(r.commands.begin(), r.commands.end(), [&](Command c) {
+            return std::find(f.commands.begin(), f.commands.end(), c) != f.commands.end();
+        })) {
+        return "";
+    }
+    return "[" + command_list(f.commands) + "] ";
+}
+
+std::string environment_line(const DoctorReport& c) {
+    return c.python_prefix.string() + " (Python " + c.python_version +
+           (c.env_source.empty() ? "" : ", from " + c.env_source) + ")";
+}
+
+// The non-default cuDNN and GPU settings of a check, "" when there are none.
+std::string settings(const DoctorReport& c) {
+    std::vector<std::string> items;
+    if (c.cudnn_override) {
+        items.push_back("cuDNN from " + c.cudnn_override->string() + " (" +
+                        c.cudnn_override_source + ")");
+    }
+    if (!c.cudnn_majors.empty()) {
+        std::string majors;
+        for (int m : c.cudnn_majors) {
+            majors += (majors.empty() ? "" : ", ") + std::to_string(m);
+        }
+        items.push_back("cudnn_majors [" + majors + "]");
+    }
+    if (c.cpu_only) {
+        items.push_back("CPU only");
+    }
+    if (!c.gpu_check) {
+        items.push_back("no GPU architecture check");
+    }
+    return text::join(items, "; ");
 }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
@@ -47,15 +94,35 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 
 }  // namespace
 
-std::string format_text(const DoctorReport& r) {
+std::string format_text(const DoctorResult& r) {
     std::string out = "alltalk-launch doctor\n";
-    out += "  AllTalk folder: " + r.root.string() + "\n";
-    if (!r.python_prefix.empty()) {
-        out += "  environment:    " + r.python_prefix.string() + " (Python " + r.python_version +
-               ")\n";
+    const DoctorReport* first = r.checks.empty() ? nullptr : &r.checks.front();
+    if (first) {
+        out += "  AllTalk folder: " + first->root.string() + "\n";
     }
-    out += "  distributions:  " + std::to_string(r.distributions) + " installed, " +
-           std::to_string(r.check.conflicts.size()) + " requirement problem(s)\n";
+    for (const auto& c : r.checks) {
+        std::string indent = "  ";
+        if (r.checks.size() > 1) {
+            out += "  " + command_list(c.commands) + ":\n";
+            indent = "    ";
+        }
+        if (c.unresolved) {
+            out += indent + "environment:    none (see the error below)\n";
+            continue;
+        }
+        if (!c.python_prefix.empty()) {
+            out += indent + "environment:    " + environment_line(c) + "\n";
+        }
+        out += indent + "distributions:  " + std::to_string(c.distributions) + " installed, " +
+               std::to_string(c.check.conflicts.size()) + " requirement problem(s)\n";
+        if (auto s = settings(c); !s.empty()) {
+            out += indent + "settings:       " + s + "\n";
+        }
+        if (r.checks.size() == 1 && !c.commands.empty()) {
+            out += indent + "checked for:    " + command_list(c.commands) +
+                   (c.commands.size() > 1 ? " (the same environment and cuDNN setup)" : "") + "\n";
+        }
+    }
     for (Severity s : kOrder) {
         if (count(r, s) == 0) {
             continue;
@@ -65,7 +132,7 @@ std::string format_text(const DoctorReport& r) {
             if (f.severity != s) {
                 continue;
             }
-            out += "  [" + f.id + "] " + f.message + "\n";
+            out += "  [" + f.id + "] " + tag(r, f) + f.message + "\n";
             if (!f.fix.empty()) {
                 out += "      fix: " + f.fix + "\n";
             }
@@ -75,41 +142,110 @@ std::string format_text(const DoctorReport& r) {
     return out;
 }
 
-std::string format_json(const DoctorReport& r) {
-    nlohmann::json j;
-    j["python"] = {{"version", r.python_version},
-                   {"prefix", r.python_prefix.string()},
-                   {"executable", r.python.string()}};
-    j["root"] = r.root.string();
-    j["distributions"] = r.distributions;
-    j["conflicts"] = nlohmann::json::array();
-    for (const auto& c : r.check.conflicts) {
-        nlohmann::json x = {{"package", c.package},
-                            {"version", c.version},
-                            {"requirement", c.requirement},
-                            {"dependency", c.dependency}};
-        x["installed"] = c.installed ? nlohmann::json(*c.installed) : nullptr;
-        j["conflicts"].push_back(std::move(x));
+namespace {
+
+nlohmann::json conflicts_json(const DoctorReport& c) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& x : c.check.conflicts) {
+        nlohmann::json j = {{"package", x.package},
+                            {"version", x.version},
+                            {"requirement", x.requirement},
+                            {"dependency", x.dependency}};
+        j["installed"] = x.installed ? nlohmann::json(*x.installed) : nullptr;
+        out.push_back(std::move(j));
     }
+    return out;
+}
+
+nlohmann::json python_json(const DoctorReport& c) {
+    return {{"version", c.python_version},
+            {"prefix", c.python_prefix.string()},
+            {"executable", c.python.string()}};
+}
+
+nlohmann::json commands_json(const std::vector<Command>& commands) {
+    nlohmann::json out = nlohmann::json::array();
+    for (Command c : commands) {
+        out.push_back(to_string(c));
+    }
+    return out;
+}
+
+// One command's check: its env's facts and settings (the same object for commands that share it).
+nlohmann::json check_json(const DoctorReport& c) {
+    nlohmann::json j;
+    if (c.unresolved) {
+        j["error"] = {{"what", c.unresolved->what},
+                      {"tried", c.unresolved->tried},
+                      {"fix", c.unresolved->fix}};
+        return j;
+    }
+    j["python"] = python_json(c);
+    j["env_source"] = c.env_source;
+    j["distributions"] = c.distributions;
+    j["conflicts"] = conflicts_json(c);
+    j["cudnn"] = {{"override", c.cudnn_override ? nlohmann::json(c.cudnn_override->string())
+                                                : nlohmann::json(nullptr)},
+                  {"override_source", c.cudnn_override_source},
+                  {"majors", c.cudnn_majors}};
+    j["cpu"] = c.cpu_only;
+    j["gpu_check"] = c.gpu_check;
+    j["checked_with"] = commands_json(c.commands);
+    return j;
+}
+
+}  // namespace
+
+std::string format_json(const DoctorResult& r) {
+    nlohmann::json j;
+    // The first check's facts at the top level, as before there were several.
+    static const DoctorReport none;
+    const DoctorReport& first = r.checks.empty() ? none : r.checks.front();
+    j["python"] = python_json(first);
+    j["root"] = first.root.string();
+    j["distributions"] = first.distributions;
+    j["conflicts"] = conflicts_json(first);
+    // Every check's findings, each once, with the commands it concerns.
     j["findings"] = nlohmann::json::array();
     for (const auto& f : r.findings) {
         j["findings"].push_back({{"id", f.id},
                                  {"severity", to_string(f.severity)},
                                  {"message", f.message},
-                                 {"fix", f.fix}});
+                                 {"fix", f.fix},
+                                 {"commands", commands_json(f.commands)}});
+    }
+    j["commands"] = nlohmann::json::object();
+    for (const auto& c : r.checks) {
+        for (Command cmd : c.commands) {
+            j["commands"][to_string(cmd)] = check_json(c);
+        }
     }
     // Invalid UTF-8 in a path or metadata must not abort the output.
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string format_markdown(const DoctorReport& r, const std::string& home,
+std::string format_markdown(const DoctorResult& r, const std::string& home,
                             const std::string& user) {
     std::string out = "# alltalk-launch doctor report\n\n";
     out += "| | |\n|---|---|\n";
-    out += "| AllTalk folder | `" + r.root.string() + "` |\n";
-    out += "| Environment | `" + r.python_prefix.string() + "` |\n";
-    out += "| Python | " + r.python_version + " |\n";
-    out += "| Distributions | " + std::to_string(r.distributions) + " |\n";
+    if (!r.checks.empty()) {
+        out += "| AllTalk folder | `" + r.checks.front().root.string() + "` |\n";
+    }
+    for (const auto& c : r.checks) {
+        const std::string of = r.checks.size() > 1 ? " (" + command_list(c.commands) + ")" : "";
+        if (c.unresolved) {
+            out += "| Environment" + of + " | none: " + c.unresolved->what + " |\n";
+            continue;
+        }
+        out += "| Environment" + of + " | `" + c.python_prefix.string() + "` (from " +
+               c.env_source + ") |\n";
+        out += "| Python" + of + " | " + c.python_version + " |\n";
+        out += "| Distributions" + of + " | " + std::to_string(c.distributions) + " |\n";
+        if (auto s = settings(c); !s.empty()) {
+            out += "| Settings" + of + " | " + s + " |\n";
+        }
+    }
+    out += "| Checked for | " + command_list(r.commands) + " |\n";
     out += "| Result | " + summary(r) + " |\n";
     for (Severity s : kOrder) {
         if (count(r, s) == 0) {
@@ -118,18 +254,22 @@ std::string format_markdown(const DoctorReport& r, const std::string& home,
         out += "\n## " + std::string(heading(s)) + "\n\n";
         for (const auto& f : r.findings) {
             if (f.severity == s) {
-                out += "- **" + f.id + "**: " + f.message + "\n";
+                out += "- **" + f.id + "**: " + tag(r, f) + f.message + "\n";
                 if (!f.fix.empty()) {
                     out += "  - fix: `" + f.fix + "`\n";
                 }
             }
         }
     }
-    if (!r.check.conflicts.empty()) {
-        out += "\n## Requirement problems (as `pip check` reports them)\n\n";
-        for (const auto& c : r.check.conflicts) {
-            out += "- " + c.package + " " + c.version + " requires `" + c.requirement + "`: " +
-                   (c.installed ? "installed " + *c.installed : std::string("not installed")) +
+    for (const auto& c : r.checks) {
+        if (c.check.conflicts.empty()) {
+            continue;
+        }
+        out += "\n## Requirement problems (as `pip check` reports them)" +
+               (r.checks.size() > 1 ? " for " + command_list(c.commands) : std::string()) + "\n\n";
+        for (const auto& x : c.check.conflicts) {
+            out += "- " + x.package + " " + x.version + " requires `" + x.requirement + "`: " +
+                   (x.installed ? "installed " + *x.installed : std::string("not installed")) +
                    "\n";
         }
     }

@@ -475,12 +475,14 @@ EnvChoice choose_env(const DiscoveryInputs& in, const RootChoice& root,
             return true;
         }
         if (must_exist) {
-            throw LaunchError(Stage::Env, "The Python environment given by " + source + " (" +
-                                              abs.string() +
-                                              ") does not exist or is not an environment (no "
-                                              "pyvenv.cfg, conda-meta or bin folder). Give the "
-                                              "environment folder itself, e.g. "
-                                              "<AllTalk>/alltalk_environment/env.");
+            throw LaunchError(
+                Stage::Env,
+                ErrorText{"The Python environment given by " + source + " (" + abs.string() +
+                              ") does not exist or is not an environment (no "
+                              "pyvenv.cfg, conda-meta or bin folder).",
+                          "",
+                          "Give the environment folder itself, e.g. "
+                          "<AllTalk>/alltalk_environment/env."});
         }
         return false;
     };

@@ -13,20 +13,6 @@ namespace fs = std::filesystem;
 
 namespace alltalk {
 
-const char* to_string(Command c) {
-    switch (c) {
-        case Command::Server:
-            return "server";
-        case Command::Finetune:
-            return "finetune";
-        case Command::Run:
-            return "run";
-        case Command::Python:
-            return "python";
-    }
-    return "?";
-}
-
 std::vector<std::string> LaunchPlan::script_argv() const {
     if (!script || python_argv.size() < 2) {
         return {};
@@ -195,62 +181,24 @@ std::vector<EnvChange> environment_changes(const LaunchPlan& plan, const EnvMap&
     return out;
 }
 
-std::optional<fs::path> find_config(const DiscoveryInputs& in, const RootChoice& root) {
-    if (in.config_option) {
-        return absolute_from(*in.config_option, in.cwd);
-    }
-    fs::path candidate = root.root / "alltalk-launch.toml";
-    if (is_file(candidate)) {
-        return candidate;
-    }
-    return std::nullopt;
-}
-
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
                      const PlanContext& ctx) {
     LaunchPlan plan;
     plan.command = request.command;
     plan.launcher = in.exe;
-    plan.root = find_root(in);
-
-    Config config;
-    plan.config_file = find_config(in, plan.root);
-    if (plan.config_file) {
-        config = load_config(*plan.config_file);
-    }
-
-    const CommandConfig* cc = config.command(to_string(plan.command));
-    std::optional<fs::path> configured_env;
-    std::string configured_source;
-    if (cc && cc->env) {
-        configured_env = cc->env;
-        configured_source = plan.config_file->string() + " [" + to_string(plan.command) + "] env";
-    } else if (config.env) {
-        configured_env = config.env;
-        configured_source = plan.config_file->string() + " env";
-    }
-    plan.env_choice = choose_env(in, plan.root, configured_env, configured_source);
-    plan.env = inspect_env(plan.env_choice.dir, ctx.want);
-
-    NativeFacts native;
-    native.env = plan.env;
-    native.env_vars = in.env_vars;
-    if (request.cudnn) {
-        native.override_dir = absolute_from(*request.cudnn, in.cwd);
-        native.override_source = "--cudnn";
-    } else if (config.native.cudnn) {
-        native.override_dir = config.native.cudnn;
-        native.override_source = config.native.source + " [native] cudnn";
-    }
-    native.configured_majors = config.native.cudnn_majors;
-    native.configured_source = config.native.source;
-    native.system_dirs = ctx.system_library_dirs;
+    CommandResolution r = resolve_command(request, in, ctx);
+    plan.root = std::move(r.root);
+    plan.config_file = r.config_file;
+    plan.env_choice = std::move(r.env_choice);
+    plan.env = *r.env;
     plan.native = ctx.native_decided ? *ctx.native_decided
-                  : ctx.analyze      ? ctx.analyze(native)
-                                     : analyze_native(native);
+                  : ctx.analyze      ? ctx.analyze(r.native)
+                                     : analyze_native(r.native);
     plan.native_from_reexec = ctx.native_decided.has_value();
-    plan.cpu_only = request.cpu || config.native.cpu.value_or(false);
-    plan.gpu_check = !request.no_gpu_check && config.native.gpu_check.value_or(true);
+    plan.cpu_only = r.cpu_only;
+    plan.gpu_check = r.gpu_check;
+    const Config& config = r.config;
+    const CommandConfig* cc = r.command_config();
 
     std::vector<std::string> script_args;
     switch (plan.command) {

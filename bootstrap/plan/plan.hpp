@@ -16,21 +16,9 @@
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
 #include "discover/safe_globals.hpp"
+#include "plan/resolve.hpp"
 
 namespace alltalk {
-
-enum class Command { Server, Finetune, Run, Python };
-const char* to_string(Command c);
-
-// What the user asked for on the command line, already parsed.
-struct LaunchRequest {
-    Command command = Command::Server;
-    std::optional<std::filesystem::path> script;  // `run SCRIPT`
-    std::vector<std::string> args;                // script arguments, or python's for `python`
-    std::optional<std::filesystem::path> cudnn;   // --cudnn DIR
-    bool cpu = false;                             // --cpu
-    bool no_gpu_check = false;                    // --no-gpu-check
-};
 
 struct LaunchPlan {
     Command command = Command::Server;
@@ -71,27 +59,11 @@ struct StartOutcome {
     bool cudnn_links = true;  // plan.cudnn_link_dir was made (else the chosen folders themselves)
 };
 
-// Facts the plan needs besides discovery: where the `python` alias folder may live.
-struct PlanContext {
-    PythonVersion want = built_python_version();
-    std::optional<std::filesystem::path> runtime_dir;  // process::runtime_dir_candidate()
-    // The system folders searched for cuDNN after the env's; nullopt: system_cudnn_dirs().
-    std::optional<std::vector<std::pair<std::filesystem::path, std::string>>> system_library_dirs;
-    // The decision the launcher made before its re-exec (cudnn/codec.hpp): used instead of
-    // selecting again.
-    std::optional<NativeDecision> native_decided;
-    // How the selection is made when not handed over: nullptr is analyze_native(); the launcher
-    // passes its cached form (start/native_cache.hpp).
-    std::function<NativeDecision(const NativeFacts&)> analyze;
-};
-
-// Discovers root, config and env, inspects the env and decides argv, cwd and environment.
-// Throws LaunchError with a user-facing paragraph for each bad input.
+// Resolves the command (resolve_command: root, config, env, cuDNN inputs), decides the cuDNN
+// choice, argv, cwd and environment. Throws LaunchError with a user-facing paragraph for each bad
+// input.
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
                      const PlanContext& ctx);
-
-// --config, else <root>/alltalk-launch.toml when it exists.
-std::optional<std::filesystem::path> find_config(const DiscoveryInputs& in, const RootChoice& root);
 
 // The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
 std::vector<std::filesystem::path> activation_path(const PythonEnv& env, Platform style);

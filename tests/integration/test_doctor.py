@@ -340,3 +340,101 @@ def test_cudnn_need_without_a_cudnn8_and_what_serves_cudnn9(tmp_path):
     assert "cudnn-missing" not in ids(report)
     served = [f for f in report["findings"] if f["id"] == "cudnn-served"]
     assert served and "cuDNN 9" in served[0]["message"]
+
+
+# ---- per-command resolution: the env that `server` / `finetune` will really use --------------
+
+@pytest.fixture
+def dashless(tmp_path) -> Path:
+    """A folder whose path has no '-' (pytest's have one, which AllTalk's script.py refuses: an
+    error finding of its own)."""
+    base = Path(tempfile.mkdtemp(prefix="alltalk_"))
+    yield base
+    shutil.rmtree(base)
+
+
+def root_with_finetune_env(base: Path) -> tuple[Path, Path, Path]:
+    """An AllTalk root with a clean server env and, through alltalk-launch.toml, a finetune env
+    of its own holding a conflicting pair."""
+    root = make_root(base / "alltalk_tts")
+    server = make_venv(root / "alltalk_environment" / "env", with_pip=False)
+    finetune = make_venv(root / "finetune env", with_pip=False)
+    write_dist(site_packages(finetune), "gradio", "4.44.1", ["pydantic<2.0"])
+    write_dist(site_packages(finetune), "pydantic", "2.6.4", [])
+    (root / "alltalk-launch.toml").write_text('[finetune]\nenv = "finetune env"\n')
+    return root, server, finetune
+
+
+def conflict_findings(report: dict) -> list:
+    return [f for f in report["findings"] if f["id"] == "requirement-conflict"]
+
+
+def test_finetune_env_of_its_own_is_checked_and_labelled(tmp_path, dashless):
+    root, server, finetune = root_with_finetune_env(dashless)
+    # The default doctor: server, and finetune because it resolves to another env.
+    res = doctor("--json", cwd=root, env=clean_env())
+    assert res.returncode == 1, res.stderr
+    report = json.loads(res.stdout)
+    found = conflict_findings(report)
+    assert len(found) == 1 and found[0]["commands"] == ["finetune"]
+    assert "gradio 4.44.1 requires pydantic<2.0" in found[0]["message"]
+    assert f"'{finetune}/bin/python' -m pip install 'pydantic<2.0'" == found[0]["fix"]
+    # The old top-level keys are the server's check; each command's facts are under "commands".
+    assert report["python"]["prefix"] == str(server) and report["conflicts"] == []
+    assert set(report["commands"]) == {"server", "finetune"}
+    assert report["commands"]["server"]["python"]["prefix"] == str(server)
+    assert report["commands"]["finetune"]["python"]["prefix"] == str(finetune)
+    assert "[finetune] env" in report["commands"]["finetune"]["env_source"]
+    assert [c["package"] for c in report["commands"]["finetune"]["conflicts"]] == ["gradio"]
+    # Findings both checks make are listed once, for both.
+    assert all(f["commands"] in (["server"], ["finetune"], ["server", "finetune"])
+               for f in report["findings"])
+    # The text output tags it, and shows both envs.
+    res = doctor(cwd=root, env=clean_env())
+    assert res.returncode == 1
+    assert "[requirement-conflict] [finetune] gradio 4.44.1 requires pydantic<2.0" in res.stdout
+    assert f"finetune:\n    environment:    {finetune}" in res.stdout
+    # The Markdown report too.
+    md = tmp_path / "report.md"
+    assert doctor("--report", md, cwd=root, env=clean_env()).returncode == 1
+    text = md.read_text()
+    assert "(finetune)" in text and "[finetune] gradio 4.44.1" in text
+
+
+def test_doctor_command_server_or_finetune(dashless):
+    root, server, finetune = root_with_finetune_env(dashless)
+    res = doctor("--command", "server", "--json", cwd=root, env=clean_env())
+    assert res.returncode == 0, res.stdout
+    report = json.loads(res.stdout)
+    assert not conflict_findings(report) and report["python"]["prefix"] == str(server)
+    assert list(report["commands"]) == ["server"]
+    assert all(f["commands"] == ["server"] for f in report["findings"])
+    res = doctor("--command", "finetune", "--json", cwd=root, env=clean_env())
+    assert res.returncode == 1
+    report = json.loads(res.stdout)
+    assert [f["commands"] for f in conflict_findings(report)] == [["finetune"]]
+    assert report["python"]["prefix"] == str(finetune)
+    assert conflicts_of(report) == {("gradio", "4.44.1", "pydantic", "2.6.4", "pydantic<2.0")}
+    # What the launch itself resolves for finetune is the env the doctor checked.
+    dry = run_launcher("--dry-run", "finetune", cwd=root, env=clean_env())
+    assert dry.returncode == 0, dry.stderr
+    assert f"env:        {finetune} (venv" in dry.stdout
+
+
+def test_one_check_when_both_commands_resolve_alike(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "one", pip_wheel)
+    write_dist(site_packages(venv), "gradio", "4.44.1", ["pydantic<2.0"])
+    write_dist(site_packages(venv), "pydantic", "2.6.4", [])
+    report = doctor_json(venv)
+    assert set(report["commands"]) == {"server", "finetune"}
+    assert [f["commands"] for f in conflict_findings(report)] == [["server", "finetune"]]
+    res = doctor("--env", venv)
+    assert "[requirement-conflict] gradio" in res.stdout  # no tag: it concerns every command
+
+
+def test_doctor_command_bogus_is_a_clear_error(tmp_path):
+    res = doctor("--command", "bogus")
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert err.startswith("alltalk-launch: error:") and "\n" not in err
+    assert "server or finetune" in err and '"bogus"' in err

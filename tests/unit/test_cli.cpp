@@ -55,3 +55,23 @@ TEST_CASE("usage errors give status 2 and no options") {
     CHECK_FALSE(help.options);
     CHECK(help.exit_status == 0);
 }
+
+TEST_CASE("doctor --command, with the launch's cuDNN and GPU options") {
+    auto o = parse_ok({"doctor"});
+    REQUIRE(o.doctor);
+    CHECK_FALSE(o.doctor->command);
+    o = parse_ok({"--cudnn", "/c", "doctor", "--command", "finetune", "--cpu", "--json"});
+    REQUIRE(o.doctor);
+    CHECK(o.doctor->command == Command::Finetune);
+    CHECK(o.doctor->json);
+    CHECK(*o.request.cudnn == "/c");
+    CHECK(o.request.cpu);
+    // `server` after --command is its value, not the subcommand.
+    o = parse_ok({"doctor", "--command", "server", "--no-gpu-check"});
+    REQUIRE(o.doctor);
+    CHECK(o.doctor->command == Command::Server);
+    CHECK(o.request.no_gpu_check);
+    auto bad = cli::parse({"doctor", "--command", "bogus"});
+    CHECK_FALSE(bad.options);
+    CHECK(bad.exit_status == 2);
+}

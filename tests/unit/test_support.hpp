@@ -1,9 +1,11 @@
 #pragma once
 // Temporary folder trees for the unit tests.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace alltalk::test {
 
@@ -61,6 +63,26 @@ inline void make_venv(const std::filesystem::path& dir, const std::filesystem::p
                                   "\n");
     write(dir / "bin" / "python");
     std::filesystem::create_directories(dir / "lib" / ("python" + ver) / "site-packages");
+}
+
+// A dist-info folder as pip writes it (the folder name escapes "-" in the project name as "_").
+inline void write_dist(const std::filesystem::path& site, const std::string& name,
+                       const std::string& version,
+                       const std::vector<std::string>& requires_dist = {}) {
+    std::string meta = "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n";
+    for (const auto& r : requires_dist) {
+        meta += "Requires-Dist: " + r + "\n";
+    }
+    std::string folder = name;
+    std::replace(folder.begin(), folder.end(), '-', '_');
+    write(site / (folder + "-" + version + ".dist-info") / "METADATA", meta + "\nbody\n");
+}
+
+// Empty files of these names in `dir` (library folders: only their listing is read).
+inline void write_files(const std::filesystem::path& dir, const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        write(dir / n);
+    }
 }
 
 }  // namespace alltalk::test
