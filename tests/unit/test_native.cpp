@@ -7,6 +7,7 @@
 #include "cudnn/codec.hpp"
 #include "cudnn/select.hpp"
 #include "discover/config.hpp"
+#include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
 #include "start/cudnn_apply.hpp"
 #include "test_support.hpp"
@@ -352,6 +353,60 @@ TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config
     p = make_plan(r, in, ctx);
     CHECK(p.cpu_only);
     CHECK_FALSE(p.gpu_check);
+}
+
+TEST_CASE("the plan stays as made: what start-up could not make is worked out again") {
+    test::TempDir tmp;
+    const fs::path root = tmp.path() / "alltalk_tts";
+    const fs::path env = root / "alltalk_environment" / "env";
+    test::make_root(root);
+    test::make_prefix(env);
+    const fs::path site = env / "lib" / "python3.11" / "site-packages";
+    dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    DiscoveryInputs in;
+    in.cwd = root;
+    in.exe = tmp.path() / "bin" / "alltalk-launch";
+    in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
+    PlanContext ctx;
+    ctx.want = PythonVersion{3, 11, "3.11"};
+    ctx.runtime_dir = tmp.path() / "run";
+    ctx.system_library_dirs.emplace();
+    LaunchRequest r;
+    const LaunchPlan p = make_plan(r, in, ctx);
+    REQUIRE(p.alias_dir);
+    REQUIRE(p.cudnn_link_dir);
+    auto value = [](const std::vector<EnvChange>& changes, const std::string& name) {
+        for (const auto& c : changes) {
+            if (c.name == name && c.value) {
+                return *c.value;
+            }
+        }
+        return std::string("<none>");
+    };
+    // Everything made: what make_plan said.
+    CHECK(value(environment_changes(p, in.env_vars, Platform::Posix), "PATH") ==
+          value(p.env_changes, "PATH"));
+    // No alias folder: PATH without it, worked out, not cut out of a string.
+    StartOutcome no_alias;
+    no_alias.alias_dir = false;
+    const std::string path =
+        value(environment_changes(p, in.env_vars, Platform::Posix, no_alias), "PATH");
+    CHECK(path.find(p.alias_dir->string()) == std::string::npos);
+    CHECK(path.rfind((env / "bin").string() + ":", 0) == 0);
+    // No link folder: the chosen folder itself leads LD_LIBRARY_PATH.
+    StartOutcome no_links;
+    no_links.cudnn_links = false;
+    CHECK(value(environment_changes(p, in.env_vars, Platform::Posix, no_links),
+                "LD_LIBRARY_PATH") == (site / "nvidia" / "cudnn" / "lib").string() + ":/opt/lib");
+    // A link folder that was not made is not handed to children; one that was, is, and the
+    // child's own plan leads LD_LIBRARY_PATH with it again.
+    CHECK_FALSE(decode_child_plan(encode_child_plan(p, no_links)).cudnn_link_dir);
+    const LaunchPlan parent = decode_child_plan(encode_child_plan(p, StartOutcome{}));
+    REQUIRE(parent.cudnn_link_dir);
+    const LaunchPlan child = make_child_plan(parent, {"-c", "pass"}, {{"LD_LIBRARY_PATH", "/x"}});
+    CHECK(child.python_argv == std::vector<std::string>{p.env.python.string(), "-c", "pass"});
+    CHECK(value(child.env_changes, "LD_LIBRARY_PATH") == p.cudnn_link_dir->string() + ":/x");
 }
 
 TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without one") {
