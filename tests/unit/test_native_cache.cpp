@@ -21,21 +21,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A dist-info folder as pip writes it (test_support.hpp).
 void dist(const fs::path& site, const std::string& name, const std::string& version,
           const std::vector<std::string>& requires_dist = {}) {
-    std::string meta = "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n";
-    for (const auto& r : requires_dist) {
-        meta += "Requires-Dist: " + r + "\n";
-    }
-    std::string folder = name;
-    std::replace(folder.begin(), folder.end(), '-', '_');
-    test::write(site / (folder + "-" + version + ".dist-info") / "METADATA", meta);
+    test::write_dist(site, name, version, requires_dist);
 }
 
 void files(const fs::path& dir, const std::vector<std::string>& names) {
-    for (const auto& n : names) {
-        test::write(dir / n);
-    }
+    test::write_files(dir, names);
 }
 
 const std::vector<std::string> kCudnn9 = {"libcudnn.so.9", "libcudnn_ops.so.9",
