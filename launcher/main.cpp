@@ -275,9 +275,10 @@ int run_launch(const Invocation& inv) {
         log_decisions(plan, confirmed);
         std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
         gpu.gather(true);
-        std::fputs(
-            describe_gpu_check(gpu.probed(), gpu.archs(), plan.gpu_check && !plan.cpu_only).c_str(),
-            stdout);
+        std::fputs(describe_gpu_check(gpu.probed(), plan.cpu_only ? std::nullopt : gpu.archs(),
+                                      plan.gpu_check && !plan.cpu_only)
+                       .c_str(),
+                   stdout);
         return 0;
     }
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
