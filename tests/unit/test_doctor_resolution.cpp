@@ -14,15 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kCudnn9Linux = {
-    "libcudnn.so.9",           "libcudnn_adv.so.9",
-    "libcudnn_cnn.so.9",       "libcudnn_engines_precompiled.so.9",
-    "libcudnn_graph.so.9",     "libcudnn_engines_runtime_compiled.so.9",
-    "libcudnn_heuristic.so.9", "libcudnn_ops.so.9"};
-const std::vector<std::string> kCudnn8Linux = {"libcudnn.so.8",           "libcudnn_adv_infer.so.8",
-                                               "libcudnn_adv_train.so.8", "libcudnn_cnn_infer.so.8",
-                                               "libcudnn_cnn_train.so.8", "libcudnn_ops_infer.so.8",
-                                               "libcudnn_ops_train.so.8"};
+using test::kCudnn8Linux;
+using test::kCudnn9Linux;
 
 // An AllTalk root whose server env has torch with its cuDNN 9 wheel, and whose finetune env
 // (`[finetune] env`) has ctranslate2 4.4.0 (cuDNN 8), no cuDNN of its own and coqui-tts without

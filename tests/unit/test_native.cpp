@@ -17,25 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A dist-info folder as pip writes it (test_support.hpp).
-void dist(const fs::path& site, const std::string& name, const std::string& version,
-          const std::vector<std::string>& requires_dist = {}) {
-    test::write_dist(site, name, version, requires_dist);
-}
-
-void files(const fs::path& dir, const std::vector<std::string>& names) {
-    test::write_files(dir, names);
-}
-
-const std::vector<std::string> kCudnn9Linux = {
-    "libcudnn.so.9",           "libcudnn_adv.so.9",
-    "libcudnn_cnn.so.9",       "libcudnn_engines_precompiled.so.9",
-    "libcudnn_graph.so.9",     "libcudnn_engines_runtime_compiled.so.9",
-    "libcudnn_heuristic.so.9", "libcudnn_ops.so.9"};
-const std::vector<std::string> kCudnn8Linux = {"libcudnn.so.8",           "libcudnn_adv_infer.so.8",
-                                               "libcudnn_adv_train.so.8", "libcudnn_cnn_infer.so.8",
-                                               "libcudnn_cnn_train.so.8", "libcudnn_ops_infer.so.8",
-                                               "libcudnn_ops_train.so.8"};
+using test::kCudnn8Linux;
+using test::kCudnn9Linux;
 
 struct Env {
     test::TempDir tmp;
@@ -83,11 +66,11 @@ TEST_CASE("Requires-Dist lines: name, == pin and platform markers") {
 
 TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config majors") {
     Env e;
-    dist(e.site, "torch", "2.4.1",
-         {"filelock",
-          "nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == \"Linux\" and "
-          "platform_machine == \"x86_64\""});
-    dist(e.site, "ctranslate2", "4.4.0", {"numpy"});
+    test::write_dist(e.site, "torch", "2.4.1",
+                     {"filelock",
+                      "nvidia-cudnn-cu12 (==9.1.0.70) ; platform_system == \"Linux\" and "
+                      "platform_machine == \"x86_64\""});
+    test::write_dist(e.site, "ctranslate2", "4.4.0", {"numpy"});
     SiteScan scan = scan_site_packages(e.site);
     NeedFacts nf{&scan, e.site, e.dir, Platform::Posix, {7}, "cfg.toml:3"};
     auto needs = cudnn_needs(nf);
@@ -109,10 +92,11 @@ TEST_CASE("needs: torch's cuDNN pin, ctranslate2 before and from 4.5.0, config m
 
 TEST_CASE("needs: cuDNN shipped in torch\\lib on Windows and bundled in ctranslate2.libs") {
     Env e;
-    dist(e.site, "torch", "2.4.1+cu121", {"filelock"});
-    files(e.site / "torch" / "lib", {"torch_cuda.dll", "cudnn64_9.dll", "cudnn_ops64_9.dll"});
-    dist(e.site, "ctranslate2", "4.5.0");
-    files(e.site / "ctranslate2.libs", {"libcudnn-74a4c495.so.9.1.0"});
+    test::write_dist(e.site, "torch", "2.4.1+cu121", {"filelock"});
+    test::write_files(e.site / "torch" / "lib",
+                      {"torch_cuda.dll", "cudnn64_9.dll", "cudnn_ops64_9.dll"});
+    test::write_dist(e.site, "ctranslate2", "4.5.0");
+    test::write_files(e.site / "ctranslate2.libs", {"libcudnn-74a4c495.so.9.1.0"});
     SiteScan scan = scan_site_packages(e.site);
     auto needs = cudnn_needs({&scan, e.site, e.dir, Platform::Windows, {}, ""});
     REQUIRE(needs.size() == 2);
@@ -126,7 +110,7 @@ TEST_CASE("needs: cuDNN shipped in torch\\lib on Windows and bundled in ctransla
 
 TEST_CASE("needs: a conda cudnn package; a CPU torch needs nothing") {
     Env e;
-    dist(e.site, "torch", "2.4.1+cpu", {"filelock"});
+    test::write_dist(e.site, "torch", "2.4.1+cpu", {"filelock"});
     SiteScan scan = scan_site_packages(e.site);
     CHECK(cudnn_needs({&scan, e.site, e.dir, Platform::Posix, {}, ""}).empty());
     test::write(e.dir / "conda-meta" / "cudnn-8.9.2.26-cuda12_0.json", "{}");
@@ -171,15 +155,15 @@ TEST_CASE("a folder is versioned from its file names and cudnn_version.h") {
 
 TEST_CASE("choice: the env's wheel before the system's; both majors served") {
     Env e;
-    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    dist(e.site, "nvidia-cudnn-cu12", "9.1.0.70");
-    dist(e.site, "ctranslate2", "4.4.0");
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_dist(e.site, "nvidia-cudnn-cu12", "9.1.0.70");
+    test::write_dist(e.site, "ctranslate2", "4.4.0");
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     const fs::path sys9 = e.tmp.path() / "cuda" / "lib64";
     const fs::path sys8 = e.tmp.path() / "cudnn8" / "lib";
-    files(sys9, kCudnn9Linux);
-    files(sys9, {"libcudnn.so.9.19.0"});
-    files(sys8, kCudnn8Linux);
+    test::write_files(sys9, kCudnn9Linux);
+    test::write_files(sys9, {"libcudnn.so.9.19.0"});
+    test::write_files(sys8, kCudnn8Linux);
     auto d = e.analyze({{sys9, "CUDA toolkit"}, {sys8, "LD_LIBRARY_PATH"}});
     REQUIRE(d.missing.empty());
     REQUIRE(d.choices.size() == 2);
@@ -203,12 +187,12 @@ TEST_CASE("choice: the env's wheel before the system's; both majors served") {
 
 TEST_CASE("a system folder holding cuDNN 8 and 9 does not shadow the env's cuDNN 9") {
     Env e;
-    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    dist(e.site, "ctranslate2", "4.4.0");
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_dist(e.site, "ctranslate2", "4.4.0");
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     const fs::path sys = e.tmp.path() / "usr" / "lib";
-    files(sys, kCudnn9Linux);
-    files(sys, kCudnn8Linux);
+    test::write_files(sys, kCudnn9Linux);
+    test::write_files(sys, kCudnn8Linux);
     auto d = e.analyze({{sys, "/etc/ld.so.conf"}});
     REQUIRE(d.choices.size() == 2);
     CHECK(d.choices[0].candidate.dir == sys);
@@ -217,9 +201,9 @@ TEST_CASE("a system folder holding cuDNN 8 and 9 does not shadow the env's cuDNN
 
 TEST_CASE("a need without a candidate names who needs it and the exact fix command") {
     Env e;
-    dist(e.site, "ctranslate2", "4.4.0");
-    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "ctranslate2", "4.4.0");
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     auto d = e.analyze();
     REQUIRE(d.missing.size() == 1);
     CHECK(d.missing[0].major == 8);
@@ -234,10 +218,10 @@ TEST_CASE("a need without a candidate names who needs it and the exact fix comma
 
 TEST_CASE("--cudnn overrides the choice; a folder without cuDNN is a problem") {
     Env e;
-    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     const fs::path mine = e.tmp.path() / "my cudnn";
-    files(mine, kCudnn9Linux);
+    test::write_files(mine, kCudnn9Linux);
     NativeFacts f;
     f.env = e.env;
     f.platform = Platform::Posix;
@@ -298,28 +282,40 @@ TEST_CASE("[native] config: keys, types and unknown keys") {
     CHECK(error("native = 1\n").find("`native` must be a table") != std::string::npos);
 }
 
-TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config") {
+// An AllTalk root whose env has torch pinning cuDNN 9 and the wheel that serves it, planned with a
+// runtime folder (so a link folder and an alias folder) and no system cuDNN folders.
+struct TorchRoot {
     test::TempDir tmp;
-    const fs::path root = tmp.path() / "alltalk_tts";
-    const fs::path env = root / "alltalk_environment" / "env";
-    test::make_root(root);
-    test::make_prefix(env);
-    const fs::path site = env / "lib" / "python3.11" / "site-packages";
-    dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    fs::path root = tmp.path() / "alltalk_tts";
+    fs::path env = root / "alltalk_environment" / "env";
+    fs::path site = env / "lib" / "python3.11" / "site-packages";
     DiscoveryInputs in;
-    in.cwd = root;
-    in.exe = tmp.path() / "bin" / "alltalk-launch";
-    in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
     PlanContext ctx;
-    ctx.want = PythonVersion{3, 11, "3.11"};
-    ctx.runtime_dir = tmp.path() / "run";
-    ctx.system_library_dirs.emplace();
+
+    TorchRoot() {
+        test::make_root(root);
+        test::make_prefix(env);
+        test::write_dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+        test::write_files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+        in.cwd = root;
+        in.exe = tmp.path() / "bin" / "alltalk-launch";
+        in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
+        ctx.want = PythonVersion{3, 11, "3.11"};
+        ctx.runtime_dir = tmp.path() / "run";
+        ctx.system_library_dirs.emplace();
+    }
+};
+
+TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config") {
+    TorchRoot t;
+    const fs::path &tmp = t.tmp.path(), &root = t.root, &site = t.site;
+    const DiscoveryInputs& in = t.in;
+    const PlanContext& ctx = t.ctx;
     LaunchRequest r;
     r.command = Command::Server;
     LaunchPlan p = make_plan(r, in, ctx);
     REQUIRE(p.cudnn_link_dir);
-    CHECK(p.cudnn_link_dir->parent_path().parent_path() == tmp.path() / "run");
+    CHECK(p.cudnn_link_dir->parent_path().parent_path() == tmp / "run");
     auto ld = std::find_if(p.env_changes.begin(), p.env_changes.end(),
                            [](const EnvChange& c) { return c.name == "LD_LIBRARY_PATH"; });
     REQUIRE(ld != p.env_changes.end());
@@ -348,22 +344,10 @@ TEST_CASE("the plan: cuDNN through a private link folder, --cpu, [native] config
 }
 
 TEST_CASE("the plan stays as made: what start-up could not make is worked out again") {
-    test::TempDir tmp;
-    const fs::path root = tmp.path() / "alltalk_tts";
-    const fs::path env = root / "alltalk_environment" / "env";
-    test::make_root(root);
-    test::make_prefix(env);
-    const fs::path site = env / "lib" / "python3.11" / "site-packages";
-    dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    files(site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
-    DiscoveryInputs in;
-    in.cwd = root;
-    in.exe = tmp.path() / "bin" / "alltalk-launch";
-    in.env_vars = {{"PATH", "/usr/bin"}, {"LD_LIBRARY_PATH", "/opt/lib"}};
-    PlanContext ctx;
-    ctx.want = PythonVersion{3, 11, "3.11"};
-    ctx.runtime_dir = tmp.path() / "run";
-    ctx.system_library_dirs.emplace();
+    TorchRoot t;
+    const fs::path &env = t.env, &site = t.site;
+    const DiscoveryInputs& in = t.in;
+    const PlanContext& ctx = t.ctx;
     LaunchRequest r;
     const LaunchPlan p = make_plan(r, in, ctx);
     REQUIRE(p.alias_dir);
@@ -403,7 +387,7 @@ TEST_CASE("the plan stays as made: what start-up could not make is worked out ag
 
 TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without one") {
     Env e;
-    dist(e.site, "ctranslate2", "4.4.0");
+    test::write_dist(e.site, "ctranslate2", "4.4.0");
     LaunchPlan plan;
     plan.env = e.env;
     plan.native = e.analyze();
@@ -413,7 +397,7 @@ TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without 
                          doctest::Contains("cuDNN 8 is needed by ctranslate2 4.4.0"), LaunchError);
     CHECK_NOTHROW(require_native(plan, false));
     // A need from a Requires-Dist pin (loaded at import) is an error either way.
-    dist(e.site, "torch", "2.3.1", {"nvidia-cudnn-cu12==8.9.2.26"});
+    test::write_dist(e.site, "torch", "2.3.1", {"nvidia-cudnn-cu12==8.9.2.26"});
     plan.native = e.analyze();
     CHECK_FALSE(missing_only_on_gpu(plan.native));
     CHECK_THROWS_AS(require_native(plan, false), LaunchError);
@@ -421,8 +405,8 @@ TEST_CASE("a missing GPU-only need is an error with a GPU and a warning without 
 
 TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the doctor)") {
     Env e;
-    dist(e.site, "numpy", "1.26.4");
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "numpy", "1.26.4");
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     auto d = e.analyze();
     CHECK(d.needs.empty());
     CHECK(d.candidates.empty());
@@ -439,9 +423,9 @@ TEST_CASE("nothing needs cuDNN: no candidate search, unless asked for (the docto
 
 TEST_CASE("the decision survives the re-exec text unchanged") {
     Env e;
-    dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
-    dist(e.site, "ctranslate2", "4.4.0");
-    files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_dist(e.site, "ctranslate2", "4.4.0");
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
     NativeDecision d = e.analyze();
     REQUIRE(d.choices.size() == 1);
     REQUIRE(d.missing.size() == 1);

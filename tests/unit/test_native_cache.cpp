@@ -21,16 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A dist-info folder as pip writes it (test_support.hpp).
-void dist(const fs::path& site, const std::string& name, const std::string& version,
-          const std::vector<std::string>& requires_dist = {}) {
-    test::write_dist(site, name, version, requires_dist);
-}
-
-void files(const fs::path& dir, const std::vector<std::string>& names) {
-    test::write_files(dir, names);
-}
-
 const std::vector<std::string> kCudnn9 = {"libcudnn.so.9", "libcudnn_ops.so.9",
                                           "libcudnn_cnn.so.9"};
 const std::vector<std::string> kCudnn8 = {"libcudnn.so.8", "libcudnn_ops_infer.so.8",
@@ -52,14 +42,14 @@ struct Fixture {
     fs::path runtime = tmp.path() / "runtime";
     NativeFacts facts;
     Fixture() {
-        dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
-        dist(site, "nvidia-cudnn-cu12", "9.1.0.70");
-        dist(site, "filelock", "3.13.1");
+        test::write_dist(site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
+        test::write_dist(site, "nvidia-cudnn-cu12", "9.1.0.70");
+        test::write_dist(site, "filelock", "3.13.1");
         for (int i = 0; i < 30; ++i) {  // with a handful of packages nothing is cached
-            dist(site, "pkg" + std::to_string(i), "1.0");
+            test::write_dist(site, "pkg" + std::to_string(i), "1.0");
         }
-        files(wheel, kCudnn9);
-        files(sys8, kCudnn8);
+        test::write_files(wheel, kCudnn9);
+        test::write_files(sys8, kCudnn8);
         test::write(sys8.parent_path() / "include" / "cudnn_version.h",
                     "#define CUDNN_MAJOR 8\n#define CUDNN_MINOR 9\n#define CUDNN_PATCHLEVEL 2\n");
         facts.env.dir = dir;
@@ -133,7 +123,7 @@ TEST_CASE("the cached decision is the selection's own, reused while nothing chan
 TEST_CASE("each input that changes is a miss") {
     Fixture f;
     SUBCASE("a wheel installed") {
-        f.expect_miss_after([&] { dist(f.site, "ctranslate2", "4.4.0"); });
+        f.expect_miss_after([&] { test::write_dist(f.site, "ctranslate2", "4.4.0"); });
     }
     SUBCASE("a wheel removed") {
         f.expect_miss_after(
@@ -142,7 +132,7 @@ TEST_CASE("each input that changes is a miss") {
     SUBCASE("a wheel upgraded (its metadata folder renamed)") {
         f.expect_miss_after([&] {
             fs::remove_all(f.site / "torch-2.4.1.dist-info");
-            dist(f.site, "torch", "2.5.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
+            test::write_dist(f.site, "torch", "2.5.1", {"nvidia-cudnn-cu12==9.1.0.70", "filelock"});
         });
     }
     SUBCASE("a METADATA file rewritten in place") {
@@ -164,7 +154,8 @@ TEST_CASE("each input that changes is a miss") {
         f.expect_miss_after([&] { fs::remove(f.wheel / "libcudnn_ops.so.9"); });
     }
     SUBCASE("a cuDNN file added to a package's folder") {
-        f.expect_miss_after([&] { files(f.site / "torch" / "lib", {"libcudnn.so.9"}); });
+        f.expect_miss_after(
+            [&] { test::write_files(f.site / "torch" / "lib", {"libcudnn.so.9"}); });
     }
     SUBCASE("cudnn_version.h changed beside a system folder") {
         f.expect_miss_after([&] {
@@ -179,9 +170,9 @@ TEST_CASE("each input that changes is a miss") {
     }
     SUBCASE("a folder on the way re-pointed (a link)") {
         const fs::path a = f.tmp.path() / "a", b = f.tmp.path() / "b";
-        files(a, kCudnn8);
-        files(b, kCudnn8);
-        files(b, {"libcudnn.so.8.9.7"});
+        test::write_files(a, kCudnn8);
+        test::write_files(b, kCudnn8);
+        test::write_files(b, {"libcudnn.so.8.9.7"});
         fs::create_directory_symlink(a, f.tmp.path() / "link");
         f.facts.system_dirs->push_back({f.tmp.path() / "link", "LD_LIBRARY_PATH"});
         f.expect_miss_after([&] {
@@ -267,7 +258,7 @@ TEST_CASE("with a handful of packages the selection is made directly") {
     facts.env.site_packages = facts.env.dir / "lib" / "python3.11" / "site-packages";
     facts.platform = Platform::Posix;
     facts.system_dirs.emplace();
-    dist(facts.env.site_packages, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_dist(facts.env.site_packages, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
     CacheOutcome out;
     NativeDecision d = analyze_native_cached(facts, tmp.path() / "runtime", &out, {});
     CHECK_FALSE(out.stored);

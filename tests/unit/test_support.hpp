@@ -85,4 +85,15 @@ inline void write_files(const std::filesystem::path& dir, const std::vector<std:
     }
 }
 
+// The library files of the real nvidia-cudnn-cu12 9.x and 8.9 Linux wheels.
+inline const std::vector<std::string> kCudnn9Linux = {
+    "libcudnn.so.9",           "libcudnn_adv.so.9",
+    "libcudnn_cnn.so.9",       "libcudnn_engines_precompiled.so.9",
+    "libcudnn_graph.so.9",     "libcudnn_engines_runtime_compiled.so.9",
+    "libcudnn_heuristic.so.9", "libcudnn_ops.so.9"};
+inline const std::vector<std::string> kCudnn8Linux = {
+    "libcudnn.so.8",           "libcudnn_adv_infer.so.8", "libcudnn_adv_train.so.8",
+    "libcudnn_cnn_infer.so.8", "libcudnn_cnn_train.so.8", "libcudnn_ops_infer.so.8",
+    "libcudnn_ops_train.so.8"};
+
 }  // namespace alltalk::test
