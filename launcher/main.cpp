@@ -160,25 +160,62 @@ void log_decisions(const LaunchPlan& plan, const std::vector<std::string>& confi
     }
 }
 
-// The GPU probe and torch's architectures, each gathered at most once per launch (the probe
-// result crosses the re-exec): the probe, a child process with a 10 s limit, runs when a CUDA
-// build of torch or a cuDNN need is there (or with -v / --dry-run), never with --cpu.
+// The GPU probe and torch's architectures, each gathered at most once per launch: the probe, a
+// child process with a 10 s limit, runs when a CUDA build of torch or a cuDNN need is there (or
+// with -v / --dry-run), never with --cpu. It starts as soon as the plan is made and runs while
+// the launcher goes on (on Linux across the re-exec, which adopts it); its result is read where
+// it is needed.
 class GpuFacts {
   public:
-    // `cache_dir`: where torch's architecture list may be cached (start/native_cache.hpp).
+    // `handed`: the probe's result or the running probe from before the re-exec. `cache_dir`:
+    // where torch's architecture list may be cached (start/native_cache.hpp).
     GpuFacts(const LaunchPlan& plan, std::optional<GpuProbe> handed,
-             std::optional<fs::path> cache_dir)
-        : plan_(plan), probe_(std::move(handed)), cache_dir_(std::move(cache_dir)) {}
+             std::optional<PendingProbe> pending, std::optional<fs::path> cache_dir)
+        : plan_(plan),
+          probe_(std::move(handed)),
+          pending_(std::move(pending)),
+          cache_dir_(std::move(cache_dir)) {}
+
+    // Starts the probe in the background when gather() will want it.
+    void start_early(bool verbose) {
+        if (!probe_ && !pending_ && wants_probe(verbose)) {
+            pending_ = PendingProbe::start(cudart_candidates(plan_.env));
+        }
+    }
 
     const GpuProbe& probe() {
         if (!probe_) {
             const auto t0 = std::chrono::steady_clock::now();
-            probe_ = probe_gpus(cudart_candidates(plan_.env));
-            spdlog::debug("timing: GPU probe {:.2f} ms", ms_since(t0));
+            const bool early = pending_.has_value();
+            if (!pending_) {
+                pending_ = PendingProbe::start(cudart_candidates(plan_.env));
+            }
+            probe_ = pending_->finish();
+            pending_.reset();
+            spdlog::debug("timing: GPU probe {:.2f} ms{}", ms_since(t0),
+                          early ? " (waited for its end; it started with the plan)" : "");
         }
         return *probe_;
     }
     const std::optional<GpuProbe>& probed() const { return probe_; }
+
+    // What the re-exec hands on (kGpuReexecVar): the result, or the running probe to adopt.
+    std::string handover() const {
+        if (probe_) {
+            return encode_probe_report(*probe_);
+        }
+        const std::string running = pending_ ? pending_->handover() : "";
+        return running.empty() ? "" : kPendingPrefix + running;
+    }
+    // The other side of handover().
+    static void take_over(const std::string& handed, std::optional<GpuProbe>& probe,
+                          std::optional<PendingProbe>& pending) {
+        if (handed.rfind(kPendingPrefix, 0) == 0) {
+            pending = PendingProbe::adopt(handed.substr(std::string(kPendingPrefix).size()));
+        } else {
+            parse_probe_report(handed, probe.emplace());
+        }
+    }
 
     const std::optional<std::vector<std::string>>& archs() {
         if (!archs_read_) {
@@ -199,7 +236,7 @@ class GpuFacts {
         if (plan_.cpu_only) {
             return false;
         }
-        if (archs() || !plan_.native.needs.empty() || verbose) {
+        if (wants_probe(verbose) || pending_) {  // a running probe is always read (and ended)
             probe();
         }
         return true;
@@ -210,8 +247,13 @@ class GpuFacts {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
             .count();
     }
+    static constexpr const char* kPendingPrefix = "pending ";
+    bool wants_probe(bool verbose) {
+        return !plan_.cpu_only && (archs() || !plan_.native.needs.empty() || verbose);
+    }
     const LaunchPlan& plan_;
     std::optional<GpuProbe> probe_;
+    std::optional<PendingProbe> pending_;
     std::optional<fs::path> cache_dir_;
     std::optional<std::vector<std::string>> archs_;
     bool archs_read_ = false;
@@ -253,11 +295,12 @@ int run_launch(const Invocation& inv) {
     logging::init_console(opts.verbose);
     PlanContext ctx;
     std::optional<GpuProbe> handed_probe;
+    std::optional<PendingProbe> pending_probe;
     if (inv.role == Role::Reexec) {
         // Made before the re-exec: not repeated.
         ctx.native_decided = decode_native_decision(*lookup(inv.env, kNativeReexecVar));
-        if (auto report = lookup(inv.env, kGpuReexecVar)) {
-            parse_probe_report(*report, handed_probe.emplace());
+        if (auto handed = lookup(inv.env, kGpuReexecVar)) {
+            GpuFacts::take_over(*handed, handed_probe, pending_probe);
         }
     }
     drop_handover();
@@ -269,7 +312,8 @@ int run_launch(const Invocation& inv) {
         };
     }
     const LaunchPlan plan = make_plan(opts.request, in, ctx);
-    GpuFacts gpu(plan, std::move(handed_probe), opts.dry_run ? std::nullopt : ctx.runtime_dir);
+    GpuFacts gpu(plan, std::move(handed_probe), std::move(pending_probe),
+                 opts.dry_run ? std::nullopt : ctx.runtime_dir);
     if (opts.dry_run) {
         const std::vector<std::string> confirmed = confirm_native(plan.native);
         log_decisions(plan, confirmed);
@@ -284,12 +328,13 @@ int run_launch(const Invocation& inv) {
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
     // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need
     // one re-exec of the launcher (cudnn_apply.hpp).
+    gpu.start_early(opts.verbose);
     require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable());
     StartOutcome outcome;
     outcome.cudnn_links = make_cudnn_links(plan);
     EnvMap handover = {{kNativeReexecVar, encode_native_decision(plan.native)}};
-    if (gpu.probed()) {
-        handover[kGpuReexecVar] = encode_probe_report(*gpu.probed());
+    if (const std::string probe = gpu.handover(); !probe.empty()) {
+        handover[kGpuReexecVar] = probe;
     }
     serve_native(plan, environment_changes(plan, in.env_vars, kHostPlatform, outcome), inv.args,
                  handover, inv.role == Role::Reexec);

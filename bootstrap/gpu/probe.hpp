@@ -5,6 +5,7 @@
 // neither crash nor hang the launcher. No driver and no GPU are normal results, not errors.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -36,6 +37,40 @@ std::vector<std::filesystem::path> cudart_candidates(const PythonEnv& env);
 // Runs the probe in a child process killed after `timeout_ms` (POSIX: fork; Windows: the
 // launcher itself, started with kGpuProbeVar). Never throws.
 GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeout_ms = 10000);
+
+// The same probe started now and read when its result is needed, so that it runs while the
+// launcher goes on (on Linux across the launcher's one re-exec: the child and the read end of its
+// pipe survive exec, and the re-executed launcher adopts them). Dropped unfinished, it ends the
+// child. Windows: the probe runs to its end in start() (there is no re-exec to overlap).
+class PendingProbe {
+  public:
+    static PendingProbe start(const std::vector<std::filesystem::path>& cudart,
+                              int timeout_ms = 10000);
+    // What a re-executed launcher passes to adopt(): "pid fd deadline timeout" (Linux only).
+    std::string handover() const;
+    // The probe that `handover` names, when it is this process's running (or ended, unreaped)
+    // child with that pipe open; nothing otherwise (a stale or foreign value is ignored).
+    static std::optional<PendingProbe> adopt(const std::string& handover);
+    // Waits (until the deadline at most) and returns the result; once.
+    GpuProbe finish();
+
+    PendingProbe(PendingProbe&& other) noexcept;
+    PendingProbe& operator=(PendingProbe&& other) noexcept;
+    PendingProbe(const PendingProbe&) = delete;
+    PendingProbe& operator=(const PendingProbe&) = delete;
+    ~PendingProbe();
+
+  private:
+    PendingProbe() = default;
+    void end() noexcept;            // closes the pipe and ends an unfinished child
+    std::optional<GpuProbe> done_;  // the result when there is no child (it could not start)
+    long long pid_ = -1;
+    int fd_ = -1;
+    long long deadline_ns_ = 0;  // steady clock (CLOCK_MONOTONIC: the same across exec)
+    int timeout_ms_ = 0;
+    bool reaped_ = false;  // adopt() found the child ended and collected its status
+    int status_ = 0;
+};
 
 // The probe itself, for the child: loads the first runtime of `cudart` that loads (else the
 // driver library) and writes "key value" lines to `os` as it learns them.

@@ -8,6 +8,7 @@
 #include <windows.h>
 
 #include <string>
+#include <utility>
 
 #include "gpu/probe.hpp"
 #include "os/process.hpp"
@@ -75,5 +76,43 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
     }
     return p;
 }
+
+// No re-exec to overlap on Windows: the probe runs to its end in start().
+PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms) {
+    PendingProbe p;
+    p.timeout_ms_ = timeout_ms;
+    p.done_ = probe_gpus(cudart, timeout_ms);
+    return p;
+}
+
+std::string PendingProbe::handover() const {
+    return "";
+}
+
+std::optional<PendingProbe> PendingProbe::adopt(const std::string&) {
+    return std::nullopt;
+}
+
+GpuProbe PendingProbe::finish() {
+    if (done_) {
+        return *std::exchange(done_, std::nullopt);
+    }
+    GpuProbe p;
+    p.note = "the GPU probe was already read";
+    return p;
+}
+
+PendingProbe::PendingProbe(PendingProbe&& o) noexcept
+    : done_(std::move(o.done_)), timeout_ms_(o.timeout_ms_) {}
+
+PendingProbe& PendingProbe::operator=(PendingProbe&& o) noexcept {
+    done_ = std::move(o.done_);
+    timeout_ms_ = o.timeout_ms_;
+    return *this;
+}
+
+PendingProbe::~PendingProbe() = default;
+
+void PendingProbe::end() noexcept {}
 
 }  // namespace alltalk

@@ -160,6 +160,10 @@ def test_conflict_serves_cudnn_8_and_9_together(conflict_env, cuda8, venvs, scri
     r = run_launcher("-v", "--env", conflict_env, "run", script, env=env)
     assert "re-executing" in r.stderr
     assert "(made before the re-exec, not repeated)" in r.stderr, r.stderr
+    # The GPU probe started with the plan, ran across the re-exec, and was read once after it.
+    assert r.stderr.count("timing: GPU probe") == 1, r.stderr
+    assert "(waited for its end; it started with the plan)" in r.stderr, r.stderr
+    assert r.stderr.index("re-executing") < r.stderr.index("timing: GPU probe")
     # --dry-run says who needs what, the candidates with versions, and the choice.
     r = run_launcher("--env", conflict_env, "--dry-run", "run", script, env=env)
     assert r.returncode == 0, r.stderr

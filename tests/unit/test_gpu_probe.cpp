@@ -1,6 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
 
 #include "gpu/probe.hpp"
 
@@ -24,5 +31,42 @@ TEST_CASE("a runtime that hangs is killed after the time limit; one that crashes
     p = probe_gpus({ALLTALK_BROKEN_CUDART_CRASH}, 5000);
     CHECK(p.note.find("the GPU probe crashed (signal 11)") == 0);
     CHECK(p.runtime_version == 12010);  // what it said before crashing is kept
+}
+TEST_CASE("a probe started early keeps its deadline, and a hung one is ended when dropped") {
+    // The deadline counts from start(), not from finish(): work done meanwhile is not added.
+    PendingProbe pending = PendingProbe::start({ALLTALK_BROKEN_CUDART_HANG}, 500);
+    const std::string handover = pending.handover();
+    CHECK_FALSE(handover.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const auto start = std::chrono::steady_clock::now();
+    GpuProbe p = pending.finish();
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(350));
+    CHECK(p.note.find("did not answer") != std::string::npos);
+    CHECK(pending.handover().empty());  // read once
+    CHECK(pending.finish().note == "the GPU probe was already read");
+
+    // Dropped unread, the hung child is killed and reaped (no zombie left behind).
+    pid_t pid = 0;
+    {
+        PendingProbe dropped = PendingProbe::start({ALLTALK_BROKEN_CUDART_HANG}, 60000);
+        pid = static_cast<pid_t>(std::stoll(dropped.handover()));
+    }
+    CHECK(::kill(pid, 0) != 0);
+}
+
+TEST_CASE("a re-executed launcher adopts only its own running probe") {
+    CHECK_FALSE(PendingProbe::adopt("").has_value());
+    CHECK_FALSE(PendingProbe::adopt("garbage").has_value());
+    CHECK_FALSE(PendingProbe::adopt("1 0 0 10000").has_value());  // pid 1 is nobody's child here
+    CHECK_FALSE(PendingProbe::adopt(std::to_string(::getpid()) + " 987 0 10000").has_value());
+    // Our own child with its pipe: adopted (here in the same process, as exec keeps both). exec
+    // drops the starting side without running its destructor; so does this storage.
+    alignas(PendingProbe) unsigned char before_exec[sizeof(PendingProbe)];
+    auto* started =
+        new (before_exec) PendingProbe(PendingProbe::start({"/nonexistent/libcudart.so.12"}));
+    std::optional<PendingProbe> adopted = PendingProbe::adopt(started->handover());
+    REQUIRE(adopted.has_value());
+    GpuProbe p = adopted->finish();
+    CHECK(p.note.find("no NVIDIA driver") == 0);
 }
 #endif
