@@ -97,7 +97,12 @@ int run_child(const Invocation& inv) {
     const LaunchPlan plan = make_child_plan(parent, inv.args, inv.env);
     // The parent's cuDNN links are normally inherited; redone (one re-exec) when the app gave the
     // child another LD_LIBRARY_PATH.
-    serve_native(plan, plan.env_changes, inv.args, {{kNativeReexecVar, "child"}}, inv.reexeced);
+    serve_native(
+        plan, plan.env_changes, inv.args,
+        [] {
+            return EnvMap{{kNativeReexecVar, "child"}};
+        },
+        inv.reexeced);
     return run_interpreter(plan, false);
 }
 
@@ -311,7 +316,13 @@ int run_launch(const Invocation& inv) {
             return analyze_native_cached(f, dir);
         };
     }
+    const auto plan_start = std::chrono::steady_clock::now();
     const LaunchPlan plan = make_plan(opts.request, in, ctx);
+    spdlog::debug(
+        "timing: plan {:.2f} ms{}",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
+            .count(),
+        inv.role == Role::Reexec ? " (after the re-exec)" : "");
     GpuFacts gpu(plan, std::move(handed_probe), std::move(pending_probe),
                  opts.dry_run ? std::nullopt : ctx.runtime_dir);
     if (opts.dry_run) {
@@ -332,10 +343,13 @@ int run_launch(const Invocation& inv) {
     require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable());
     StartOutcome outcome;
     outcome.cudnn_links = make_cudnn_links(plan);
-    EnvMap handover = {{kNativeReexecVar, encode_native_decision(plan.native)}};
-    if (const std::string probe = gpu.handover(); !probe.empty()) {
-        handover[kGpuReexecVar] = probe;
-    }
+    const auto handover = [&] {  // asked only when the launcher re-executes itself
+        EnvMap vars = {{kNativeReexecVar, encode_native_decision(plan.native)}};
+        if (const std::string probe = gpu.handover(); !probe.empty()) {
+            vars[kGpuReexecVar] = probe;
+        }
+        return vars;
+    };
     serve_native(plan, environment_changes(plan, in.env_vars, kHostPlatform, outcome), inv.args,
                  handover, inv.role == Role::Reexec);
     if (plan.log_file) {

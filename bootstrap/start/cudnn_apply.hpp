@@ -9,6 +9,7 @@
 //   children inherit the variable.
 //   Windows: AddDllDirectory for each chosen folder, and PATH (in plan.env_changes, inherited by
 //   children). SetDefaultDllDirectories is never called: it would drop PATH from the search.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,12 @@ bool make_cudnn_links(const LaunchPlan& plan);
 
 // Makes the chosen folders effective for this process and its children. Linux: when this process
 // did not start with `changes`' LD_LIBRARY_PATH, re-executes the launcher once with `args` (the
-// arguments after the program name) and `handover` set, and does not return; `reexeced` says
-// this process is that re-exec (the loop guard). Windows: AddDllDirectory for each folder.
+// arguments after the program name) and the variables `handover()` gives (asked only then), and
+// does not return; `reexeced` says this process is that re-exec (the loop guard). Windows:
+// AddDllDirectory for each folder.
+using Handover = std::function<EnvMap()>;
 void serve_native(const LaunchPlan& plan, const std::vector<EnvChange>& changes,
-                  const std::vector<std::string>& args, const EnvMap& handover, bool reexeced);
+                  const std::vector<std::string>& args, const Handover& handover, bool reexeced);
 
 // Loads each chosen main library by its full path and returns, per choice, what
 // cudnnGetVersion() said (for --dry-run and -v). Only the chosen files are loaded; a failure is

@@ -36,7 +36,7 @@ bool make_cudnn_links(const LaunchPlan& plan) {
 }
 
 void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& changes,
-                  const std::vector<std::string>& args, const EnvMap& handover, bool reexeced) {
+                  const std::vector<std::string>& args, const Handover& handover, bool reexeced) {
     const EnvChange* want = nullptr;
     for (const auto& c : changes) {
         if (c.name == "LD_LIBRARY_PATH") {
@@ -59,8 +59,9 @@ void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& chan
         return;
     }
     const std::string exe = process::self_exe().string();
+    const EnvMap handed = handover();
     process::set_env("LD_LIBRARY_PATH", *want->value);
-    for (const auto& [name, value] : handover) {
+    for (const auto& [name, value] : handed) {
         process::set_env(name, value);
     }
     std::vector<char*> argv;
@@ -72,7 +73,7 @@ void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& chan
     spdlog::debug("cuDNN: re-executing {} with LD_LIBRARY_PATH={}", exe, *want->value);
     ::execv(exe.c_str(), argv.data());
     const int err = errno;
-    for (const auto& entry : handover) {
+    for (const auto& entry : handed) {
         process::unset_env(entry.first);
     }
     spdlog::warn(

@@ -11,7 +11,7 @@ bool make_cudnn_links(const LaunchPlan& /*plan*/) {
 }
 
 void serve_native(const LaunchPlan& plan, const std::vector<EnvChange>& /*changes*/,
-                  const std::vector<std::string>& /*args*/, const EnvMap& /*handover*/,
+                  const std::vector<std::string>& /*args*/, const Handover& /*handover*/,
                   bool /*reexeced*/) {
     dynlib::add_search_dirs(plan.native.library_dirs());
 }
