@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -72,8 +74,33 @@ Invocation role_of(std::vector<std::string> args) {
 
 // The handover of the one re-exec is read once and never passed on to the app.
 void drop_handover() {
-    process::unset_env(kNativeReexecVar);
-    process::unset_env(kGpuReexecVar);
+    for (const char* var : {kNativeReexecVar, kGpuReexecVar, kNativeCheckVar, kLibraryPathBeforeVar,
+                            kFreshStartVar}) {
+        process::unset_env(var);
+    }
+}
+
+// A cached cuDNN decision whose inputs were checked off the critical path turned out stale: the
+// launch starts over (LD_LIBRARY_PATH as the user had it, the entry gone, the cache checked
+// synchronously this time). Returns only when the exec fails.
+void start_over(const Invocation& inv, const std::string& changed, const fs::path& entry,
+                const std::string& library_path_before) {
+    spdlog::debug("cuDNN: {} changed since the cached decision was made: starting over", changed);
+    std::error_code ec;
+    fs::remove(entry, ec);
+    if (library_path_before.rfind('+', 0) == 0) {
+        process::set_env("LD_LIBRARY_PATH", library_path_before.substr(1));
+    } else {
+        process::unset_env("LD_LIBRARY_PATH");
+    }
+    drop_handover();
+    process::set_env(kFreshStartVar, "1");
+    const std::string why = process::exec_self(inv.args);
+    process::unset_env(kFreshStartVar);
+    spdlog::warn(
+        "warning: the cached cuDNN decision is out of date ({} changed) and the launcher "
+        "could not start over ({}); continuing with it",
+        changed, why);
 }
 
 // A process started by the app through sys.executable (or a bare `python`): behave exactly like
@@ -181,11 +208,16 @@ class GpuFacts {
           pending_(std::move(pending)),
           cache_dir_(std::move(cache_dir)) {}
 
-    // Starts the probe in the background when gather() will want it.
-    void start_early(bool verbose) {
+    // Starts the probe in the background when gather() will want it; `check` rides along in the
+    // probe's child (PendingProbe::start).
+    void start_early(bool verbose, const std::function<std::string()>& check = {}) {
         if (!probe_ && !pending_ && wants_probe(verbose)) {
-            pending_ = PendingProbe::start(cudart_candidates(plan_.env));
+            pending_ = PendingProbe::start(cudart_candidates(plan_.env), 10000, check);
         }
+    }
+
+    bool wants_probe(bool verbose) {
+        return !plan_.cpu_only && (archs() || !plan_.native.needs.empty() || verbose);
     }
 
     const GpuProbe& probe() {
@@ -253,9 +285,6 @@ class GpuFacts {
             .count();
     }
     static constexpr const char* kPendingPrefix = "pending ";
-    bool wants_probe(bool verbose) {
-        return !plan_.cpu_only && (archs() || !plan_.native.needs.empty() || verbose);
-    }
     const LaunchPlan& plan_;
     std::optional<GpuProbe> probe_;
     std::optional<PendingProbe> pending_;
@@ -301,30 +330,62 @@ int run_launch(const Invocation& inv) {
     PlanContext ctx;
     std::optional<GpuProbe> handed_probe;
     std::optional<PendingProbe> pending_probe;
+    // The cache entry whose inputs the probe's child checks, and LD_LIBRARY_PATH before the launch.
+    std::optional<fs::path> check_entry;
+    std::string library_path_before;
     if (inv.role == Role::Reexec) {
         // Made before the re-exec: not repeated.
         ctx.native_decided = decode_native_decision(*lookup(inv.env, kNativeReexecVar));
         if (auto handed = lookup(inv.env, kGpuReexecVar)) {
             GpuFacts::take_over(*handed, handed_probe, pending_probe);
         }
+        if (auto entry = lookup(inv.env, kNativeCheckVar)) {
+            check_entry = fs::path(*entry);
+            library_path_before = lookup(inv.env, kLibraryPathBeforeVar).value_or("-");
+        }
+    } else {
+        const auto ld = lookup(inv.env, "LD_LIBRARY_PATH");
+        library_path_before = ld ? "+" + *ld : "-";
     }
+    // A first launch may act on a cached decision before its inputs are checked (DeferredCheck).
+    bool defer = inv.role == Role::Launch && !lookup(inv.env, kFreshStartVar);
     drop_handover();
     const DiscoveryInputs in = cli::discovery_inputs(opts);
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
+    DeferredCheck deferred;
     if (ctx.runtime_dir && !opts.dry_run) {  // a dry run computes afresh and writes nothing
-        ctx.analyze = [dir = *ctx.runtime_dir](const NativeFacts& f) {
-            return analyze_native_cached(f, dir);
+        ctx.analyze = [dir = *ctx.runtime_dir, &defer, &deferred](const NativeFacts& f) {
+            return analyze_native_cached(f, dir, nullptr, kCacheSettle,
+                                         defer ? &deferred : nullptr);
         };
     }
     const auto plan_start = std::chrono::steady_clock::now();
-    const LaunchPlan plan = make_plan(opts.request, in, ctx);
+    LaunchPlan made = make_plan(opts.request, in, ctx);
     spdlog::debug(
         "timing: plan {:.2f} ms{}",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
             .count(),
         inv.role == Role::Reexec ? " (after the re-exec)" : "");
-    GpuFacts gpu(plan, std::move(handed_probe), std::move(pending_probe),
+    GpuFacts gpu(made, std::move(handed_probe), std::move(pending_probe),
                  opts.dry_run ? std::nullopt : ctx.runtime_dir);
+    // The deferred check rides on the GPU probe's child only on the plain path: a decision that
+    // stops the launch or warns, or a launch without a probe, has its inputs checked now.
+    if (!deferred.inputs.empty() &&
+        (!made.native.missing.empty() || !made.native.override_problem.empty() ||
+         !gpu.wants_probe(opts.verbose))) {
+        const std::string changed = first_changed_input(deferred);
+        deferred = {};
+        if (!changed.empty()) {
+            spdlog::debug("cuDNN: {} changed since the cached decision was made: selecting again",
+                          changed);
+            defer = false;
+            made = make_plan(opts.request, in, ctx);
+        }
+    }
+    const LaunchPlan& plan = made;  // a value from here on
+    if (!deferred.inputs.empty()) {
+        check_entry = deferred.entry;
+    }
     if (opts.dry_run) {
         const std::vector<std::string> confirmed = confirm_native(plan.native);
         log_decisions(plan, confirmed);
@@ -339,19 +400,36 @@ int run_launch(const Invocation& inv) {
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
     // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need
     // one re-exec of the launcher (cudnn_apply.hpp).
-    gpu.start_early(opts.verbose);
-    require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable());
+    gpu.start_early(
+        opts.verbose, deferred.inputs.empty() ? std::function<std::string()>{} : [&deferred] {
+            return first_changed_input(deferred);
+        });
+    require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable(),
+                   inv.role == Role::Reexec);
     StartOutcome outcome;
     outcome.cudnn_links = make_cudnn_links(plan);
     const auto handover = [&] {  // asked only when the launcher re-executes itself
         EnvMap vars = {{kNativeReexecVar, encode_native_decision(plan.native)}};
         if (const std::string probe = gpu.handover(); !probe.empty()) {
             vars[kGpuReexecVar] = probe;
+            if (check_entry) {
+                vars[kNativeCheckVar] = check_entry->string();
+                vars[kLibraryPathBeforeVar] = library_path_before;
+            }
         }
         return vars;
     };
     serve_native(plan, environment_changes(plan, in.env_vars, kHostPlatform, outcome), inv.args,
                  handover, inv.role == Role::Reexec);
+    // Before anything is logged or made for the app: the deferred check's answer (with the
+    // probe's).
+    if (check_entry) {
+        const std::optional<std::string>& changed = gpu.probe().inputs_changed;
+        if (!changed || !changed->empty()) {
+            start_over(inv, changed ? *changed : "an input (the check gave no answer)",
+                       *check_entry, library_path_before);
+        }
+    }
     if (plan.log_file) {
         logging::add_file(*plan.log_file);
     }

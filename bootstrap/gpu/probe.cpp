@@ -152,6 +152,10 @@ void write_probe_report(std::ostream& os, const std::vector<std::filesystem::pat
     return;
 }
 
+void write_inputs_check(std::ostream& os, const std::string& changed) {
+    os << (changed.empty() ? std::string("inputs_ok\n") : "inputs_changed " + changed + "\n");
+}
+
 void parse_probe_report(const std::string& text, GpuProbe& p) {
     std::istringstream in(text);
     std::string line;
@@ -171,6 +175,10 @@ void parse_probe_report(const std::string& text, GpuProbe& p) {
             p.driver_present = true;
         } else if (key == "note") {
             p.note = rest;
+        } else if (key == "inputs_ok") {
+            p.inputs_changed = "";
+        } else if (key == "inputs_changed") {
+            p.inputs_changed = rest.empty() ? "?" : rest;
         } else if (key == "device") {
             std::istringstream ds(rest);
             GpuDevice d;
@@ -198,6 +206,9 @@ std::string encode_probe_report(const GpuProbe& p) {
     for (const auto& d : p.devices) {
         os << "device " << d.index << " " << d.cc_major << " " << d.cc_minor << " "
            << d.memory_bytes << " " << d.name << "\n";
+    }
+    if (p.inputs_changed) {
+        write_inputs_check(os, *p.inputs_changed);
     }
     return os.str();
 }

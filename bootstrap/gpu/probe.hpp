@@ -5,6 +5,7 @@
 // neither crash nor hang the launcher. No driver and no GPU are normal results, not errors.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -29,6 +30,9 @@ struct GpuProbe {
     int runtime_version = 0;      // of the loaded cudart (0 when the driver library was used)
     std::vector<GpuDevice> devices;
     std::string note;  // why there is no device: "no NVIDIA driver", "no CUDA GPU", an error
+    // What the check that ran in the probe's child said (PendingProbe::start's `check`): nothing
+    // when none ran, else the first input that changed ("" when none did).
+    std::optional<std::string> inputs_changed;
 };
 
 // The runtime libraries to try, in order (paths, then plain names for the loader).
@@ -44,8 +48,11 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
 // child. Windows: the probe runs to its end in start() (there is no re-exec to overlap).
 class PendingProbe {
   public:
+    // `check`, when given, runs first in the probe's child (off the launcher's critical path);
+    // its answer comes back as GpuProbe::inputs_changed.
     static PendingProbe start(const std::vector<std::filesystem::path>& cudart,
-                              int timeout_ms = 10000);
+                              int timeout_ms = 10000,
+                              const std::function<std::string()>& check = {});
     // What a re-executed launcher passes to adopt(): "pid fd deadline timeout" (Linux only).
     std::string handover() const;
     // The probe that `handover` names, when it is this process's running (or ended, unreaped)
@@ -76,6 +83,8 @@ class PendingProbe {
 // driver library) and writes "key value" lines to `os` as it learns them.
 void write_probe_report(std::ostream& os, const std::vector<std::filesystem::path>& cudart);
 void parse_probe_report(const std::string& text, GpuProbe& probe);
+// The report line of the check that rode along (`changed`: its answer).
+void write_inputs_check(std::ostream& os, const std::string& changed);
 // A probe's result in the report's form (parse_probe_report reads it back), to hand it on.
 std::string encode_probe_report(const GpuProbe& probe);
 

@@ -62,7 +62,8 @@ long long now_ns() {
 
 }  // namespace
 
-PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms) {
+PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms,
+                                 const std::function<std::string()>& check) {
     PendingProbe p;
     p.timeout_ms_ = timeout_ms;
     int fds[2];
@@ -86,6 +87,10 @@ PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudar
         }
         FdBuf buf(fds[1]);
         std::ostream os(&buf);
+        if (check) {
+            write_inputs_check(os, check());
+            os.flush();
+        }
         write_probe_report(os, cudart);
         os.flush();
         ::_exit(0);

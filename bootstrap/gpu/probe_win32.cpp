@@ -78,10 +78,14 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
 }
 
 // No re-exec to overlap on Windows: the probe runs to its end in start().
-PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms) {
+PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms,
+                                 const std::function<std::string()>& check) {
     PendingProbe p;
     p.timeout_ms_ = timeout_ms;
     p.done_ = probe_gpus(cudart, timeout_ms);
+    if (check) {
+        p.done_->inputs_changed = check();
+    }
     return p;
 }
 

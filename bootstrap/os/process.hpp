@@ -18,6 +18,11 @@ EnvMap environment();
 
 void set_env(const std::string& name, const std::string& value);
 void unset_env(const std::string& name);
+
+// POSIX: replaces this process with the launcher itself run with `args` (after the program
+// name) and the current environment; returns only on failure, with the reason. Windows: no
+// such thing (always fails).
+std::string exec_self(const std::vector<std::string>& args);
 void apply(const std::vector<EnvChange>& changes);
 
 // ':' on POSIX, ';' on Windows.

@@ -79,6 +79,17 @@ bool ensure_private_dir(const fs::path& dir, std::string& why) {
     return true;
 }
 
+std::string exec_self(const std::vector<std::string>& args) {
+    const std::string exe = self_exe().string();
+    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    return std::strerror(errno);
+}
+
 bool make_symlink(const fs::path& target, const fs::path& link, std::string& why) {
     std::error_code ec;
     if (fs::read_symlink(link, ec) == target) {

@@ -141,6 +141,10 @@ bool ensure_private_dir(const fs::path& dir, std::string& why) {
     return true;
 }
 
+std::string exec_self(const std::vector<std::string>&) {
+    return "not on Windows";
+}
+
 // Symbolic links need a privilege on Windows: the alias `python.exe` is a hard link to the
 // launcher (same volume), else a copy. A name without ".exe" gets it, as Windows looks for one.
 bool make_symlink(const fs::path& target, const fs::path& link_name, std::string& why) {

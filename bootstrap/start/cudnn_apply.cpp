@@ -8,12 +8,15 @@
 
 namespace alltalk {
 
-void require_native(const LaunchPlan& plan, bool gpu_usable) {
+void require_native(const LaunchPlan& plan, bool gpu_usable, bool warned_before) {
     std::string msg = missing_cudnn_message(plan.native, plan.env);
     if (msg.empty()) {
         return;
     }
     if (!gpu_usable && plan.native.override_problem.empty() && missing_only_on_gpu(plan.native)) {
+        if (warned_before) {
+            return;
+        }
         spdlog::warn("warning: {} It is needed only on the GPU, and this run uses the CPU.", msg);
         return;
     }

@@ -22,11 +22,19 @@ namespace alltalk {
 // before the re-exec (so that it runs once per launch). Never passed on to the app.
 inline constexpr const char* kNativeReexecVar = "ALLTALK_LAUNCH_NATIVE_REEXEC";
 inline constexpr const char* kGpuReexecVar = "ALLTALK_LAUNCH_GPU_REEXEC";
+// Set when the decision came from the cache with its inputs still to be checked (in the GPU
+// probe's child; start/native_cache.hpp DeferredCheck): the cache entry, and LD_LIBRARY_PATH as
+// the user had it ("+value", or "-" for unset), to start over with if an input changed.
+inline constexpr const char* kNativeCheckVar = "ALLTALK_LAUNCH_NATIVE_CHECK";
+inline constexpr const char* kLibraryPathBeforeVar = "ALLTALK_LAUNCH_LIBRARY_PATH_BEFORE";
+// Set for a launch that starts over after such a change: it checks the cache synchronously.
+inline constexpr const char* kFreshStartVar = "ALLTALK_LAUNCH_FRESH_START";
 
 // Throws LaunchError(Stage::Cudnn) when a need has no candidate (or --cudnn names no cuDNN folder).
 // Needs that only matter on the GPU (gpu_only) are a warning instead when `gpu_usable` is false
-// (--cpu, no driver, no GPU): a CPU-only install that works today keeps working.
-void require_native(const LaunchPlan& plan, bool gpu_usable);
+// (--cpu, no driver, no GPU): a CPU-only install that works today keeps working; said once per
+// launch (`warned_before`: the launcher before its re-exec said it).
+void require_native(const LaunchPlan& plan, bool gpu_usable, bool warned_before = false);
 
 // Linux: makes plan.cudnn_link_dir, one link per chosen file. False, with a warning, when it
 // cannot be made: the chosen folders themselves then lead LD_LIBRARY_PATH. True when the plan has

@@ -58,28 +58,21 @@ void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& chan
             "variable still differs; continuing without another re-exec");
         return;
     }
-    const std::string exe = process::self_exe().string();
     const EnvMap handed = handover();
     process::set_env("LD_LIBRARY_PATH", *want->value);
     for (const auto& [name, value] : handed) {
         process::set_env(name, value);
     }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(exe.c_str()));
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    spdlog::debug("cuDNN: re-executing {} with LD_LIBRARY_PATH={}", exe, *want->value);
-    ::execv(exe.c_str(), argv.data());
-    const int err = errno;
+    spdlog::debug("cuDNN: re-executing {} with LD_LIBRARY_PATH={}", process::self_exe().string(),
+                  *want->value);
+    const std::string why = process::exec_self(args);
     for (const auto& entry : handed) {
         process::unset_env(entry.first);
     }
     spdlog::warn(
         "warning: could not re-execute the launcher to set LD_LIBRARY_PATH for cuDNN ({}); "
         "libraries loaded by plain name may not be the chosen ones",
-        std::strerror(err));
+        why);
 }
 
 }  // namespace alltalk

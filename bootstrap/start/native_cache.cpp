@@ -88,7 +88,7 @@ bool few_packages(const fs::path& site_packages) {
 void through_cache(const fs::path& runtime_dir, const std::string& name, const std::string& key,
                    const std::function<bool(const std::string&)>& use,
                    const std::function<std::string()>& compute, CacheOutcome& out,
-                   std::chrono::nanoseconds settle) {
+                   std::chrono::nanoseconds settle, DeferredCheck* deferred = nullptr) {
     std::string why;
     const fs::path dir = cache_dir_of(runtime_dir);
     if (!inputs::supported()) {
@@ -104,10 +104,16 @@ void through_cache(const fs::path& runtime_dir, const std::string& name, const s
     const fs::path file = dir / name;
     if (auto text = read_text(file)) {
         if (auto entry = decode_cache_entry(*text)) {
-            why = cache_entry_mismatch(*entry, key, inputs::still_holds);
+            // Deferred: the key is compared now, the inputs later (DeferredCheck).
+            why = deferred ? cache_entry_mismatch(*entry, key, [](const auto&) { return true; })
+                           : cache_entry_mismatch(*entry, key, inputs::still_holds);
             if (why.empty()) {
                 if (use(entry->payload)) {
                     out.hit = true;
+                    if (deferred) {
+                        deferred->inputs = std::move(entry->inputs);
+                        deferred->entry = file;
+                    }
                     return;
                 }
                 why = "its answer is not one this launcher reads";
@@ -147,8 +153,23 @@ fs::path cache_dir_of(const fs::path& runtime_dir) {
     return runtime_dir / "cache";
 }
 
+std::string first_changed_input(const DeferredCheck& check) {
+    for (const auto& o : check.inputs) {
+        if (!inputs::still_holds(o)) {
+            return o.path;
+        }
+    }
+    return "";
+}
+
+void forget_entry(const DeferredCheck& check) {
+    std::error_code ec;
+    fs::remove(check.entry, ec);
+}
+
 NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& runtime_dir,
-                                     CacheOutcome* outcome, std::chrono::nanoseconds settle) {
+                                     CacheOutcome* outcome, std::chrono::nanoseconds settle,
+                                     DeferredCheck* deferred) {
     CacheOutcome local;
     CacheOutcome& out = outcome ? *outcome : local;
     out = {};
@@ -177,12 +198,19 @@ NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& r
             d = analyze_native(facts);
             return encode_native_decision(d);
         },
-        out, settle);
+        out, settle, deferred);
     if (out.hit) {
         d.elapsed_ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                 .count();
-        spdlog::debug("cuDNN: the decision was read from the cache (its inputs are unchanged)");
+        if (deferred && !deferred->inputs.empty()) {
+            spdlog::debug(
+                "cuDNN: the decision was read from the cache (its {} inputs are checked "
+                "before the app starts)",
+                deferred->inputs.size());
+        } else {
+            spdlog::debug("cuDNN: the decision was read from the cache (its inputs are unchanged)");
+        }
     } else {
         spdlog::debug("cuDNN: selected ({}{})", out.why, out.stored ? "; stored in the cache" : "");
     }

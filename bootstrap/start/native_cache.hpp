@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cudnn/select.hpp"
+#include "os/inputs.hpp"
 
 namespace alltalk {
 
@@ -31,10 +32,26 @@ struct CacheOutcome {
 // The cache folder of a runtime folder.
 std::filesystem::path cache_dir_of(const std::filesystem::path& runtime_dir);
 
+// A cached decision taken before its inputs were checked (analyze_native_cached with `deferred`):
+// the launch acts on it at once and the inputs are checked off the critical path (in the GPU
+// probe's child, while the launcher re-executes itself), before the app starts. A change found
+// then makes the launch start over and select afresh (main.cpp).
+struct DeferredCheck {
+    std::vector<inputs::Observation> inputs;  // empty: nothing deferred (checked, or no hit)
+    std::filesystem::path entry;              // the cache entry that answered
+};
+
+// `deferred` (may be null): on a hit, leave the inputs unchecked and return them there.
 NativeDecision analyze_native_cached(const NativeFacts& facts,
                                      const std::filesystem::path& runtime_dir,
                                      CacheOutcome* outcome = nullptr,
-                                     std::chrono::nanoseconds settle = kCacheSettle);
+                                     std::chrono::nanoseconds settle = kCacheSettle,
+                                     DeferredCheck* deferred = nullptr);
+
+// The first input of `check` that no longer holds ("" when all do): what the probe's child runs.
+std::string first_changed_input(const DeferredCheck& check);
+// Removes the entry a stale check came from, so that the launch that starts over selects again.
+void forget_entry(const DeferredCheck& check);
 
 std::optional<std::vector<std::string>> read_torch_archs_cached(
     const std::filesystem::path& site_packages, const std::filesystem::path& runtime_dir,

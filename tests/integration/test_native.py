@@ -266,3 +266,44 @@ def test_probe_without_driver_says_so_once_and_runs_on_the_cpu(venvs, tmp_path):
     assert r.returncode == 0 and "no NVIDIA driver" not in r.stderr
     r = run_launcher("--no-gpu-check", "--env", venvs["torch"], "--dry-run", "run", s)
     assert "architecture check: off" in r.stdout
+
+
+def metadata_env(dest: Path, base: Path) -> Path:
+    """Like linked_env, but with the dist-info folders copied: enough real folders that the
+    launcher caches its cuDNN decision there, and metadata that a test may change."""
+    import shutil
+
+    env = linked_env(dest, base, skip={p.name for p in site_of(base).glob("*.dist-info")})
+    for info in site_of(base).glob("*.dist-info"):
+        shutil.copytree(info, site_of(env) / info.name, symlinks=True)
+    return env
+
+
+def test_cached_decision_is_used_at_once_and_a_stale_one_starts_over(venvs, script, tmp_path):
+    import time
+
+    env = metadata_env(tmp_path / "env", venvs["torch"])
+    chosen = site_of(venvs["torch"]) / "nvidia" / "cudnn" / "lib"
+    time.sleep(2.5)  # older than the cache's settle time: the decision is stored
+    r = run_launcher("-v", "--env", env, "run", script)
+    assert "stored in the cache" in r.stderr, r.stderr
+    # Cached: the launch acts on the decision and its inputs are checked in the GPU probe's child.
+    r = run_launcher("-v", "--env", env, "run", script, *CUDNN9)
+    assert r.returncode == 0, r.stderr
+    assert "inputs are checked before the app starts" in r.stderr, r.stderr
+    assert "starting over" not in r.stderr
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert all(out[name] == real(chosen / name) for name in CUDNN9), out
+    # An input changes behind the cache's back (ctranslate2 4.4.0 appears: a cuDNN 8 need). The
+    # launch that acted on the old decision finds out before the app starts, and starts over.
+    info = site_of(env) / "ctranslate2-4.4.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ctranslate2\nVersion: 4.4.0\n")
+    r = run_launcher("-v", "--env", env, "run", script, *CUDNN9)
+    assert r.returncode == 0, r.stderr
+    assert "changed since the cached decision was made: starting over" in r.stderr, r.stderr
+    assert r.stderr.count("warning: cuDNN 8 is needed by ctranslate2 4.4.0") == 1, r.stderr
+    assert len([line for line in r.stdout.splitlines() if line.startswith("{")]) == 1  # ran once
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert all(out[name] == real(chosen / name) for name in CUDNN9), out
+    assert out["reexec_marker"] is None
