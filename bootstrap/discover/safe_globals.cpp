@@ -161,8 +161,23 @@ std::vector<SafeGlobal> parse_default_safe_globals(std::string_view toml_text) {
     return out;
 }
 
+std::vector<SafeGlobal> default_safe_globals_from_entries() {
+    std::vector<SafeGlobal> out;
+    for (std::string_view text : data::kTorchSafeGlobalEntries) {
+        SafeGlobal g;
+        g.source = "default";
+        if (auto error = parse_safe_global(std::string(text), g)) {
+            throw LaunchError(Stage::Install, "the default torch allow-list is broken at \"" +
+                                                  std::string(text) + "\": " + *error +
+                                                  ". Reinstall alltalk-launch.");
+        }
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
 const std::vector<SafeGlobal>& default_safe_globals() {
-    static const std::vector<SafeGlobal> list = parse_default_safe_globals(data::kTorchSafeGlobals);
+    static const std::vector<SafeGlobal> list = default_safe_globals_from_entries();
     return list;
 }
 

@@ -27,10 +27,11 @@ struct SafeGlobal {
 // pickle loaders, functools.partial, ...); nullopt when the entry is acceptable and `out` is set.
 std::optional<std::string> parse_safe_global(std::string_view text, SafeGlobal& out);
 
-// The compiled-in default list. Throws LaunchError(Stage::Install) if the embedded data is broken.
+// The compiled-in default list, from the entries CMake took out of the data file (no TOML is
+// parsed at start). Throws LaunchError(Stage::Install) if the embedded data is broken.
 const std::vector<SafeGlobal>& default_safe_globals();
 
-// Parses the default list's TOML text (exposed for tests).
+// Parses the default list's TOML text (the tests hold the entries above against it).
 std::vector<SafeGlobal> parse_default_safe_globals(std::string_view toml_text);
 
 // Defaults followed by the user's entries, without duplicates (first source kept).

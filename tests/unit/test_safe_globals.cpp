@@ -8,6 +8,7 @@
 #include "base/error.hpp"
 #include "discover/config.hpp"
 #include "discover/safe_globals.hpp"
+#include "discover/safe_globals_data.hpp"
 #include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
 
@@ -118,6 +119,17 @@ TEST_CASE("the compiled-in default list holds the XTTS, numpy and RVC entries") 
     }
     for (const auto& g : list) {
         CHECK(g.source == "default");
+    }
+}
+
+TEST_CASE("the entries taken out at build time are exactly what toml++ reads from the file") {
+    const auto& built = default_safe_globals();
+    const auto parsed = parse_default_safe_globals(data::kTorchSafeGlobals);
+    REQUIRE(built.size() == parsed.size());
+    CHECK(built.size() > 20);
+    for (std::size_t i = 0; i < built.size(); ++i) {
+        CAPTURE(i);
+        CHECK(built[i].spec() == parsed[i].spec());
     }
 }
 
