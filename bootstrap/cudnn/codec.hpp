@@ -9,6 +9,7 @@
 
 namespace alltalk {
 
+// JSON; empty when the decision cannot be written (a path that is not UTF-8).
 std::string encode_native_decision(const NativeDecision& decision);
 
 // nullopt when the text is not a decision this launcher wrote.

@@ -438,6 +438,12 @@ TEST_CASE("the decision survives the re-exec text unchanged") {
     CHECK(missing_cudnn_message(*back, e.env) == missing_cudnn_message(d, e.env));
     CHECK_FALSE(decode_native_decision("not toml ["));
     CHECK_FALSE(decode_native_decision("codec = 99\n"));
+    CHECK_FALSE(decode_native_decision(""));
+    CHECK_FALSE(decode_native_decision("{\"codec\": 99}"));
+    CHECK_FALSE(decode_native_decision("{\"codec\": 2, \"needs\": [{\"major\": \"nine\"}]}"));
+    // A folder whose name is not UTF-8 is not written at all (never changed on the way).
+    d.choices[0].candidate.dir = std::string("/opt/cudnn-\xff");
+    CHECK(encode_native_decision(d).empty());
 }
 
 TEST_CASE("Requires-Dist markers are evaluated as PEP 508 for the target platform") {
