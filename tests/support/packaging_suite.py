@@ -93,17 +93,19 @@ def collect(tree: Path, python: str = sys.executable) -> dict:
             pass
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), str(Path(__file__).parent)])
-    env["ALLTALK_VECTORS_OUT"] = str(out)
+    partial = out.with_name(f".vectors.{os.getpid()}.json")  # renamed into place when complete
+    env["ALLTALK_VECTORS_OUT"] = str(partial)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p", "packaging_suite",
                            "-p", "no:cacheprovider", *[f"tests/{f}" for f in TEST_FILES]],
                           cwd=tree, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"collecting packaging's tests failed:\n{proc.stdout}\n{proc.stderr}")
-    data = json.loads(out.read_text())
+    data = json.loads(partial.read_text())
     data["literals"] = {f: literal_arguments(tree / "tests" / f) for f in TEST_FILES}
     data["collector"] = key
-    out.write_text(json.dumps(data))  # reused while this file and the sdist stay the same
+    partial.write_text(json.dumps(data))
+    partial.replace(out)  # reused while this file and the sdist stay the same
     return data
 
 
