@@ -11,10 +11,6 @@ namespace alltalk::pep508 {
 
 namespace {
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 using text::lower;
 using text::trim;
 
@@ -1190,11 +1186,13 @@ std::optional<Requirement> parse_requirement(std::string_view text, std::string*
             }
             std::size_t b = i;
             i += op.size();
-            while (i < s.size() && is_space(s[i])) {
-                ++i;
+            // The SPECIFIER token: the operator, Python whitespace (\s: Unicode's too), then the
+            // version up to the next Python whitespace, ';' or ')' (or ',' unless "===").
+            while (std::size_t n = text::python_space_at(s, i)) {
+                i += n;
             }
             const bool arbitrary = op == "===";
-            while (i < s.size() && !is_space(s[i]) && s[i] != ';' && s[i] != ')' &&
+            while (i < s.size() && !text::python_space_at(s, i) && s[i] != ';' && s[i] != ')' &&
                    (arbitrary || s[i] != ',')) {
                 ++i;
             }

@@ -113,6 +113,9 @@ TEST_CASE("Specifiers with packaging's pre-release rules") {
     CHECK(set(">=1.0").filter({c("2.0a1")}) == std::vector<std::size_t>{0});
     CHECK(set(">1.0.0,>1.0").str() == ">1.0");  // sorted, then equal clauses once
     CHECK(pep508::parse_specifier("\u2003>= 1.0\u00a0"));
+    // In a requirement the version ends at Python whitespace, and only " " and "\t" may follow.
+    CHECK(pep508::parse_requirement("name>=\u20031.0 ; os_name == 'nt'"));
+    CHECK_FALSE(pep508::parse_requirement("name>=1.0\u00a0"));
 }
 
 TEST_CASE("PEP 503 names and requires.txt") {
