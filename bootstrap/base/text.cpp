@@ -25,6 +25,54 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+std::size_t python_space_at(std::string_view s, std::size_t i) {
+    if (i >= s.size()) {
+        return 0;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+        return ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)) ? 1 : 0;
+    }
+    // The code point of the UTF-8 sequence at i (only the 2- and 3-byte forms hold spaces).
+    auto cont = [&](std::size_t k) {
+        return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    };
+    if ((c & 0xe0) == 0xc0 && cont(1)) {
+        const unsigned cp = ((c & 0x1fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3fu);
+        return (cp == 0x85 || cp == 0xa0) ? 2 : 0;
+    }
+    if ((c & 0xf0) == 0xe0 && cont(1) && cont(2)) {
+        const unsigned cp = ((c & 0x0fu) << 12) |
+                            ((static_cast<unsigned char>(s[i + 1]) & 0x3fu) << 6) |
+                            (static_cast<unsigned char>(s[i + 2]) & 0x3fu);
+        const bool space = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+                           cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+        return space ? 3 : 0;
+    }
+    return 0;
+}
+
+std::string_view python_strip(std::string_view s) {
+    std::size_t b = 0;
+    while (std::size_t n = python_space_at(s, b)) {
+        b += n;
+    }
+    std::size_t e = s.size();
+    while (e > b) {
+        // Step back over one UTF-8 sequence (at most 3 bytes for a space) and test it.
+        std::size_t start = e - 1;
+        while (start > b && e - start < 3 &&
+               (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) {
+            --start;
+        }
+        if (python_space_at(s, start) != e - start) {
+            break;
+        }
+        e = start;
+    }
+    return s.substr(b, e - b);
+}
+
 std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) {

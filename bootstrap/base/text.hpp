@@ -11,6 +11,12 @@ namespace alltalk::text {
 
 // Without leading and trailing ASCII whitespace (space, \t, \n, \r, \f, \v).
 std::string_view trim(std::string_view s);
+// Python's idea of whitespace (str.isspace(), re's \s on str): the ASCII whitespace above plus
+// \x1c-\x1f and the Unicode spaces (U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+// U+202F, U+205F, U+3000), read as UTF-8. The byte length of the one at `i`, or 0.
+std::size_t python_space_at(std::string_view s, std::size_t i);
+// Without leading and trailing Python whitespace: str.strip().
+std::string_view python_strip(std::string_view s);
 // ASCII lower case.
 std::string lower(std::string_view s);
 // The pieces between `sep`s; empty pieces are kept ("a::b" -> "a", "", "b"; "" -> "").

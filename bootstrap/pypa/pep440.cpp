@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
+
+#include "base/text.hpp"
 
 namespace alltalk::pep440 {
 
@@ -22,7 +23,7 @@ class Scanner {
             ++i_;
         }
         std::size_t save = i_;
-        std::uint64_t n = 0;
+        Number n;
         if (number(n) && peek() == '!') {
             v_.epoch = n;
             ++i_;
@@ -50,20 +51,21 @@ class Scanner {
     static bool is_sep(char c) { return c == '-' || c == '_' || c == '.'; }
     static bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z'); }
     void skip_space() {
-        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) {
-            ++i_;
+        while (std::size_t n = text::python_space_at(s_, i_)) {
+            i_ += n;
         }
     }
-    bool number(std::uint64_t& out) {
+    bool number(Number& out) {
         std::size_t b = i_;
         while (is_digit(peek())) {
             ++i_;
         }
-        if (b == i_) {
-            return false;
+        auto n = Number::parse(s_.substr(b, i_ - b));
+        if (!n) {
+            return false;  // no digits, or more than Python's int() reads
         }
-        auto [ptr, ec] = std::from_chars(s_.data() + b, s_.data() + i_, out);
-        return ec == std::errc() && ptr == s_.data() + i_;  // overflow: not representable
+        out = std::move(*n);
+        return true;
     }
     bool word(std::string_view w) {
         for (std::size_t k = 0; k < w.size(); ++k) {
@@ -75,7 +77,7 @@ class Scanner {
         return true;
     }
     bool release() {
-        std::uint64_t n = 0;
+        Number n;
         if (!number(n)) {
             return false;
         }
@@ -91,13 +93,13 @@ class Scanner {
     }
     // `[-_.]? digits?` after a pre/post/dev letter; the separator alone is allowed only when the
     // rest still matches, so both readings are tried.
-    bool letter_number(std::optional<std::uint64_t>& n, Stage next) {
+    bool letter_number(std::optional<Number>& n, Stage next) {
         const std::size_t save = i_;
         const Snapshot keep = snapshot();
         if (is_sep(peek())) {
             ++i_;
         }
-        std::uint64_t value = 0;
+        Number value;
         if (is_digit(peek())) {
             if (!number(value)) {
                 return false;
@@ -117,8 +119,8 @@ class Scanner {
     // What the optional parts change: saved and restored when a reading is abandoned (copying the
     // whole Version would copy its release vector at every step).
     struct Snapshot {
-        std::optional<std::pair<std::string, std::uint64_t>> pre;
-        std::optional<std::uint64_t> post, dev;
+        std::optional<std::pair<std::string, Number>> pre;
+        std::optional<Number> post, dev;
         std::size_t local_size;
     };
     Snapshot snapshot() const { return {v_.pre, v_.post, v_.dev, v_.local.size()}; }
@@ -146,8 +148,8 @@ class Scanner {
                     {"a", "a"},     {"b", "b"},    {"c", "rc"},       {"rc", "rc"}};
                 for (const auto& [text, norm] : kLetters) {
                     if (word(text)) {
-                        std::optional<std::uint64_t> n;
-                        v_.pre = std::make_pair(std::string(norm), std::uint64_t{0});
+                        std::optional<Number> n;
+                        v_.pre = std::make_pair(std::string(norm), Number{});
                         if (letter_number(n, Stage::Post)) {
                             v_.pre->second = n.value_or(0);
                             return true;
@@ -161,7 +163,7 @@ class Scanner {
             case Stage::Post: {
                 if (peek() == '-' && is_digit(peek(1))) {
                     ++i_;
-                    std::uint64_t n = 0;
+                    Number n;
                     if (number(n)) {
                         v_.post = n;
                         if (rest(Stage::Dev)) {
@@ -175,8 +177,8 @@ class Scanner {
                 }
                 for (std::string_view text : {"post", "rev", "r"}) {
                     if (word(text)) {
-                        std::optional<std::uint64_t> n;
-                        v_.post = 0;
+                        std::optional<Number> n;
+                        v_.post = Number{};
                         if (letter_number(n, Stage::Dev)) {
                             v_.post = n.value_or(0);
                             return true;
@@ -192,8 +194,8 @@ class Scanner {
                     ++i_;
                 }
                 if (word("dev")) {
-                    std::optional<std::uint64_t> n;
-                    v_.dev = 0;
+                    std::optional<Number> n;
+                    v_.dev = Number{};
                     if (letter_number(n, Stage::Local)) {
                         v_.dev = n.value_or(0);
                         return true;
@@ -217,14 +219,14 @@ class Scanner {
                             ok = false;
                             break;
                         }
-                        std::uint64_t n = 0;
-                        bool digits = std::all_of(part.begin(), part.end(), is_digit);
-                        auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
-                        if (digits && ec == std::errc() && ptr == part.data() + part.size()) {
-                            v_.local.emplace_back(n);
-                        } else if (digits) {
-                            ok = false;  // overflow
-                            break;
+                        const bool digits = std::all_of(part.begin(), part.end(), is_digit);
+                        if (digits) {
+                            auto n = Number::parse(part);
+                            if (!n) {
+                                ok = false;  // more digits than Python's int() reads
+                                break;
+                            }
+                            v_.local.emplace_back(std::move(*n));
                         } else {
                             v_.local.emplace_back(part);
                         }
@@ -264,32 +266,65 @@ std::optional<Version> parse(std::string_view text) {
     return Scanner(text).run();
 }
 
-std::string Version::public_str() const {
+std::optional<Number> Number::parse(std::string_view digits) {
+    constexpr std::size_t kPythonIntMaxDigits = 4300;  // sys.get_int_max_str_digits()
+    if (digits.empty() || digits.size() > kPythonIntMaxDigits ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    while (digits.size() > 1 && digits.front() == '0') {
+        digits.remove_prefix(1);
+    }
+    Number n;
+    n.digits_ = std::string(digits);
+    return n;
+}
+
+Number Number::next() const {
+    Number n = *this;
+    std::size_t i = n.digits_.size();
+    while (i > 0 && n.digits_[i - 1] == '9') {
+        n.digits_[--i] = '0';
+    }
+    if (i == 0) {
+        n.digits_.insert(n.digits_.begin(), '1');
+    } else {
+        ++n.digits_[i - 1];
+    }
+    return n;
+}
+
+std::string Version::base_str() const {
     std::string out;
-    if (epoch) {
-        out += std::to_string(epoch) + "!";
+    if (!epoch.is_zero()) {
+        out += epoch.str() + "!";
     }
     for (std::size_t i = 0; i < release.size(); ++i) {
-        out += (i ? "." : "") + std::to_string(release[i]);
-    }
-    if (pre) {
-        out += pre->first + std::to_string(pre->second);
-    }
-    if (post) {
-        out += ".post" + std::to_string(*post);
-    }
-    if (dev) {
-        out += ".dev" + std::to_string(*dev);
+        out += (i ? "." : "") + release[i].str();
     }
     return out;
 }
 
-std::string Version::str() const {
-    std::string out = public_str();
+std::string Version::public_str() const {
+    std::string out = base_str();
+    if (pre) {
+        out += pre->first + pre->second.str();
+    }
+    if (post) {
+        out += ".post" + post->str();
+    }
+    if (dev) {
+        out += ".dev" + dev->str();
+    }
+    return out;
+}
+
+std::string Version::local_str() const {
+    std::string out;
     for (std::size_t i = 0; i < local.size(); ++i) {
-        out += i ? "." : "+";
-        if (const auto* n = std::get_if<std::uint64_t>(&local[i])) {
-            out += std::to_string(*n);
+        out += i ? "." : "";
+        if (const auto* n = std::get_if<Number>(&local[i])) {
+            out += n->str();
         } else {
             out += std::get<std::string>(local[i]);
         }
@@ -297,10 +332,14 @@ std::string Version::str() const {
     return out;
 }
 
+std::string Version::str() const {
+    return local.empty() ? public_str() : public_str() + "+" + local_str();
+}
+
 namespace {
 
 // The sort key of packaging's _cmpkey, as ranks: -1 = "negative infinity", 1 = "infinity".
-int pre_rank(const Version& v, std::string& letter, std::uint64_t& n) {
+int pre_rank(const Version& v, std::string& letter, Number& n) {
     if (!v.pre && !v.post && v.dev) {
         return -1;  // 1.0.dev0 sorts before 1.0a0
     }
@@ -323,8 +362,8 @@ int compare_local(const Version& a, const Version& b) {
     }
     std::size_t n = std::min(a.local.size(), b.local.size());
     for (std::size_t i = 0; i < n; ++i) {
-        const auto* an = std::get_if<std::uint64_t>(&a.local[i]);
-        const auto* bn = std::get_if<std::uint64_t>(&b.local[i]);
+        const auto* an = std::get_if<Number>(&a.local[i]);
+        const auto* bn = std::get_if<Number>(&b.local[i]);
         if (an && bn) {
             if (int c = cmp(*an, *bn)) {
                 return c;
@@ -348,14 +387,15 @@ int compare(const Version& a, const Version& b) {
     // Release, trailing zeros ignored.
     std::size_t n = std::max(a.release.size(), b.release.size());
     for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t x = i < a.release.size() ? a.release[i] : 0;
-        std::uint64_t y = i < b.release.size() ? b.release[i] : 0;
+        static const Number zero;
+        const Number& x = i < a.release.size() ? a.release[i] : zero;
+        const Number& y = i < b.release.size() ? b.release[i] : zero;
         if (int c = cmp(x, y)) {
             return c;
         }
     }
     std::string al, bl;
-    std::uint64_t an = 0, bn = 0;
+    Number an, bn;
     int ar = pre_rank(a, al, an), br = pre_rank(b, bl, bn);
     if (int c = cmp(ar, br)) {
         return c;

@@ -11,10 +11,6 @@ namespace alltalk::pep508 {
 
 namespace {
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 using text::lower;
 using text::trim;
 
@@ -61,8 +57,9 @@ bool prefix_match(const pep440::Version& v, const pep440::Version& spec) {
     if (v.epoch != spec.epoch) {
         return false;
     }
+    static const pep440::Number zero;
     for (std::size_t i = 0; i < spec.release.size(); ++i) {
-        std::uint64_t x = i < v.release.size() ? v.release[i] : 0;
+        const pep440::Number& x = i < v.release.size() ? v.release[i] : zero;
         if (x != spec.release[i]) {
             return false;
         }
@@ -80,31 +77,107 @@ std::string_view read_operator(std::string_view s) {
     return {};
 }
 
-// One clause, e.g. ">= 1.0" (whitespace around allowed), as packaging's Specifier() accepts it.
-std::optional<Specifier> parse_one(std::string_view text, std::string* error) {
-    std::string_view s = trim(text);
-    const std::string_view op = read_operator(s);
-    if (op.empty()) {
-        set_error(error, "invalid specifier '" + std::string(s) + "': no operator");
-        return std::nullopt;
+bool has_python_space(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (text::python_space_at(s, i)) {
+            return true;
+        }
     }
-    std::string_view ver = trim(s.substr(op.size()));
-    Specifier spec;
-    spec.op = std::string(op);
-    auto bad = [&](const char* why) {
+    return false;
+}
+
+// packaging's resolve_prereleases: an explicit setting wins, an implied True propagates.
+Tri resolve_prereleases(Tri configured, Tri implied) {
+    if (configured) {
+        return configured;
+    }
+    return implied == true ? Tri(true) : std::nullopt;
+}
+
+bool is_pre(const Candidate& c) {
+    return c.version && c.version->is_prerelease();
+}
+
+// packaging's _apply_prereleases_filter over the items already matched (`kept`): None keeps
+// pre-releases only when no final release is among them (strings that are no version always
+// stay), True keeps everything, False drops pre-releases.
+std::vector<std::size_t> apply_prereleases(const std::vector<Candidate>& items,
+                                           std::vector<std::size_t> kept, Tri prereleases) {
+    if (prereleases == true) {
+        return kept;
+    }
+    if (!prereleases) {
+        const bool final_found = std::any_of(kept.begin(), kept.end(), [&](std::size_t i) {
+            return items[i].version && !items[i].version->is_prerelease();
+        });
+        if (!final_found) {
+            return kept;
+        }
+    }
+    std::erase_if(kept, [&](std::size_t i) { return is_pre(items[i]); });
+    return kept;
+}
+
+// packaging's filter_by_ranges: strings that are no version never match; with prereleases None
+// the pre-releases in range come out only when no final release does.
+template <typename InRange>
+std::vector<std::size_t> filter_by_ranges(const std::vector<Candidate>& items, Tri prereleases,
+                                          InRange in_range) {
+    std::vector<std::size_t> out, buffer;
+    bool found_final = false;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& v = items[i].version;
+        if (!v || (prereleases == false && v->is_prerelease()) || !in_range(*v)) {
+            continue;
+        }
+        if (prereleases || !v->is_prerelease()) {
+            found_final = found_final || !v->is_prerelease();
+            out.push_back(i);
+        } else if (!found_final) {
+            buffer.push_back(i);
+        }
+    }
+    if (!prereleases && !found_final) {
+        return buffer;  // `out` holds nothing then
+    }
+    return out;
+}
+
+}  // namespace
+
+Candidate Candidate::from_text(std::string_view text) {
+    return Candidate{std::string(text), pep440::parse(text), false};
+}
+
+Candidate Candidate::from_version(pep440::Version v) {
+    std::string text = v.str();
+    return Candidate{std::move(text), std::move(v), true};
+}
+
+std::optional<Specifier> parse_specifier(std::string_view text, std::string* error) {
+    // Specifier(text): the whole text, Python whitespace (Unicode's too) around it and after the
+    // operator allowed.
+    const std::string_view s = text::python_strip(text);
+    auto bad = [&](const char* why) -> std::optional<Specifier> {
         set_error(error, "invalid specifier '" + std::string(s) + "': " + why);
         return std::nullopt;
     };
+    const std::string_view op = read_operator(s);
+    if (op.empty()) {
+        return bad("no operator");
+    }
+    const std::string_view ver = text::python_strip(s.substr(op.size()));
+    Specifier spec;
+    spec.op = std::string(op);
     if (op == "===") {
-        for (char c : ver) {
-            if (is_space(c) || c == ';' || c == ')') {
-                return bad("spaces in an arbitrary version");
-            }
+        if (has_python_space(ver) || ver.find_first_of(";)") != std::string_view::npos) {
+            return bad("spaces, ';' or ')' in an arbitrary version");
         }
         spec.version = std::string(ver);
+        spec.parsed = pep440::parse(ver);
         return spec;
     }
-    if ((op == "==" || op == "!=") && ver.size() >= 2 && ver.substr(ver.size() - 2) == ".*") {
+    if ((op == "==" || op == "!=") && ver.ends_with(".*")) {
         spec.wildcard = true;
         spec.version = std::string(ver.substr(0, ver.size() - 2));
         spec.parsed = parse_release_only(spec.version);
@@ -113,10 +186,8 @@ std::optional<Specifier> parse_one(std::string_view text, std::string* error) {
         }
         return spec;
     }
-    for (char c : ver) {
-        if (is_space(c)) {
-            return bad("spaces inside the version");
-        }
+    if (has_python_space(ver)) {
+        return bad("spaces inside the version");
     }
     spec.version = std::string(ver);
     spec.parsed = pep440::parse(ver);
@@ -132,11 +203,22 @@ std::optional<Specifier> parse_one(std::string_view text, std::string* error) {
     return spec;
 }
 
-}  // namespace
+Tri Specifier::prereleases() const {
+    if (prereleases_override) {
+        return prereleases_override;
+    }
+    if (op == "!=" || (op == "==" && wildcard)) {
+        return false;
+    }
+    if (!parsed) {
+        return std::nullopt;  // "===" with a string that is no version
+    }
+    return parsed->is_prerelease();
+}
 
-bool Specifier::contains(const pep440::Version& v, std::string_view) const {
+bool Specifier::matches(const pep440::Version& v) const {
     if (op == "===") {
-        return lower(v.str()) == lower(version);
+        return true;
     }
     const pep440::Version& sv = *parsed;
     auto equal = [&]() {
@@ -166,7 +248,7 @@ bool Specifier::contains(const pep440::Version& v, std::string_view) const {
     if (op == "<") {
         pep440::Version bound = sv;
         if (!sv.is_prerelease()) {
-            bound.dev = 0;
+            bound.dev = pep440::Number{};
             bound.local.clear();
         }
         return pep440::compare(v, bound) < 0;
@@ -174,14 +256,14 @@ bool Specifier::contains(const pep440::Version& v, std::string_view) const {
     if (op == ">") {
         if (sv.dev) {
             pep440::Version lower = sv;
-            lower.dev = *sv.dev + 1;
+            lower.dev = sv.dev->next();
             lower.local.clear();
             return pep440::compare(v, lower) >= 0;
         }
         if (sv.post) {
             pep440::Version lower = sv;
-            lower.post = *sv.post + 1;
-            lower.dev = 0;
+            lower.post = sv.post->next();
+            lower.dev = pep440::Number{};
             lower.local.clear();
             return pep440::compare(v, lower) >= 0;
         }
@@ -203,64 +285,183 @@ bool Specifier::contains(const pep440::Version& v, std::string_view) const {
     return false;
 }
 
+bool Specifier::contains(const Candidate& item, Tri prereleases) const {
+    if (op == "===") {
+        return !filter({item}, prereleases).empty();
+    }
+    if (!item.version) {
+        return false;  // a string that is no version never matches a standard operator
+    }
+    if (!prereleases) {
+        prereleases = resolve_prereleases(prereleases_override, this->prereleases());
+    }
+    if (prereleases == false && item.version->is_prerelease()) {
+        return false;
+    }
+    return matches(*item.version);
+}
+
+std::vector<std::size_t> Specifier::filter(const std::vector<Candidate>& items,
+                                           Tri prereleases) const {
+    if (!prereleases) {
+        prereleases = resolve_prereleases(prereleases_override, this->prereleases());
+    }
+    if (op == "===") {
+        // The text as given (a str as written, a Version object normalised), case-insensitive.
+        const std::string want = lower(version);
+        std::vector<std::size_t> kept;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (lower(items[i].text) == want) {
+                kept.push_back(i);
+            }
+        }
+        return apply_prereleases(items, std::move(kept), prereleases);
+    }
+    return filter_by_ranges(items, prereleases,
+                            [&](const pep440::Version& v) { return matches(v); });
+}
+
 std::string Specifier::str() const {
     return op + version + (wildcard ? ".*" : "");
 }
 
-bool SpecifierSet::contains(const pep440::Version& v, std::string_view raw_text) const {
-    return std::all_of(specs.begin(), specs.end(),
-                       [&](const Specifier& s) { return s.contains(v, raw_text); });
-}
-
-std::string SpecifierSet::str() const {
-    std::vector<std::string> parts;
-    for (const auto& s : specs) {
-        parts.push_back(s.str());
+std::string Specifier::canonical() const {
+    if (op == "===" || wildcard) {
+        return str();
     }
-    std::sort(parts.begin(), parts.end());
-    std::string out;
-    for (const auto& p : parts) {
-        out += (out.empty() ? "" : ",") + p;
+    pep440::Version v = *parsed;
+    if (op != "~=") {
+        while (v.release.size() > 1 && v.release.back().is_zero()) {
+            v.release.pop_back();
+        }
     }
-    return out;
+    return op + v.str();
 }
 
 namespace {
 
-std::string canonical_key(const Specifier& spec) {
-    if (spec.wildcard || !spec.parsed) {
-        return spec.op + spec.version + (spec.wildcard ? ".*" : "");
+bool has_arbitrary(const SpecifierSet& set) {
+    return std::any_of(set.specs.begin(), set.specs.end(),
+                       [](const Specifier& s) { return s.op == "==="; });
+}
+
+bool all_match(const SpecifierSet& set, const pep440::Version& v) {
+    return std::all_of(set.specs.begin(), set.specs.end(),
+                       [&](const Specifier& s) { return s.matches(v); });
+}
+
+// packaging's _canonical_specs: sorted by text, equal clauses once (the first in that order).
+std::vector<const Specifier*> canonical_specs(const SpecifierSet& set) {
+    std::vector<const Specifier*> sorted;
+    for (const auto& s : set.specs) {
+        sorted.push_back(&s);
     }
-    pep440::Version v = *spec.parsed;
-    if (spec.op != "~=") {
-        while (v.release.size() > 1 && v.release.back() == 0) {
-            v.release.pop_back();
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Specifier* a, const Specifier* b) { return a->str() < b->str(); });
+    std::vector<const Specifier*> out;
+    std::vector<std::string> keys;
+    for (const Specifier* s : sorted) {
+        std::string key = s->canonical();
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            keys.push_back(std::move(key));
+            out.push_back(s);
         }
     }
-    return spec.op + v.str();
+    return out;
 }
 
 }  // namespace
 
+Tri SpecifierSet::prereleases() const {
+    if (prereleases_override) {
+        return prereleases_override;
+    }
+    if (specs.empty()) {
+        return std::nullopt;
+    }
+    if (std::any_of(specs.begin(), specs.end(),
+                    [](const Specifier& s) { return s.prereleases() == true; })) {
+        return true;
+    }
+    return std::nullopt;
+}
+
+bool SpecifierSet::contains(const pep440::Version& v, std::string_view) const {
+    return contains(Candidate::from_version(v), true, std::nullopt);
+}
+
+bool SpecifierSet::contains(const Candidate& item, Tri prereleases, Tri installed) const {
+    const auto& v = item.version;
+    if (v && installed == true && v->is_prerelease()) {
+        prereleases = true;
+    }
+    const bool arbitrary = has_arbitrary(*this);
+    if (v && !arbitrary && v->local.empty() && !specs.empty()) {
+        if (v->is_prerelease() &&
+            (prereleases == false || (!prereleases && prereleases_override == false))) {
+            return false;
+        }
+        return all_match(*this, *v);
+    }
+    // A str stays a str where "===" reads it; otherwise packaging hands on the parsed Version.
+    if (!v || (arbitrary && !item.is_object)) {
+        return !filter({item}, prereleases).empty();
+    }
+    return !filter({Candidate::from_version(*v)}, prereleases).empty();
+}
+
+std::vector<std::size_t> SpecifierSet::filter(const std::vector<Candidate>& items,
+                                              Tri prereleases) const {
+    if (!prereleases && this->prereleases()) {
+        prereleases = this->prereleases();
+    }
+    std::vector<std::size_t> all(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        all[i] = i;
+    }
+    if (specs.empty()) {
+        return apply_prereleases(items, std::move(all), prereleases);
+    }
+    if (has_arbitrary(*this)) {
+        std::erase_if(all, [&](std::size_t i) {
+            return !std::all_of(specs.begin(), specs.end(),
+                                [&](const Specifier& s) { return s.contains(items[i], true); });
+        });
+        return apply_prereleases(items, std::move(all), prereleases);
+    }
+    return filter_by_ranges(items, prereleases,
+                            [&](const pep440::Version& v) { return all_match(*this, v); });
+}
+
+std::string SpecifierSet::str() const {
+    std::string out;
+    for (const Specifier* s : canonical_specs(*this)) {
+        out += (out.empty() ? "" : ",") + s->str();
+    }
+    return out;
+}
+
+bool SpecifierSet::equals(const SpecifierSet& other) const {
+    auto a = canonical_specs(*this), b = canonical_specs(other);
+    return std::equal(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](const Specifier* x, const Specifier* y) { return x->canonical() == y->canonical(); });
+}
+
 std::optional<SpecifierSet> parse_specifiers(std::string_view text, std::string* error) {
+    // SpecifierSet(text): split at commas, each piece stripped; empty pieces are skipped.
     SpecifierSet set;
     std::size_t start = 0;
     while (start <= text.size()) {
         std::size_t comma = text.find(',', start);
         std::string_view part = text.substr(
             start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-        if (!trim(part).empty()) {
-            auto spec = parse_one(part, error);
+        if (!text::python_strip(part).empty()) {
+            auto spec = parse_specifier(part, error);
             if (!spec) {
                 return std::nullopt;
             }
-            // A set: packaging drops clauses equal to an earlier one (same operator, same
-            // canonical version with trailing zeros stripped except for ~=).
-            const std::string key = canonical_key(*spec);
-            if (std::none_of(set.specs.begin(), set.specs.end(),
-                             [&](const Specifier& o) { return canonical_key(o) == key; })) {
-                set.specs.push_back(std::move(*spec));
-            }
+            set.specs.push_back(std::move(*spec));
         }
         if (comma == std::string_view::npos) {
             break;
@@ -309,6 +510,130 @@ const std::string_view kVariables[] = {"python_version",
                                        "extras",
                                        "extra",
                                        "dependency_groups"};
+
+void append_utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xc0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+}
+
+// The value of a one-line Python string literal with this body (between its quotes), as
+// ast.literal_eval reads it: \\ \' \" \a \b \f \n \r \t \v, octal \ooo, \xhh, \uhhhh,
+// \Uhhhhhhhh, a backslash-newline joins lines, an unknown escape keeps its backslash. nullopt
+// where Python raises: a line break or NUL in the body, a malformed \x/\u/\U escape, a closing
+// quote escaped away (a trailing backslash), or \N{...} (named characters: not supported here).
+std::optional<std::string> python_string_literal(std::string_view body) {
+    std::string out;
+    auto hex = [&](std::size_t at, std::size_t n) -> std::optional<unsigned> {
+        if (at + n > body.size()) {
+            return std::nullopt;
+        }
+        unsigned v = 0;
+        for (std::size_t k = at; k < at + n; ++k) {
+            const char c = body[k];
+            const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                          : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+                          : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                                      : -1;
+            if (d < 0) {
+                return std::nullopt;
+            }
+            v = v * 16 + static_cast<unsigned>(d);
+        }
+        return v;
+    };
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        const char c = body[i];
+        if (c == '\n' || c == '\r' || c == '\0') {
+            return std::nullopt;
+        }
+        if (c != '\\') {
+            out += c;
+            continue;
+        }
+        if (i + 1 >= body.size()) {
+            return std::nullopt;  // the closing quote is escaped: unterminated
+        }
+        const char e = body[++i];
+        switch (e) {
+            case '\n':
+                break;
+            case '\r':
+                if (i + 1 < body.size() && body[i + 1] == '\n') {
+                    ++i;
+                }
+                break;
+            case '\\':
+            case '\'':
+            case '"':
+                out += e;
+                break;
+            case 'a':
+                out += '\a';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'v':
+                out += '\v';
+                break;
+            case 'x':
+            case 'u':
+            case 'U': {
+                const std::size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                auto cp = hex(i + 1, n);
+                if (!cp || *cp > 0x10ffff) {
+                    return std::nullopt;
+                }
+                append_utf8(out, *cp);
+                i += n;
+                break;
+            }
+            case 'N':
+                return std::nullopt;
+            default:
+                if (e >= '0' && e <= '7') {
+                    unsigned v = 0;
+                    std::size_t n = 0;
+                    while (n < 3 && i < body.size() && body[i] >= '0' && body[i] <= '7') {
+                        v = v * 8 + static_cast<unsigned>(body[i] - '0');
+                        ++i;
+                        ++n;
+                    }
+                    --i;
+                    append_utf8(out, v);
+                } else {
+                    out += '\\';
+                    out += e;
+                }
+        }
+    }
+    return out;
+}
 
 bool is_version_key(std::string_view key) {
     return key == "implementation_version" || key == "platform_release" ||
@@ -423,14 +748,14 @@ class MarkerParser {
         if (!var(atom.rhs_is_var, atom.rhs, error)) {
             return false;
         }
-        if (atom.lhs_is_var == atom.rhs_is_var) {
-            // packaging parses this but cannot evaluate it; keep it and fail at evaluation.
-        }
         ws();
-        // PEP 685: extra names compare normalised.
+        // PEP 685 / PEP 735: extra and group names compare normalised, so packaging normalises
+        // the literal as it parses (and prints it so).
         if (atom.lhs_is_var && atom.lhs == "extra" && !atom.rhs_is_var) {
             atom.rhs = normalize_name(atom.rhs);
-        } else if (atom.rhs_is_var && atom.rhs == "extra" && !atom.lhs_is_var) {
+        } else if (atom.rhs_is_var && !atom.lhs_is_var &&
+                   (atom.rhs == "extra" || atom.rhs == "extras" ||
+                    atom.rhs == "dependency_groups")) {
             atom.lhs = normalize_name(atom.lhs);
         }
         node.items.emplace_back(std::move(atom));
@@ -438,13 +763,20 @@ class MarkerParser {
     }
     bool var(bool& is_var, std::string& out, std::string* error) {
         if (i_ < s_.size() && (s_[i_] == '"' || s_[i_] == '\'')) {
+            // packaging's QUOTED_STRING token runs to the next quote of its kind, and is then read
+            // as a Python literal (ast.literal_eval): escapes are decoded, and a token that is no
+            // valid literal ("C:\", with its closing quote escaped) makes the marker invalid.
             char q = s_[i_];
             std::size_t end = s_.find(q, i_ + 1);
             if (end == std::string_view::npos) {
                 return set_error(error, "unterminated string in marker");
             }
+            auto value = python_string_literal(s_.substr(i_ + 1, end - i_ - 1));
+            if (!value) {
+                return set_error(error, "invalid quoted string in marker");
+            }
             is_var = false;
-            out = std::string(s_.substr(i_ + 1, end - i_ - 1));
+            out = std::move(*value);
             i_ = end + 1;
             return true;
         }
@@ -476,46 +808,129 @@ class MarkerParser {
     std::size_t i_ = 0;
 };
 
-std::optional<bool> eval_op(const std::string& lhs, const std::string& op, const std::string& rhs,
-                            const std::string& key, std::string* error) {
-    if (is_version_key(key)) {
-        if (!read_operator(op).empty() && read_operator(op).size() == op.size()) {
-            std::string ignored;
-            if (auto spec = parse_one(op + rhs, &ignored)) {
-                if (spec->op == "===") {
-                    return lower(lhs) == lower(spec->version);  // the raw strings
+bool is_set_key(std::string_view key) {
+    return key == "extras" || key == "dependency_groups";
+}
+
+// A value during evaluation: a string, or a set of names.
+struct Value {
+    std::string text;
+    const std::vector<std::string>* set = nullptr;
+};
+
+// packaging's Marker.evaluate environment: default_environment() (`base`), what the context adds
+// ("extra" = "" for metadata, empty "extras" and "dependency_groups" for lock files), then the
+// `environment` argument, "extra" normalised, and a python_full_version ending in "+" (an
+// untagged CPython build) read with "local" appended.
+class EvalEnv {
+  public:
+    EvalEnv(const MarkerEnv& base, const MarkerValues* overrides, MarkerContext context)
+        : base_(base), overrides_(overrides), context_(context) {}
+
+    std::optional<Value> lookup(const std::string& key) const {
+        static const std::vector<std::string> kEmpty;
+        std::optional<Value> v;
+        if (overrides_) {
+            if (auto it = overrides_->find(key); it != overrides_->end()) {
+                v = Value{it->second.text, it->second.set ? &*it->second.set : nullptr};
+                if (it->second.none) {
+                    v->text.clear();
                 }
-                auto v = pep440::parse(lhs);
-                if (!v) {
-                    return false;  // packaging >= 26: an unparsable version never matches
-                }
-                return spec->contains(*v, lhs);
             }
+        }
+        if (!v && key == "extra" && context_ == MarkerContext::Metadata) {
+            v = Value{};
+        }
+        if (!v && is_set_key(key) && context_ == MarkerContext::LockFile) {
+            v = Value{"", &kEmpty};
+        }
+        if (!v) {
+            auto it = base_.find(key);
+            if (it == base_.end()) {
+                return std::nullopt;
+            }
+            v = Value{it->second, nullptr};
+        }
+        if (key == "extra" && overrides_ && !v->set) {
+            v->text = v->text.empty() ? "" : normalize_name(v->text);
+        }
+        if (key == "python_full_version" && !v->set && v->text.ends_with('+')) {
+            v->text += "local";
+        }
+        return v;
+    }
+
+  private:
+    const MarkerEnv& base_;
+    const MarkerValues* overrides_;
+    MarkerContext context_;
+};
+
+std::optional<bool> eval_op(const std::string& lhs, const std::string& op, const Value& rhs,
+                            const std::string& key, std::string* error) {
+    if (is_version_key(key) && !rhs.set) {
+        // Specifier(op + rhs).contains(lhs, prereleases=True) when that is a specifier.
+        if (auto spec = parse_specifier(op + rhs.text)) {
+            return spec->contains(Candidate::from_text(lhs), true);
         }
     }
     // packaging >= 26 outside version keys: only equality is defined for ordered operators
-    // ("<" and ">" are never true, "<=" and ">=" mean equal).
+    // ("<" and ">" are never true, "<=" and ">=" mean equal). A set never equals a string.
+    auto in = [&]() {
+        return rhs.set ? std::find(rhs.set->begin(), rhs.set->end(), lhs) != rhs.set->end()
+                       : rhs.text.find(lhs) != std::string::npos;
+    };
     if (op == "==" || op == "<=" || op == ">=") {
-        return lhs == rhs;
+        return !rhs.set && lhs == rhs.text;
     }
     if (op == "!=") {
-        return lhs != rhs;
+        return rhs.set || lhs != rhs.text;
     }
     if (op == "<" || op == ">") {
         return false;
     }
     if (op == "in") {
-        return rhs.find(lhs) != std::string::npos;
+        return in();
     }
     if (op == "not in") {
-        return rhs.find(lhs) == std::string::npos;
+        return !in();
     }
-    set_error(error, "undefined comparison '" + op + "' on '" + lhs + "' and '" + rhs + "'");
+    set_error(error, "undefined comparison '" + op + "' on '" + lhs + "' and '" + rhs.text + "'");
     return std::nullopt;
 }
 
-std::optional<bool> eval_node(const MarkerNode& node, const MarkerEnv& env, std::string_view extra,
-                              std::string* error) {
+std::optional<bool> eval_atom(const MarkerNode::Atom& a, const EvalEnv& env, std::string* error) {
+    // As packaging reads an atom: a variable on the left is looked up and compared with the right
+    // side's text (a variable's name when both are variables); otherwise the right side names
+    // the key, even when it is a quoted string.
+    const std::string& key = a.lhs_is_var ? a.lhs : a.rhs;
+    auto value = env.lookup(key);
+    if (!value) {
+        set_error(error, "marker variable '" + key + "' is not defined here");
+        return std::nullopt;
+    }
+    Value lhs = a.lhs_is_var ? *value : Value{a.lhs, nullptr};
+    Value rhs = a.lhs_is_var ? Value{a.rhs, nullptr} : *value;
+    if (lhs.set) {
+        set_error(error, "the set-valued marker '" + key + "' is only defined after 'in'");
+        return std::nullopt;
+    }
+    std::vector<std::string> normalised;
+    if (is_set_key(key)) {
+        lhs.text = normalize_name(lhs.text);
+        if (rhs.set) {
+            for (const auto& v : *rhs.set) {
+                normalised.push_back(normalize_name(v));
+            }
+            rhs.set = &normalised;
+        } else {
+            rhs.text = normalize_name(rhs.text);
+        }
+    }
+    return eval_op(lhs.text, a.op, rhs, key, error);
+}
+
+std::optional<bool> eval_node(const MarkerNode& node, const EvalEnv& env, std::string* error) {
     // packaging evaluates every atom (errors surface even when the result is already known), then
     // any(all(and-group) for each or-group).
     std::vector<std::vector<bool>> groups(1);
@@ -525,28 +940,9 @@ std::optional<bool> eval_node(const MarkerNode& node, const MarkerEnv& env, std:
         }
         std::optional<bool> r;
         if (const auto* sub = std::get_if<std::shared_ptr<const MarkerNode>>(&node.items[i])) {
-            r = eval_node(**sub, env, extra, error);
+            r = eval_node(**sub, env, error);
         } else {
-            const auto& a = std::get<MarkerNode::Atom>(node.items[i]);
-            if (a.lhs_is_var == a.rhs_is_var) {
-                set_error(error, "a marker must compare a variable with a string");
-                return std::nullopt;
-            }
-            const std::string& key = a.lhs_is_var ? a.lhs : a.rhs;
-            std::string value;
-            if (key == "extra") {
-                value = normalize_name(extra);
-            } else {
-                auto it = env.find(key);
-                if (it == env.end()) {
-                    set_error(error, "marker variable '" + key + "' is not defined here");
-                    return std::nullopt;
-                }
-                value = it->second;
-            }
-            const std::string& lhs = a.lhs_is_var ? value : a.lhs;
-            const std::string& rhs = a.lhs_is_var ? a.rhs : value;
-            r = eval_op(lhs, a.op, rhs, key, error);
+            r = eval_atom(std::get<MarkerNode::Atom>(node.items[i]), env, error);
         }
         if (!r) {
             return std::nullopt;
@@ -562,25 +958,34 @@ std::optional<bool> eval_node(const MarkerNode& node, const MarkerEnv& env, std:
 
 std::optional<bool> Marker::evaluate(const MarkerEnv& env, std::string_view extra,
                                      std::string* error) const {
+    const MarkerValues overrides = {{"extra", MarkerValue{std::string(extra), std::nullopt}}};
+    return evaluate(env, &overrides, MarkerContext::Metadata, error);
+}
+
+std::optional<bool> Marker::evaluate(const MarkerEnv& base, const MarkerValues* overrides,
+                                     MarkerContext context, std::string* error) const {
     if (!root_) {
         return true;
     }
-    return eval_node(*root_, env, extra, error);
+    return eval_node(*root_, EvalEnv(base, overrides, context), error);
 }
 
 namespace {
 
-std::string quote_value(const std::string& v) {
+// packaging's Value.serialize: double quotes, else single quotes; a value holding both cannot
+// be written (packaging raises).
+std::string quote_value(const std::string& v, bool& ok) {
     if (v.find('"') == std::string::npos) {
         return '"' + v + '"';
     }
+    ok = ok && v.find('\'') == std::string::npos;
     return "'" + v + "'";
 }
 
-std::string format_node(const MarkerNode& node, bool first) {
+std::string format_node(const MarkerNode& node, bool first, bool& ok) {
     if (node.items.size() == 1) {
         if (const auto* sub = std::get_if<std::shared_ptr<const MarkerNode>>(&node.items[0])) {
-            return format_node(**sub, first);
+            return format_node(**sub, first, ok);
         }
     }
     std::string out;
@@ -589,11 +994,11 @@ std::string format_node(const MarkerNode& node, bool first) {
             out += node.or_ops[i - 1] ? " or " : " and ";
         }
         if (const auto* sub = std::get_if<std::shared_ptr<const MarkerNode>>(&node.items[i])) {
-            out += format_node(**sub, false);
+            out += format_node(**sub, false, ok);
         } else {
             const auto& a = std::get<MarkerNode::Atom>(node.items[i]);
-            out += (a.lhs_is_var ? a.lhs : quote_value(a.lhs)) + " " + a.op + " " +
-                   (a.rhs_is_var ? a.rhs : quote_value(a.rhs));
+            out += (a.lhs_is_var ? a.lhs : quote_value(a.lhs, ok)) + " " + a.op + " " +
+                   (a.rhs_is_var ? a.rhs : quote_value(a.rhs, ok));
         }
     }
     if (node.items.size() == 1 && std::holds_alternative<MarkerNode::Atom>(node.items[0])) {
@@ -604,8 +1009,13 @@ std::string format_node(const MarkerNode& node, bool first) {
 
 }  // namespace
 
-std::string Marker::str() const {
-    return root_ ? format_node(*root_, true) : std::string();
+std::optional<std::string> Marker::try_str() const {
+    if (!root_) {
+        return std::string();
+    }
+    bool ok = true;
+    std::string out = format_node(*root_, true, ok);
+    return ok ? std::optional<std::string>(std::move(out)) : std::nullopt;
 }
 
 std::string requirement_str(const Requirement& req) {
@@ -630,6 +1040,21 @@ std::string requirement_str(const Requirement& req) {
         out += "; " + req.marker.str();
     }
     return out;
+}
+
+bool requirements_equal(const Requirement& a, const Requirement& b) {
+    auto extras = [](const Requirement& r) {
+        std::vector<std::string> out;
+        for (const auto& e : r.extras) {
+            out.push_back(normalize_name(e));
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    };
+    return a.key == b.key && extras(a) == extras(b) && a.specifier.equals(b.specifier) &&
+           a.url == b.url && a.marker.empty() == b.marker.empty() &&
+           a.marker.try_str() == b.marker.try_str();
 }
 
 std::optional<Marker> parse_marker(std::string_view text, std::string* error) {
@@ -702,7 +1127,9 @@ std::optional<Requirement> parse_requirement(std::string_view text, std::string*
                     set_error(error, "expected an extra name in '" + std::string(text) + "'");
                     return std::nullopt;
                 }
-                req.extras.emplace_back(extra);
+                if (std::find(req.extras.begin(), req.extras.end(), extra) == req.extras.end()) {
+                    req.extras.emplace_back(extra);  // a set in packaging
+                }
                 skip_ws(s, i);
                 if (i < s.size() && s[i] == ',') {
                     ++i;
@@ -759,11 +1186,13 @@ std::optional<Requirement> parse_requirement(std::string_view text, std::string*
             }
             std::size_t b = i;
             i += op.size();
-            while (i < s.size() && is_space(s[i])) {
-                ++i;
+            // The SPECIFIER token: the operator, Python whitespace (\s: Unicode's too), then the
+            // version up to the next Python whitespace, ';' or ')' (or ',' unless "===").
+            while (std::size_t n = text::python_space_at(s, i)) {
+                i += n;
             }
             const bool arbitrary = op == "===";
-            while (i < s.size() && !is_space(s[i]) && s[i] != ';' && s[i] != ')' &&
+            while (i < s.size() && !text::python_space_at(s, i) && s[i] != ';' && s[i] != ')' &&
                    (arbitrary || s[i] != ',')) {
                 ++i;
             }

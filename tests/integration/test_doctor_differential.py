@@ -28,7 +28,11 @@ def gen_version(r: random.Random, valid_bias=0.9) -> str:
     if r.random() > valid_bias:
         return r.choice(["", "1.0-", "1..0", "abc", "1.0+", "1.0+a..b", "1.0a-b", "1!", "!1",
                          "1.0.dev1.dev2", "1.0 0", "v", "1.0_", "1.0+_x", "0x10", "1.0rc-1",
-                         "1.0-a1+x_", "01.0alpha-", "2.0.0-rc.1.post"])
+                         "1.0-a1+x_", "01.0alpha-", "2.0.0-rc.1.post",
+                         # numbers past 2**64 (Python's int has no limit), Unicode spaces
+                         "18446744073709551616", "1!18446744073709551617.0rc99999999999999999999",
+                         "1.0.post18446744073709551615+18446744073709551616",
+                         "\u202f1.0\u3000", "1.0\u00a0a1"])
     s = ""
     if r.random() < 0.1:
         s += "v" if r.random() < 0.5 else "V"
@@ -120,7 +124,9 @@ MARKER_VARS = ["python_version", "python_full_version", "os_name", "sys_platform
                "extra", "os.name", "sys.platform", "platform.machine", "python_implementation"]
 MARKER_VALUES = ["3.8", "3.11", "3.11.7", "3.12", "3", "2.7", "3.*", "linux", "win32", "darwin",
                  "posix", "nt", "Linux", "Windows", "x86_64", "AMD64", "aarch64", "CPython",
-                 "cpython", "PyPy", "6.1.0", "test", "Test_Extra", "gpu", "", "3.11.*", "1.0+x"]
+                 "cpython", "PyPy", "6.1.0", "test", "Test_Extra", "gpu", "", "3.11.*", "1.0+x",
+                 # read as Python literals by packaging: escapes, and ones that make it invalid
+                 r"li\x6eux", r"3.11\x2e7", r"C:\\dir", r"\d", r"posix\\", r"\x4", "\\u0033.11"]
 
 
 def gen_atom(r):
@@ -148,6 +154,7 @@ def gen_marker(r, depth=0):
     return text
 
 
+@pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
 def test_markers_evaluate_like_packaging():
     r = random.Random(SEED + 3)
     env = pmarkers.default_environment()
@@ -189,6 +196,7 @@ def gen_requirement(r):
     return s
 
 
+@pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
 def test_requirements_parse_like_packaging():
     r = random.Random(SEED + 4)
     cases = [gen_requirement(r) for _ in range(N)]
