@@ -2,7 +2,8 @@
 
 # The `alltalk_launch` module of every process the launcher prepares, on every platform: the
 # launcher's runner (bootstrap/embed/runner.cpp) executes this in the module's namespace, after
-# setting __version__, _plan_items (plan() as str values, "" for none) and _explain_address.
+# setting __version__, _plan_items (plan() as str values, "" for none), _explain_address and
+# _lazy_sources (the source of each shim named *_lazy, run only when asked for: _exec_lazy).
 
 
 def _make(items):
@@ -41,3 +42,9 @@ def _explain(exception_type, message, traceback):
 
     n = fn(enc(exception_type), enc(message), enc(traceback), out, len(out))
     return out.value.decode("utf-8", "replace") if n else None
+
+
+def _exec_lazy(name, namespace):
+    """Compiles and runs a shim kept as source until it is needed, in `namespace`."""
+    code = compile(_lazy_sources[name], "<alltalk_launch:%s>" % name, "exec", dont_inherit=True)
+    exec(code, namespace)

@@ -17,6 +17,14 @@ constexpr int kPyFileInput = 257;  // Py_file_input
 // The shim that is the module itself, run in the module's namespace rather than one of its own.
 constexpr std::string_view kModuleShim = "alltalk_launch_module";
 
+// A shim named *_lazy is not run at start: its source is kept in alltalk_launch._lazy_sources and
+// compiled when a shim asks for it (alltalk_launch._exec_lazy), as the allow-list's torch part is
+// when torch.serialization loads. A process that never needs it pays a string copy.
+bool is_lazy(std::string_view name) {
+    constexpr std::string_view suffix = "_lazy";
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
 // Sets d[key] = str(value) (decoded as Python decodes file names) and drops the new reference.
 bool set_str(const Api& py, PyObject* d, const char* key, const char* value) {
     PyObject* s = py.PyUnicode_DecodeFSDefault(value ? value : "");
@@ -77,6 +85,16 @@ bool make_module(const Api& py, const alltalk_embed_request& req) {
         ok = set_str(py, items, req.plan_keys[i], req.plan_values[i]);
     }
     ok = ok && py.PyDict_SetItemString(ns, "_plan_items", items) == 0;
+    PyObject* lazy = ok ? py.PyDict_New() : nullptr;
+    ok = lazy != nullptr;
+    for (const auto& s : shims::all()) {
+        ok = ok && (!is_lazy(s.name) ||
+                    set_str(py, lazy, std::string(s.name).c_str(), std::string(s.code).c_str()));
+    }
+    ok = ok && py.PyDict_SetItemString(ns, "_lazy_sources", lazy) == 0;
+    if (lazy) {
+        py.Py_DecRef(lazy);
+    }
     // The launcher's explain callback (embed_abi.h), called through ctypes from _explain().
     ok = ok && set_str(py, ns, "_explain_address",
                        std::to_string(reinterpret_cast<std::uintptr_t>(req.explain)).c_str());
@@ -124,7 +142,7 @@ bool install(const Api& py, const alltalk_embed_request& req, std::string& error
         return false;
     }
     for (const auto& shim : shims::all()) {
-        if (shim.name == kModuleShim) {
+        if (shim.name == kModuleShim || is_lazy(shim.name)) {
             continue;
         }
         PyObject* globals = py.PyDict_New();
