@@ -268,7 +268,11 @@ int run_launch(const Invocation& inv) {
             return analyze_native_cached(f, dir);
         };
     }
-    const LaunchPlan plan = make_plan(opts.request, in, ctx);
+    // doctor --deep's child is this launch with the probe for the script (deep_check.hpp).
+    const LaunchPlan plan = opts.deep_probe
+                                ? deep_probe_plan(make_plan(opts.request, in, ctx),
+                                                  absolute_from(*opts.deep_probe, in.cwd))
+                                : make_plan(opts.request, in, ctx);
     GpuFacts gpu(plan, std::move(handed_probe), opts.dry_run ? std::nullopt : ctx.runtime_dir);
     if (opts.dry_run) {
         const std::vector<std::string> confirmed = confirm_native(plan.native);
