@@ -333,8 +333,18 @@ std::string step_place(const DeepStep& s) {
     return " (" + s.file + (s.line > 0 ? " line " + std::to_string(s.line) : "") + ")";
 }
 
-std::string first_line(const std::string& text) {
-    return text.substr(0, text.find('\n'));
+// An exception's message on one line (some span several, or start with a newline), shortened.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (const auto& line : text::split(text, '\n')) {
+        if (std::string_view t = text::trim(line); !t.empty()) {
+            out += (out.empty() ? "" : " ") + std::string(t);
+        }
+    }
+    if (out.size() > 300) {
+        out = out.substr(0, 297) + "...";
+    }
+    return out;
 }
 
 // doctor --deep: each step that failed, hung or crashed, with its explanation and fix.
@@ -378,10 +388,12 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
         } else {
             const std::string error =
                 last_part_of(s.failure.exception_type) +
-                (s.failure.message.empty() ? "" : ": " + first_line(s.failure.message));
-            out.push_back({s.kind == "gpu" ? "deep-gpu" : "deep-import",
-                           soft ? Severity::Warning : Severity::Error,
-                           what + " failed: " + error + "." + known + why_soft, fix});
+                (s.failure.message.empty() ? "" : ": " + one_line(s.failure.message));
+            out.push_back(
+                {s.kind == "gpu" ? "deep-gpu" : "deep-import",
+                 soft ? Severity::Warning : Severity::Error,
+                 what + " failed: " + error + (error.ends_with('.') ? "" : ".") + known + why_soft,
+                 fix});
         }
     }
 }
