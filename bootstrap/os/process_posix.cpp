@@ -130,6 +130,34 @@ bool tcp_port_in_use(int port) {
     return in_use;
 }
 
+namespace {
+
+// The process group of the child being watched: when this process is interrupted (Ctrl-C reaches
+// only the terminal's foreground group) or terminated, the child's group goes with it.
+volatile sig_atomic_t g_child_group = 0;
+
+void end_with_child(int sig) {
+    if (g_child_group > 0) {
+        ::kill(-static_cast<pid_t>(g_child_group), SIGKILL);
+    }
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+void watch_signals() {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        struct sigaction old {};
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa {};
+            sa.sa_handler = end_with_child;
+            sigemptyset(&sa.sa_mask);
+            ::sigaction(sig, &sa, nullptr);
+        }
+    }
+}
+
+}  // namespace
+
 bool Child::start(const std::vector<std::string>& argv, const fs::path& output, std::string& why) {
     if (argv.empty()) {
         why = "nothing to run";
@@ -164,8 +192,11 @@ bool Child::start(const std::vector<std::string>& argv, const fs::path& output, 
         ::_exit(127);
     }
     ::close(out);
+    ::setpgid(pid, pid);  // as the child does: whichever runs first
     handle_ = pid;
     status_.reset();
+    g_child_group = static_cast<sig_atomic_t>(pid);
+    watch_signals();
     return true;
 }
 
@@ -179,6 +210,7 @@ std::optional<int> Child::wait_for(int ms) {
         const pid_t r = ::waitpid(static_cast<pid_t>(handle_), &st, WNOHANG);
         if (r == static_cast<pid_t>(handle_)) {
             status_ = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+            g_child_group = 0;
             return status_;
         }
         if (r < 0 && errno != EINTR) {
@@ -202,6 +234,7 @@ void Child::kill() {
     while (::waitpid(static_cast<pid_t>(handle_), &st, 0) < 0 && errno == EINTR) {
     }
     status_ = -SIGKILL;
+    g_child_group = 0;
 }
 
 Child::~Child() {
