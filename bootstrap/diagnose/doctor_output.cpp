@@ -330,6 +330,14 @@ std::string format_markdown(const DoctorResult& r, const std::string& home,
         if (auto s = settings(c); !s.empty()) {
             out += "| Settings" + of + " | " + s + " |\n";
         }
+        if (c.deep) {
+            const auto bad =
+                std::count_if(c.deep->steps.begin(), c.deep->steps.end(),
+                              [](const DeepStep& s) { return s.status != StepStatus::Ok; });
+            out += "| Deep check" + of + " | " + std::to_string(c.deep->steps.size()) +
+                   " import(s), " + std::to_string(bad) + " not ok, " + seconds(c.deep->seconds) +
+                   " |\n";
+        }
     }
     out += "| Checked for | " + command_list(r.commands) + " |\n";
     out += "| Result | " + summary(r) + " |\n";

@@ -65,6 +65,10 @@ def test_a_missing_import_in_script_py_is_an_error_with_its_file_and_fix(tmp_pat
     assert f"imported by {root / 'script.py'} line 3" in err
     py = shlex.quote(str(web_env / "bin" / "python"))
     assert f"fix: {py} -m pip install alltalk_missing_dep" in err
+    report = tmp_path / "report.md"
+    assert deep(root, web_env, "--report", report).returncode == 1
+    assert "| Deep check | 3 import(s), 1 not ok, " in report.read_text()
+    assert "**deep-import**" in report.read_text()
 
 
 def test_a_healthy_env_passes_with_timings(dashless, web_env):
