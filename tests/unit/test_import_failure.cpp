@@ -1,9 +1,12 @@
-// The generic explanation of a failed import (diagnose/import_failure.hpp) on hand-made facts, and
-// the RECORD / top_level.txt reading it is given (pypa/site_packages.hpp) on a real folder.
+// The generic explanation of a failed import (diagnose/import_failure.hpp) on hand-made facts, the
+// RECORD / top_level.txt reading it is given (pypa/site_packages.hpp) on a real folder, and the
+// pure part of doctor --deep (diagnose/deep.hpp: the probe's records, findings, output).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
+#include "diagnose/deep.hpp"
+#include "diagnose/doctor.hpp"
 #include "diagnose/explain.hpp"
 #include "diagnose/import_failure.hpp"
 #include "test_support.hpp"
@@ -232,4 +235,65 @@ TEST_CASE("RECORD, installed-files.txt and top_level.txt are read from site-pack
     CHECK(yaml.top_level == std::vector<std::string>{"_yaml", "yaml"});
     CHECK(std::find(old.files.begin(), old.files.end(), "old/__init__.py") != old.files.end());
     CHECK(record_path("\"a\"\"b,c\",x,1") == "a\"b,c");
+}
+
+TEST_CASE("doctor --deep: the probe's records, and the findings and output they make") {
+    auto begin = parse_probe_record(
+        R"({"event": "begin", "i": 2, "kind": "import", "name": "import yaml", "module": "yaml",)"
+        R"( "file": "/r/script.py", "line": 4, "optional": true, "conditional": false})");
+    REQUIRE(begin);
+    CHECK(begin->event == "begin");
+    CHECK(begin->index == 2);
+    CHECK(begin->step.name == "import yaml");
+    CHECK(begin->step.optional);
+    auto end = parse_probe_record(
+        R"({"event": "end", "i": 3, "kind": "import", "name": "import nope", "module": "nope",)"
+        R"( "file": "/r/script.py", "line": 5, "status": "failed", "seconds": 0.25,)"
+        R"( "type": "builtins.ModuleNotFoundError", "message": "No module named 'nope'",)"
+        R"( "traceback": "Traceback (most recent call last):\n  File \"/r/script.py\", line 5,)"
+        R"( in <module>\nModuleNotFoundError: No module named 'nope'\n"})");
+    REQUIRE(end);
+    CHECK(end->step.status == StepStatus::Failed);
+    CHECK(end->step.seconds == 0.25);
+    CHECK_FALSE(parse_probe_record("not json"));
+    CHECK_FALSE(parse_probe_record(R"({"no": "event"})"));
+
+    DeepCheck d;
+    d.timeout_s = 5;
+    d.steps.push_back(end->step);
+    DeepStep hung = begin->step;
+    hung.name = "import slow";
+    hung.optional = false;
+    hung.status = StepStatus::TimedOut;
+    d.steps.push_back(hung);
+    DeepStep ok;
+    ok.name = "import json";
+    d.steps.push_back(ok);
+    SiteScan scan;
+    InstalledFacts facts{&scan, "3.11.9", {}};
+    explain_steps(d, parse_rules("", "empty.toml"), facts, "py", [] { return InstalledModules{}; });
+    REQUIRE(d.steps[0].explanation);
+    CHECK(d.steps[0].explanation->fix == "py -m pip install nope");
+    CHECK_FALSE(d.steps[1].explanation);
+
+    DoctorFacts f;
+    f.root.root = "/r";
+    f.root.is_alltalk = true;
+    f.commands = {Command::Server};
+    f.deep = d;
+    DoctorResult r = diagnose_all({f}, parse_rules("", "empty.toml"));
+    auto has = [&](const std::string& id, Severity s) {
+        return std::any_of(r.findings.begin(), r.findings.end(),
+                           [&](const Finding& x) { return x.id == id && x.severity == s; });
+    };
+    CHECK(has("deep-import", Severity::Error));
+    CHECK(has("deep-timeout", Severity::Warning));
+    CHECK(r.has_errors());
+    const std::string text = format_text(r);
+    CHECK(text.find("FAILED       0.25 s  import nope  (script.py:5)") != std::string::npos);
+    CHECK(text.find("TIMED OUT") != std::string::npos);
+    CHECK(text.find("ok           0.00 s  import json") != std::string::npos);
+    const std::string json = format_json(r);
+    CHECK(json.find(R"("deep":{"imports":[)") != std::string::npos);
+    CHECK(json.find(R"("status":"timed out")") != std::string::npos);
 }
