@@ -255,23 +255,25 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
     if (!usual) {
         project = top;
     }
-    e.message = lead + ", and no installed distribution provides it. ";
-    e.message += usual ? "It comes from the PyPI package " + project + "."
-                       : "The PyPI package of that name (" + project +
-                             ") is the usual source; check its name on pypi.org if that fails.";
+    e.message = lead + ", and no installed distribution provides it.";
     std::string what = project;
+    std::optional<Declared> declared;
     if (importer) {
-        if (auto d = requirement_on(*importer->dist, project, facts)) {
-            if (d->unconditional) {
-                e.message += " " + dist_text(*importer->dist) + " requires " + d->requirement +
-                             ", but it is not installed.";
-                what = d->requirement;
-            } else if (!d->extras.empty()) {
-                e.message += " " + dist_text(*importer->dist) +
-                             " declares it only in its extra(s) [" + text::join(d->extras, ", ") +
-                             "], so a plain install of " + importer->dist->name + " leaves it out.";
-                what = d->requirement;
-            }
+        declared = requirement_on(*importer->dist, project, facts);
+    }
+    if (declared && declared->unconditional) {  // the importer names the package itself
+        e.message += " " + dist_text(*importer->dist) + " requires " + declared->requirement +
+                     ", but it is not installed.";
+        what = declared->requirement;
+    } else {
+        e.message += usual ? " It comes from the PyPI package " + project + "."
+                           : " The PyPI package of that name (" + project +
+                                 ") is the usual source; check its name on pypi.org if that fails.";
+        if (declared && !declared->extras.empty()) {
+            e.message += " " + dist_text(*importer->dist) + " declares it only in its extra(s) [" +
+                         text::join(declared->extras, ", ") + "], so a plain install of " +
+                         importer->dist->name + " leaves it out.";
+            what = declared->requirement;
         }
     }
     e.fix = pip(python, what, facts.platform);
