@@ -7,10 +7,11 @@ is the script's: the hooks print only.
 Besides exceptions that reach the top (sys.excepthook), failures the app survives are explained
 too: an exception logged at ERROR or above through `logging` (uvicorn's "Exception in ASGI
 application", a lifespan failure that starlette hands uvicorn as text, `logger.exception`,
-asyncio's default exception handler, which logs through the "asyncio" logger) and one that ends a
-thread (threading.excepthook). Those hooks are installed only as `logging` and `threading` get
-imported (a finder that steps aside once both are there), so a script that uses neither imports
-nothing more. The app's own output is unchanged: the note follows it on stderr, once per rule
+asyncio's default exception handler, which logs through the "asyncio" logger), one printed to
+stderr with traceback.print_exc() / print_exception() (gradio's event handlers) and one that ends
+a thread (threading.excepthook). Those hooks are installed only as `logging`, `traceback` and
+`threading` get imported (a finder that steps aside once all are there), so a script that uses
+none of them imports nothing more. The app's own output is unchanged: the note follows it on stderr, once per rule
 (or per missing module) per process, never twice for one exception, and for logged failures only
 when something is known (no "report this" pointer for what the app chose to survive).
 """
@@ -33,7 +34,7 @@ def _install():
         """Explains one failure; `value` is the exception (None for a traceback seen as text)."""
         if busy:
             return
-        ident = (id(value), id(tb)) if value is not None else None
+        ident = (id(value), id(value.__traceback__)) if value is not None else None
         if ident is not None and ident in looked_at:
             return
         busy.append(1)
@@ -107,7 +108,30 @@ def _install():
         thread_hook.__wrapped__ = previous
         threading.excepthook = thread_hook
 
+    def patch_traceback(traceback):
+        # gradio prints the failures of event handlers with traceback.print_exc() (its queue and
+        # routes), to stderr; what is printed into another file (logging's formatter writes
+        # into a StringIO) is not a failure shown to the user.
+        original = traceback.print_exception
+
+        def print_exception(*args, **kwargs):
+            original(*args, **kwargs)
+            out = kwargs.get("file", args[4] if len(args) > 4 else None)
+            if busy or (out is not None and out is not sys.stderr):
+                return
+            given = [kwargs.get("value"), args[1] if len(args) > 1 else None]
+            given.append(args[0] if args else kwargs.get("exc"))
+            value = next((v for v in given if isinstance(v, BaseException)), None)
+            if value is None or isinstance(value, (KeyboardInterrupt, SystemExit)):
+                return
+            note(value, value.__traceback__, "", True)
+
+        print_exception.__wrapped__ = original
+        print_exception.__doc__ = original.__doc__
+        traceback.print_exception = print_exception
+
     pending = {"logging": patch_logging, "threading": patch_threading}
+    pending["traceback"] = patch_traceback
     for name in list(pending):
         if name in sys.modules:
             pending.pop(name)(sys.modules[name])

@@ -190,6 +190,26 @@ asyncio.run(main())
     assert app == plain.stderr and mine.stdout == "loop goes on\n"
 
 
+def test_a_traceback_printed_with_print_exc_as_gradio_does(tmp_path, web_env):
+    script = write(tmp_path, "printed.py", """\
+import ctypes, io, traceback
+try:
+    ctypes.CDLL("libcudnn_ops_infer.so.8")
+except OSError as e:
+    traceback.print_exc(file=io.StringIO())  # not shown: not a failure the user sees
+    print("into a string only")
+    traceback.print_exc()  # gradio's event handlers
+    traceback.print_exception(e)  # the same exception again
+print("app goes on")
+""")
+    plain, mine = run_both(web_env, script, tmp_path)
+    assert plain.returncode == mine.returncode == 0
+    app, notes = split_notes(mine.stderr)
+    assert len(notes) == 1 and "[cudnn8-missing]" in notes[0], mine.stderr
+    assert app == plain.stderr and mine.stdout == plain.stdout
+    assert mine.stderr.index(NOTE) > mine.stderr.index("cannot open shared object file")
+
+
 def test_unknown_logged_failures_and_python_command_say_nothing(tmp_path, web_env):
     script = write(tmp_path, "quiet.py", """\
 import logging, threading
