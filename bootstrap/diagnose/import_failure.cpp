@@ -94,6 +94,22 @@ constexpr std::pair<std::string_view, std::string_view> kUsualProjects[] = {
     {"_cffi_backend", "cffi"},
 };
 
+// Standard-library modules that exist only on one platform, or only when Python was built with
+// the C library behind them: nothing on PyPI provides them.
+constexpr std::string_view kWindowsOnly[] = {"winreg",      "msvcrt", "_winapi", "winsound",
+                                             "_overlapped", "nt",     "_msi"};
+constexpr std::string_view kPosixOnly[] = {
+    "fcntl", "termios", "pwd", "grp", "resource",         "posix",
+    "crypt", "syslog",  "tty", "pty", "_posixsubprocess", "readline"};
+constexpr std::string_view kBuiltWith[] = {
+    "_tkinter", "tkinter", "_ctypes", "_sqlite3", "sqlite3", "_lzma",   "lzma",
+    "_bz2",     "bz2",     "_ssl",    "ssl",      "_curses", "curses",  "_dbm",
+    "_gdbm",    "_uuid",   "zlib",    "_hashlib", "pyexpat", "_decimal"};
+
+bool listed(std::string_view name, const auto& table) {
+    return std::find(std::begin(table), std::end(table), name) != std::end(table);
+}
+
 // Whether a file of a RECORD (relative, '/'-separated) belongs to module `module` ("a.b"): the
 // module's own file, an extension module of that name, or anything in its package folder.
 bool file_of_module(std::string_view file, const std::string& module) {
@@ -245,6 +261,30 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
             }
             return e;
         }
+    }
+    // The standard library's: no package to install.
+    const bool windows = facts.platform == Platform::Windows;
+    if ((listed(top, kWindowsOnly) && !windows) || (listed(top, kPosixOnly) && windows)) {
+        e.message = lead + ": " + top + " is a module of Python's standard library on " +
+                    (windows ? "Linux and macOS" : "Windows") +
+                    " only, so this code path cannot run on this system (no package provides it).";
+        e.fix = "run this part on " + std::string(windows ? "Linux" : "Windows") +
+                ", or skip it on this system (check sys.platform before the import)";
+        return e;
+    }
+    if (listed(top, kBuiltWith)) {
+        e.message = lead + ": " + top +
+                    " is part of Python's standard library, but this Python was built without the "
+                    "C library behind it (no package on PyPI provides it).";
+        e.fix = top == "_tkinter" || top == "tkinter"
+                    ? std::string(
+                          "install Tk support for this Python (Debian/Ubuntu: sudo apt "
+                          "install python3-tk; a conda env: conda install tk), or "
+                          "recreate the env with AllTalk's installer")
+                    : std::string(
+                          "recreate the env from a complete Python build (AllTalk's "
+                          "installer sets up one)");
+        return e;
     }
     // Nothing installed provides it: the usual PyPI name, else the module's own.
     std::string project = usual_project_for(f.module);

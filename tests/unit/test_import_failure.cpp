@@ -138,6 +138,14 @@ TEST_CASE("a module nothing provides: the usual PyPI name, the importing distrib
     CHECK(e->message.find("imported by /root/alltalk/finetune.py line 7)") != std::string::npos);
     CHECK(e->message.find("part of") == std::string::npos);
     CHECK(e->fix == "/env/bin/python -m pip install nothing_like_it");
+    f.module = "winreg";  // the standard library's, on another platform: nothing to install
+    e = explain_import_failure(f, env.modules, env.facts, "/env/bin/python");
+    CHECK(e->message.find("standard library on Windows only") != std::string::npos);
+    CHECK(e->fix.find("pip") == std::string::npos);
+    f.module = "_tkinter";
+    e = explain_import_failure(f, env.modules, env.facts, "/env/bin/python");
+    CHECK(e->message.find("built without the C library") != std::string::npos);
+    CHECK(e->fix.find("python3-tk") != std::string::npos);
     CHECK(usual_project_for("PIL") == "pillow");
     CHECK(usual_project_for("cv2") == "opencv-python");
     CHECK(usual_project_for("numpy").empty());
