@@ -16,12 +16,15 @@ void apply(const std::vector<EnvChange>& changes) {
 }
 
 Child::Child(Child&& other) noexcept
-    : handle_(std::exchange(other.handle_, 0)), status_(std::move(other.status_)) {}
+    : handle_(std::exchange(other.handle_, 0)),
+      job_(std::exchange(other.job_, 0)),
+      status_(std::move(other.status_)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
     if (this != &other) {
         kill();
         handle_ = std::exchange(other.handle_, 0);
+        job_ = std::exchange(other.job_, 0);
         status_ = std::move(other.status_);
     }
     return *this;

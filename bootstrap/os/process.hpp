@@ -51,8 +51,9 @@ HostInfo host_info();
 bool tcp_port_in_use(int port);
 
 // A child process that runs with its stdout and stderr appended to a file, watched with a
-// deadline and killed past it (`doctor --deep`). POSIX: in a process group of its own, so that
-// whatever it started goes with it.
+// deadline and killed past it (`doctor --deep`), with whatever it started: POSIX, in a process
+// group of its own (killed too when this process dies of SIGINT, SIGTERM or SIGHUP); Windows, in
+// a job object that ends with this process.
 class Child {
   public:
     Child() = default;
@@ -74,6 +75,7 @@ class Child {
 
   private:
     long long handle_ = 0;  // pid (POSIX) or process HANDLE (Windows); 0: none
+    long long job_ = 0;     // Windows: the job object HANDLE
     std::optional<int> status_;
 };
 

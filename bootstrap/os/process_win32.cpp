@@ -262,14 +262,27 @@ bool Child::start(const std::vector<std::string>& argv, const fs::path& output, 
     si.hStdInput = nullptr;
     PROCESS_INFORMATION pi{};
     const std::wstring exe = widen(argv[0]);
-    const BOOL ok = ::CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE,
-                                     CREATE_NO_WINDOW, nullptr, nullptr, &si, &pi);
+    const BOOL ok =
+        ::CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE,
+                         CREATE_NO_WINDOW | CREATE_SUSPENDED, nullptr, nullptr, &si, &pi);
     const DWORD err = ::GetLastError();
     ::CloseHandle(out);
     if (!ok) {
         why = "cannot start " + argv[0] + ": " + last_error_text(err);
         return false;
     }
+    // A job that ends with this process (its handle closes) and takes the child's own children.
+    if (HANDLE job = ::CreateJobObjectW(nullptr, nullptr)) {
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+        limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+        ::SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
+        if (::AssignProcessToJobObject(job, pi.hProcess)) {
+            job_ = reinterpret_cast<long long>(job);
+        } else {
+            ::CloseHandle(job);
+        }
+    }
+    ::ResumeThread(pi.hThread);
     ::CloseHandle(pi.hThread);
     handle_ = reinterpret_cast<long long>(pi.hProcess);
     status_.reset();
@@ -299,6 +312,10 @@ void Child::kill() {
         ::TerminateProcess(h, 1);
         ::WaitForSingleObject(h, 5000);
         status_ = 1;
+    }
+    if (job_ != 0) {
+        ::CloseHandle(reinterpret_cast<HANDLE>(job_));  // kills what the child started
+        job_ = 0;
     }
     ::CloseHandle(h);
     handle_ = 0;
