@@ -14,7 +14,8 @@ namespace {
 // Global options that take a value: the token after them is not a subcommand.
 bool takes_value(const std::string& arg) {
     return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
-           arg == "--report" || arg == "--command";
+           arg == "--report" || arg == "--command" || arg == "--deep-timeout" ||
+           arg == "--deep-probe";
 }
 
 struct Split {
@@ -97,6 +98,8 @@ Parsed parse(const std::vector<std::string>& args) {
     app.add_flag("--no-gpu-check", opts.request.no_gpu_check,
                  "Skip the check that the installed torch has kernels for each GPU");
     app.add_flag("-v,--verbose", opts.verbose, "Show each decision the launcher makes");
+    std::string deep_probe;
+    app.add_option("--deep-probe", deep_probe)->group("");  // doctor --deep's child (hidden)
     app.add_flag("--dry-run", opts.dry_run,
                  "Print the resolved plan (root, env, Python, script, argv, cwd, environment "
                  "changes) and exit");
@@ -117,7 +120,8 @@ Parsed parse(const std::vector<std::string>& args) {
         "Check the environment without starting it: requirement conflicts (as pip check), "
         "known-bad version combinations, platform problems, each with its fix. Exit status 0: "
         "no error, 1: errors found, 2: the doctor could not run");
-    bool doctor_json = false;
+    bool doctor_json = false, doctor_deep = false;
+    double deep_timeout = 60;
     std::string report, doctor_command;
     doctor
         ->add_option("--command", doctor_command,
@@ -126,6 +130,15 @@ Parsed parse(const std::vector<std::string>& args) {
                      "cuDNN setup)")
         ->type_name("server|finetune");
     doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
+    doctor->add_flag("--deep", doctor_deep,
+                     "Also import what the command imports at start (its script's top-level "
+                     "imports, torch, torchaudio, TTS's XTTS modules) in a child prepared exactly "
+                     "as its launch, each timed; failures become findings with their fix");
+    doctor
+        ->add_option("--deep-timeout", deep_timeout,
+                     "With --deep: the seconds one import may take before the child is killed "
+                     "and that import reported as timed out (default 60)")
+        ->type_name("S");
     doctor
         ->add_option("--report", report,
                      "Also write a Markdown report for a bug report (home folder and user "
@@ -181,11 +194,23 @@ Parsed parse(const std::vector<std::string>& args) {
             return {std::nullopt, kLaunchFailureStatus};
         }
         d.json = doctor_json;
+        d.deep = doctor_deep || doctor->count("--deep-timeout") > 0;
+        if (!(deep_timeout > 0)) {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: doctor --deep-timeout takes a number of seconds "
+                         "above 0 (the limit for one import), not %g.\n",
+                         deep_timeout);
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        d.deep_timeout = deep_timeout;
         if (!report.empty()) {
             d.report = report;
         }
         opts.doctor = d;
         return {opts, 0};
+    }
+    if (!deep_probe.empty()) {
+        opts.deep_probe = deep_probe;
     }
     if (server->parsed()) {
         opts.request.command = Command::Server;

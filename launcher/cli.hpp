@@ -17,6 +17,8 @@ struct DoctorOptions {
     std::optional<Command> command;  // --command: server or finetune; none: both (see doctor.hpp)
     bool json = false;
     std::optional<std::filesystem::path> report;
+    bool deep = false;         // --deep: import what the command imports, in a prepared child
+    double deep_timeout = 60;  // --deep-timeout S: per import
 };
 
 struct Options {
@@ -27,6 +29,9 @@ struct Options {
     bool dry_run = false;
     LaunchRequest request;
     std::optional<DoctorOptions> doctor;  // `doctor` instead of a launch
+    // --deep-probe DIR (hidden): the launch of `doctor --deep`'s child, which runs the probe in
+    // DIR instead of the command's script (launcher/deep_check.hpp).
+    std::optional<std::filesystem::path> deep_probe;
 };
 
 struct Parsed {

@@ -359,8 +359,15 @@ int run_launch(const Invocation& inv) {
                                          defer ? &deferred : nullptr);
         };
     }
+    // doctor --deep's child is this launch with the probe for the script (deep_check.hpp).
+    const auto plan_now = [&] {
+        LaunchPlan p = make_plan(opts.request, in, ctx);
+        return opts.deep_probe
+                   ? deep_probe_plan(std::move(p), absolute_from(*opts.deep_probe, in.cwd))
+                   : p;
+    };
     const auto plan_start = std::chrono::steady_clock::now();
-    LaunchPlan made = make_plan(opts.request, in, ctx);
+    LaunchPlan made = plan_now();
     spdlog::debug(
         "timing: plan {:.2f} ms{}",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
@@ -379,7 +386,7 @@ int run_launch(const Invocation& inv) {
             spdlog::debug("cuDNN: {} changed since the cached decision was made: selecting again",
                           changed);
             defer = false;
-            made = make_plan(opts.request, in, ctx);
+            made = plan_now();
         }
     }
     const LaunchPlan& plan = made;  // a value from here on

@@ -20,8 +20,11 @@ del _make, _plan_items
 _explain_address = int(_explain_address)  # noqa: F821 (set by the runner)
 
 
-def _explain(exception_type, message, traceback):
-    """The launcher's explanation of a failure (used by the excepthook shim)."""
+def _explain(exception_type, message, traceback, logged=False):
+    """The launcher's explanation of a failure: (key, text), or None when there is nothing to say.
+    `logged`: the app logged it and goes on, so a failure nothing explains gets no pointer. An
+    empty `exception_type` means: read it from the traceback text. The key is what "once per
+    process" counts (a rule id); it may be empty."""
     if not _explain_address:
         return None
     import ctypes  # only after a failure: nothing is imported at start-up
@@ -31,6 +34,7 @@ def _explain(exception_type, message, traceback):
         ctypes.c_char_p,
         ctypes.c_char_p,
         ctypes.c_char_p,
+        ctypes.c_int,
         ctypes.c_char_p,
         ctypes.c_size_t,
     )
@@ -40,8 +44,11 @@ def _explain(exception_type, message, traceback):
     def enc(s):
         return s.encode("utf-8", "replace")
 
-    n = fn(enc(exception_type), enc(message), enc(traceback), out, len(out))
-    return out.value.decode("utf-8", "replace") if n else None
+    n = fn(enc(exception_type), enc(message), enc(traceback), 1 if logged else 0, out, len(out))
+    if not n:
+        return None
+    key, _, text = out.value.decode("utf-8", "replace").partition("\n")
+    return key, text
 
 
 def _exec_lazy(name, namespace):

@@ -35,6 +35,11 @@ std::string python_cmd(const DoctorFacts& f) {
     return text::quote_arg(py.string(), f.platform);
 }
 
+std::string last_part_of(const std::string& qualified) {
+    const std::size_t dot = qualified.rfind('.');
+    return dot == std::string::npos ? qualified : qualified.substr(dot + 1);
+}
+
 std::string join(const std::vector<std::string>& items, const char* sep) {
     return text::join(items, sep);
 }
@@ -321,6 +326,78 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     }
 }
 
+std::string step_place(const DeepStep& s) {
+    if (s.file.empty()) {
+        return "";
+    }
+    return " (" + s.file + (s.line > 0 ? " line " + std::to_string(s.line) : "") + ")";
+}
+
+// An exception's message on one line (some span several, or start with a newline), shortened.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (const auto& line : text::split(text, '\n')) {
+        if (std::string_view t = text::trim(line); !t.empty()) {
+            out += (out.empty() ? "" : " ") + std::string(t);
+        }
+    }
+    if (out.size() > 300) {
+        out = out.substr(0, 297) + "...";
+    }
+    return out;
+}
+
+// doctor --deep: each step that failed, hung or crashed, with its explanation and fix.
+void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
+    if (d.launch_error) {
+        out.push_back({"deep-launch", Severity::Error,
+                       "The deep check's launch ended before Python ran anything (exit status " +
+                           std::to_string(d.launch_status) + "): " + *d.launch_error,
+                       "Fix what the launch reports above; `alltalk-launch -v server` shows the "
+                       "same start."});
+    }
+    for (const auto& s : d.steps) {
+        if (s.status == StepStatus::Ok) {
+            continue;
+        }
+        const std::string what = "`" + s.name + "`" + step_place(s);
+        const std::string known =
+            s.explanation ? " [" + s.explanation->id + "] " + s.explanation->message : "";
+        const std::string fix = s.explanation ? s.explanation->fix : "";
+        const bool soft = s.optional || s.conditional;
+        const std::string why_soft =
+            s.optional      ? " The script catches this failure (the import is in a try)."
+            : s.conditional ? " The import is inside a module-level `if`, which may not run here."
+                            : "";
+        if (s.status == StepStatus::TimedOut) {
+            out.push_back({"deep-timeout", Severity::Warning,
+                           what + " did not finish within " +
+                               std::to_string(static_cast<int>(d.timeout_s)) +
+                               " s: it hangs, or this machine is very slow to load it. AllTalk "
+                               "waits for its server for 240 s at most.",
+                           "run the check again with a longer limit: alltalk-launch doctor --deep "
+                           "--deep-timeout 300"});
+        } else if (s.status == StepStatus::Crashed) {
+            out.push_back(
+                {"deep-crash", Severity::Error,
+                 what + " ended the process (" +
+                     (s.exit_status < 0 ? signal_description(-s.exit_status)
+                                        : "exit status " + std::to_string(s.exit_status)) +
+                     ")." + known,
+                 fix});
+        } else {
+            const std::string error =
+                last_part_of(s.failure.exception_type) +
+                (s.failure.message.empty() ? "" : ": " + one_line(s.failure.message));
+            out.push_back(
+                {s.kind == "gpu" ? "deep-gpu" : "deep-import",
+                 soft ? Severity::Warning : Severity::Error,
+                 what + " failed: " + error + (error.ends_with('.') ? "" : ".") + known + why_soft,
+                 fix});
+        }
+    }
+}
+
 // A further command that could not be resolved (its configured env does not exist, say).
 void unresolved_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const LaunchError& e = *f.unresolved;
@@ -367,6 +444,10 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     rule_findings(facts, rules, r.findings);
     platform_findings(facts, r.findings);
     native_findings(facts, r.findings);
+    if (facts.deep) {
+        r.deep = facts.deep;
+        deep_findings(*facts.deep, r.findings);
+    }
     std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });

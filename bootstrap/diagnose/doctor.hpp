@@ -15,6 +15,7 @@
 
 #include "base/environ.hpp"
 #include "cudnn/select.hpp"
+#include "diagnose/deep.hpp"
 #include "diagnose/rules.hpp"
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
@@ -75,6 +76,8 @@ struct DoctorFacts {
     std::optional<NativeDecision> native;
     std::optional<GpuProbe> gpus;
     std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found
+    // doctor --deep: the imports of the command's start, run in a child prepared as its launch.
+    std::optional<DeepCheck> deep;
 };
 
 struct DoctorReport {
@@ -92,6 +95,7 @@ struct DoctorReport {
     std::filesystem::path root;
     std::size_t distributions = 0;
     CheckResult check;
+    std::optional<DeepCheck> deep;  // doctor --deep
     std::vector<Finding> findings;  // errors first, then warnings, then info
 
     bool has_errors() const;

@@ -3,9 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 
 #include "base/text.hpp"
 #include "diagnose/doctor.hpp"
+
+namespace fs = std::filesystem;
 
 namespace alltalk {
 
@@ -92,6 +96,42 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     }
 }
 
+std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+}
+
+// doctor --deep: one line per step.
+std::string deep_text(const DoctorReport& c, const std::string& indent) {
+    const DeepCheck& d = *c.deep;
+    std::string out = indent + "deep check:     " + std::to_string(d.steps.size()) +
+                      " step(s) in a child prepared as `alltalk-launch " +
+                      (c.commands.empty() ? "server" : to_string(c.commands.front())) + "`, " +
+                      seconds(d.seconds) + " in all (limit " +
+                      std::to_string(static_cast<int>(d.timeout_s)) + " s per step)\n";
+    if (d.launch_error) {
+        out += indent + "  the launch failed before Python ran (see the errors below)\n";
+    }
+    for (const auto& s : d.steps) {
+        std::string status = s.status == StepStatus::Ok         ? "ok"
+                             : s.status == StepStatus::TimedOut ? "TIMED OUT"
+                             : s.status == StepStatus::Crashed  ? "CRASHED"
+                             : s.optional || s.conditional      ? "failed"
+                                                                : "FAILED";
+        status.resize(10, ' ');
+        std::string time = seconds(s.seconds);
+        time.insert(0, time.size() < 9 ? 9 - time.size() : 0, ' ');
+        out += indent + "  " + status + time + "  " + s.name;
+        if (!s.file.empty()) {
+            out += "  (" + fs::path(s.file).filename().string() +
+                   (s.line > 0 ? ":" + std::to_string(s.line) : "") + ")";
+        }
+        out += "\n";
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string format_text(const DoctorResult& r) {
@@ -121,6 +161,9 @@ std::string format_text(const DoctorResult& r) {
         if (r.checks.size() == 1 && !c.commands.empty()) {
             out += indent + "checked for:    " + command_list(c.commands) +
                    (c.commands.size() > 1 ? " (the same environment and cuDNN setup)" : "") + "\n";
+        }
+        if (c.deep) {
+            out += deep_text(c, indent);
         }
     }
     for (Severity s : kOrder) {
@@ -163,6 +206,43 @@ nlohmann::json python_json(const DoctorReport& c) {
             {"executable", c.python.string()}};
 }
 
+nlohmann::json deep_json(const DeepCheck& d) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : d.steps) {
+        nlohmann::json j = {
+            {"kind", s.kind},
+            {"name", s.name},
+            {"module", s.module},
+            {"file", s.file},
+            {"line", s.line},
+            {"optional", s.optional},
+            {"conditional", s.conditional},
+            {"origin", s.origin.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.origin)},
+            {"seconds", s.seconds},
+            {"status", to_string(s.status)}};
+        j["error"] = nullptr;
+        if (s.status == StepStatus::Failed) {
+            j["error"] = {{"type", s.failure.exception_type},
+                          {"message", s.failure.message},
+                          {"traceback", s.failure.traceback}};
+        } else if (s.status == StepStatus::Crashed) {
+            j["error"] = {{"exit_status", s.exit_status}};
+        }
+        j["explanation"] = nullptr;
+        if (s.explanation) {
+            j["explanation"] = {{"id", s.explanation->id},
+                                {"message", s.explanation->message},
+                                {"fix", s.explanation->fix}};
+        }
+        steps.push_back(std::move(j));
+    }
+    return {{"timeout", d.timeout_s},
+            {"seconds", d.seconds},
+            {"launch_error",
+             d.launch_error ? nlohmann::json(*d.launch_error) : nlohmann::json(nullptr)},
+            {"imports", std::move(steps)}};
+}
+
 nlohmann::json commands_json(const std::vector<Command>& commands) {
     nlohmann::json out = nlohmann::json::array();
     for (Command c : commands) {
@@ -191,6 +271,9 @@ nlohmann::json check_json(const DoctorReport& c) {
     j["cpu"] = c.cpu_only;
     j["gpu_check"] = c.gpu_check;
     j["checked_with"] = commands_json(c.commands);
+    if (c.deep) {
+        j["deep"] = deep_json(*c.deep);
+    }
     return j;
 }
 
@@ -205,6 +288,9 @@ std::string format_json(const DoctorResult& r) {
     j["root"] = first.root.string();
     j["distributions"] = first.distributions;
     j["conflicts"] = conflicts_json(first);
+    if (first.deep) {
+        j["deep"] = deep_json(*first.deep);  // the first command's; each is under "commands"
+    }
     // Every check's findings, each once, with the commands it concerns.
     j["findings"] = nlohmann::json::array();
     for (const auto& f : r.findings) {
@@ -243,6 +329,14 @@ std::string format_markdown(const DoctorResult& r, const std::string& home,
         out += "| Distributions" + of + " | " + std::to_string(c.distributions) + " |\n";
         if (auto s = settings(c); !s.empty()) {
             out += "| Settings" + of + " | " + s + " |\n";
+        }
+        if (c.deep) {
+            const auto bad =
+                std::count_if(c.deep->steps.begin(), c.deep->steps.end(),
+                              [](const DeepStep& s) { return s.status != StepStatus::Ok; });
+            out += "| Deep check" + of + " | " + std::to_string(c.deep->steps.size()) +
+                   " import(s), " + std::to_string(bad) + " not ok, " + seconds(c.deep->seconds) +
+                   " |\n";
         }
     }
     out += "| Checked for | " + command_list(r.commands) + " |\n";

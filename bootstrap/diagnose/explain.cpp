@@ -58,11 +58,11 @@ std::string unsupported_global(std::string_view message) {
     return std::string(message.substr(at, end - at));
 }
 
-const char* kPointer =
+}  // namespace
+
+const char* const kUnknownFailurePointer =
     "alltalk-launch: no known cause for this failure. To report it, attach the output of:\n"
     "    alltalk-launch doctor --report alltalk-report.md\n";
-
-}  // namespace
 
 std::string signal_description(int sig) {
     switch (sig) {
@@ -124,33 +124,90 @@ const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const Inst
     return nullptr;
 }
 
+FailureInfo complete_failure(FailureInfo f) {
+    if (!f.exception_type.empty() || f.traceback.empty() || f.signal != 0) {
+        return f;
+    }
+    const std::size_t from = f.traceback.rfind("Traceback (most recent call last):");
+    if (from == std::string::npos) {
+        return f;
+    }
+    // After the frames (indented), the first line that is not indented: "Type: message".
+    std::size_t pos = f.traceback.find('\n', from);
+    while (pos != std::string::npos && pos + 1 < f.traceback.size()) {
+        const std::size_t start = pos + 1;
+        const char c = f.traceback[start];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            std::string rest = f.traceback.substr(start);
+            while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) {
+                rest.pop_back();
+            }
+            const std::size_t colon = rest.find(": ");
+            const std::size_t eol = rest.find('\n');
+            if (colon != std::string::npos && (eol == std::string::npos || colon < eol)) {
+                f.exception_type = rest.substr(0, colon);
+                f.message = rest.substr(colon + 2);
+            } else {
+                f.exception_type = rest.substr(0, eol);
+            }
+            return f;
+        }
+        pos = f.traceback.find('\n', start);
+    }
+    return f;
+}
+
+std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo& f,
+                                         const InstalledFacts& facts, const std::string& python,
+                                         const ModulesReader& modules) {
+    if (const Rule* r = match_failure(rules, f, facts)) {
+        Explanation e;
+        e.key = e.id = r->id;
+        e.message = expand(r->message, facts, python);
+        e.fix = expand(r->fix, facts, python);
+        const std::string global = unsupported_global(f.message);
+        for (std::string* text : {&e.message, &e.fix}) {
+            for (std::size_t at = text->find("{global}"); at != std::string::npos;
+                 at = text->find("{global}")) {
+                text->replace(at, 8, global.empty() ? "<the class torch names>" : global);
+            }
+        }
+        e.involved = versions_involved(*r, facts);
+        return e;
+    }
+    if (!modules || f.signal != 0) {
+        return std::nullopt;
+    }
+    auto failure = parse_import_failure(f);
+    if (!failure) {
+        return std::nullopt;
+    }
+    auto imp = explain_import_failure(*failure, modules(), facts, python);
+    if (!imp) {
+        return std::nullopt;
+    }
+    return Explanation{imp->key, imp->id, imp->message, "", imp->fix};
+}
+
+std::string format_explanation(const Explanation& e) {
+    std::string out = "alltalk-launch: what happened [" + e.id + "]: " + e.message + "\n";
+    if (!e.involved.empty()) {
+        out += "alltalk-launch: in this environment: " + e.involved + "\n";
+    }
+    if (!e.fix.empty()) {
+        out += "alltalk-launch: fix:\n    " + e.fix + "\n";
+    }
+    return out;
+}
+
 std::string explain_failure(const RuleSet& rules, const FailureInfo& f, const InstalledFacts& facts,
-                            const std::string& python) {
+                            const std::string& python, const ModulesReader& modules) {
     std::string out;
     if (f.signal != 0) {
         out += "alltalk-launch: the app was stopped by " + signal_description(f.signal) + ".\n";
     }
-    const Rule* r = match_failure(rules, f, facts);
-    if (!r) {
-        return out + kPointer;
-    }
-    std::string message = expand(r->message, facts, python);
-    std::string fix = expand(r->fix, facts, python);
-    const std::string global = unsupported_global(f.message);
-    for (std::string* text : {&message, &fix}) {
-        for (std::size_t at = text->find("{global}"); at != std::string::npos;
-             at = text->find("{global}")) {
-            text->replace(at, 8, global.empty() ? "<the class torch names>" : global);
-        }
-    }
-    out += "alltalk-launch: what happened [" + r->id + "]: " + message + "\n";
-    if (const std::string v = versions_involved(*r, facts); !v.empty()) {
-        out += "alltalk-launch: in this environment: " + v + "\n";
-    }
-    if (!fix.empty()) {
-        out += "alltalk-launch: fix:\n    " + fix + "\n";
-    }
-    return out;
+    auto e = explain_known(rules, f, facts, python, modules);
+    return out + (e ? format_explanation(*e) : std::string(kUnknownFailurePointer));
 }
 
 }  // namespace alltalk

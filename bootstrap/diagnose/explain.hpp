@@ -2,10 +2,12 @@
 // After a failure: which rule (bootstrap/data/rules.toml, shared with the doctor) explains it, and
 // the short block printed after the app's own traceback. Pure: the caller supplies the installed
 // facts (read lazily, only when something failed).
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "diagnose/import_failure.hpp"
 #include "diagnose/rules.hpp"
 
 namespace alltalk {
@@ -21,11 +23,40 @@ struct FailureInfo {
 const Rule* match_failure(const RuleSet& rules, const FailureInfo& failure,
                           const InstalledFacts& facts);
 
+// A failure that arrives as text only (a traceback logged as a message, as starlette hands uvicorn
+// a lifespan failure): exception_type and message taken from the last exception line of the
+// traceback when they are empty.
+FailureInfo complete_failure(FailureInfo failure);
+
+// What is known about a failure: a rule's explanation, else the generic one of a failed import.
+struct Explanation {
+    std::string key;       // what "once per process" counts: the rule id, or the import's key
+    std::string id;        // shown in brackets: the rule id, "import-missing", "import-name"
+    std::string message;   // what happened
+    std::string involved;  // the installed versions the rule talks about; may be empty
+    std::string fix;       // may be empty
+};
+
+// The installed files, read only when a failed import is to be explained.
+using ModulesReader = std::function<InstalledModules()>;
+
+// nullopt when nothing is known. `modules` may be empty (no import explanation then).
+std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo& failure,
+                                         const InstalledFacts& facts, const std::string& python,
+                                         const ModulesReader& modules);
+
+// "alltalk-launch: what happened [id]: ...", the versions involved and the fix.
+std::string format_explanation(const Explanation& e);
+
 // The block printed after the traceback: what happened, the installed versions involved, the fix
 // as commands for this env; for a failure no rule knows, only the pointer to the doctor's report.
 // `python` is the env's python, quoted.
 std::string explain_failure(const RuleSet& rules, const FailureInfo& failure,
-                            const InstalledFacts& facts, const std::string& python);
+                            const InstalledFacts& facts, const std::string& python,
+                            const ModulesReader& modules = {});
+
+// The pointer printed for a failure nothing explains.
+extern const char* const kUnknownFailurePointer;
 
 // "SIGABRT (abort)", "SIGSEGV (invalid memory access)", ...
 std::string signal_description(int signal);

@@ -13,13 +13,18 @@
 extern "C" {
 #endif
 
-#define ALLTALK_EMBED_ABI_VERSION 2
+#define ALLTALK_EMBED_ABI_VERSION 3
 #define ALLTALK_EMBED_ENTRY "alltalk_embed_run"
 
-/* Explains an uncaught exception after its traceback (the launcher's rules, shared with the
- * doctor). Writes the text to `out` (NUL-terminated) and returns its length; 0 = nothing to say. */
+/* Explains a failure after its traceback (the launcher's rules, shared with the doctor): an
+ * uncaught exception, or one the app logged (flags & ALLTALK_EXPLAIN_LOGGED: then nothing is said
+ * when nothing is known). An empty exception_type means: take it from the traceback text. Writes
+ * "KEY\nTEXT" to `out` (NUL-terminated; KEY, what "once per process" counts, may be empty) and
+ * returns its length; 0 = nothing to say. */
+#define ALLTALK_EXPLAIN_LOGGED 1
 typedef size_t (*alltalk_explain_fn)(const char* exception_type, const char* message,
-                                     const char* traceback, char* out, size_t out_size);
+                                     const char* traceback, int flags, char* out,
+                                     size_t out_size);
 
 typedef struct alltalk_embed_request {
     int abi_version;

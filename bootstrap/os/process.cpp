@@ -1,6 +1,8 @@
 // Platform-neutral parts of process.hpp.
 #include "os/process.hpp"
 
+#include <utility>
+
 namespace alltalk::process {
 
 void apply(const std::vector<EnvChange>& changes) {
@@ -11,6 +13,21 @@ void apply(const std::vector<EnvChange>& changes) {
             unset_env(c.name);
         }
     }
+}
+
+Child::Child(Child&& other) noexcept
+    : handle_(std::exchange(other.handle_, 0)),
+      job_(std::exchange(other.job_, 0)),
+      status_(std::move(other.status_)) {}
+
+Child& Child::operator=(Child&& other) noexcept {
+    if (this != &other) {
+        kill();
+        handle_ = std::exchange(other.handle_, 0);
+        job_ = std::exchange(other.job_, 0);
+        status_ = std::move(other.status_);
+    }
+    return *this;
 }
 
 }  // namespace alltalk::process

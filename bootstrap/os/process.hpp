@@ -55,4 +55,33 @@ HostInfo host_info();
 // True when a TCP listener already holds `port` on this machine (binding it fails).
 bool tcp_port_in_use(int port);
 
+// A child process that runs with its stdout and stderr appended to a file, watched with a
+// deadline and killed past it (`doctor --deep`), with whatever it started: POSIX, in a process
+// group of its own (killed too when this process dies of SIGINT, SIGTERM or SIGHUP); Windows, in
+// a job object that ends with this process.
+class Child {
+  public:
+    Child() = default;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    Child(Child&& other) noexcept;
+    Child& operator=(Child&& other) noexcept;
+    ~Child();  // kills a child still running
+
+    // argv[0] is the program (a full path); all UTF-8. False with `why` when it cannot start.
+    bool start(const std::vector<std::string>& argv, const std::filesystem::path& output,
+               std::string& why);
+    // Waits up to `ms` milliseconds: its exit status once it ended (POSIX: -N when killed by
+    // signal N), nullopt while it runs.
+    std::optional<int> wait_for(int ms);
+    // Kills it (and its process group) and reaps it.
+    void kill();
+    bool running() const { return handle_ != 0 && !status_; }
+
+  private:
+    long long handle_ = 0;  // pid (POSIX) or process HANDLE (Windows); 0: none
+    long long job_ = 0;     // Windows: the job object HANDLE
+    std::optional<int> status_;
+};
+
 }  // namespace alltalk::process

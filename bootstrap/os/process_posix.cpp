@@ -1,14 +1,19 @@
 // POSIX implementation of process.hpp.
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "os/process.hpp"
 
@@ -134,6 +139,117 @@ bool tcp_port_in_use(int port) {
         bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EADDRINUSE;
     close(fd);
     return in_use;
+}
+
+namespace {
+
+// The process group of the child being watched: when this process is interrupted (Ctrl-C reaches
+// only the terminal's foreground group) or terminated, the child's group goes with it.
+volatile sig_atomic_t g_child_group = 0;
+
+void end_with_child(int sig) {
+    if (g_child_group > 0) {
+        ::kill(-static_cast<pid_t>(g_child_group), SIGKILL);
+    }
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+void watch_signals() {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        struct sigaction old {};
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa {};
+            sa.sa_handler = end_with_child;
+            sigemptyset(&sa.sa_mask);
+            ::sigaction(sig, &sa, nullptr);
+        }
+    }
+}
+
+}  // namespace
+
+bool Child::start(const std::vector<std::string>& argv, const fs::path& output, std::string& why) {
+    if (argv.empty()) {
+        why = "nothing to run";
+        return false;
+    }
+    const int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (out < 0) {
+        why = "cannot open " + output.string() + ": " + std::strerror(errno);
+        return false;
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        why = std::string("fork: ") + std::strerror(errno);
+        ::close(out);
+        return false;
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        ::dup2(out, STDOUT_FILENO);
+        ::dup2(out, STDERR_FILENO);
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0) {
+            ::dup2(null, STDIN_FILENO);
+        }
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    ::close(out);
+    ::setpgid(pid, pid);  // as the child does: whichever runs first
+    handle_ = pid;
+    status_.reset();
+    g_child_group = static_cast<sig_atomic_t>(pid);
+    watch_signals();
+    return true;
+}
+
+std::optional<int> Child::wait_for(int ms) {
+    if (handle_ == 0 || status_) {
+        return status_;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        int st = 0;
+        const pid_t r = ::waitpid(static_cast<pid_t>(handle_), &st, WNOHANG);
+        if (r == static_cast<pid_t>(handle_)) {
+            status_ = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+            g_child_group = 0;
+            return status_;
+        }
+        if (r < 0 && errno != EINTR) {
+            status_ = -1;
+            return status_;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+void Child::kill() {
+    if (handle_ == 0 || status_) {
+        return;
+    }
+    ::kill(-static_cast<pid_t>(handle_), SIGKILL);
+    ::kill(static_cast<pid_t>(handle_), SIGKILL);
+    int st = 0;
+    while (::waitpid(static_cast<pid_t>(handle_), &st, 0) < 0 && errno == EINTR) {
+    }
+    status_ = -SIGKILL;
+    g_child_group = 0;
+}
+
+Child::~Child() {
+    kill();
 }
 
 }  // namespace alltalk::process

@@ -214,4 +214,119 @@ bool tcp_port_in_use(int port) {
     return in_use;
 }
 
+namespace {
+
+// One argument of a command line as CommandLineToArgvW (and the C runtime) splits it.
+std::wstring quote_windows_arg(const std::wstring& arg) {
+    if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) {
+        return arg;
+    }
+    std::wstring out = L"\"";
+    std::size_t backslashes = 0;
+    for (wchar_t c : arg) {
+        if (c == L'\\') {
+            ++backslashes;
+            continue;
+        }
+        if (c == L'"') {
+            out.append(backslashes * 2 + 1, L'\\');
+        } else {
+            out.append(backslashes, L'\\');
+        }
+        backslashes = 0;
+        out += c;
+    }
+    out.append(backslashes * 2, L'\\');
+    return out + L"\"";
+}
+
+}  // namespace
+
+bool Child::start(const std::vector<std::string>& argv, const fs::path& output, std::string& why) {
+    if (argv.empty()) {
+        why = "nothing to run";
+        return false;
+    }
+    SECURITY_ATTRIBUTES sa{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+    HANDLE out = ::CreateFileW(output.c_str(), FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                               &sa, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (out == INVALID_HANDLE_VALUE) {
+        why = "cannot open " + to_utf8(output) + ": " + last_error_text(::GetLastError());
+        return false;
+    }
+    std::wstring cmd;
+    for (const auto& a : argv) {
+        cmd += (cmd.empty() ? L"" : L" ") + quote_windows_arg(widen(a));
+    }
+    STARTUPINFOW si{};
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdOutput = out;
+    si.hStdError = out;
+    si.hStdInput = nullptr;
+    PROCESS_INFORMATION pi{};
+    const std::wstring exe = widen(argv[0]);
+    const BOOL ok =
+        ::CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE,
+                         CREATE_NO_WINDOW | CREATE_SUSPENDED, nullptr, nullptr, &si, &pi);
+    const DWORD err = ::GetLastError();
+    ::CloseHandle(out);
+    if (!ok) {
+        why = "cannot start " + argv[0] + ": " + last_error_text(err);
+        return false;
+    }
+    // A job that ends with this process (its handle closes) and takes the child's own children.
+    if (HANDLE job = ::CreateJobObjectW(nullptr, nullptr)) {
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+        limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+        ::SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
+        if (::AssignProcessToJobObject(job, pi.hProcess)) {
+            job_ = reinterpret_cast<long long>(job);
+        } else {
+            ::CloseHandle(job);
+        }
+    }
+    ::ResumeThread(pi.hThread);
+    ::CloseHandle(pi.hThread);
+    handle_ = reinterpret_cast<long long>(pi.hProcess);
+    status_.reset();
+    return true;
+}
+
+std::optional<int> Child::wait_for(int ms) {
+    if (handle_ == 0 || status_) {
+        return status_;
+    }
+    HANDLE h = reinterpret_cast<HANDLE>(handle_);
+    if (::WaitForSingleObject(h, static_cast<DWORD>(ms)) != WAIT_OBJECT_0) {
+        return std::nullopt;
+    }
+    DWORD code = 0;
+    ::GetExitCodeProcess(h, &code);
+    status_ = static_cast<int>(code);
+    return status_;
+}
+
+void Child::kill() {
+    if (handle_ == 0) {
+        return;
+    }
+    HANDLE h = reinterpret_cast<HANDLE>(handle_);
+    if (!status_) {
+        ::TerminateProcess(h, 1);
+        ::WaitForSingleObject(h, 5000);
+        status_ = 1;
+    }
+    if (job_ != 0) {
+        ::CloseHandle(reinterpret_cast<HANDLE>(job_));  // kills what the child started
+        job_ = 0;
+    }
+    ::CloseHandle(h);
+    handle_ = 0;
+}
+
+Child::~Child() {
+    kill();
+}
+
 }  // namespace alltalk::process

@@ -59,6 +59,11 @@ std::string alias_key(const fs::path& launcher) {
 
 }  // namespace
 
+LaunchPlan deep_probe_plan(LaunchPlan plan, const fs::path& dir) {
+    plan.python_argv = {plan.env.python.string(), (dir / kDeepProbeFile).string(), dir.string()};
+    return plan;
+}
+
 std::vector<fs::path> activation_path(const PythonEnv& env, Platform style) {
     if (style == Platform::Posix || env.kind == EnvKind::Venv) {
         return {env.bin_dir};

@@ -65,6 +65,12 @@ struct StartOutcome {
 LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
                      const PlanContext& ctx);
 
+// `doctor --deep`'s child: the launch's own plan (pure), running the probe that the doctor wrote
+// to `dir` (dir/alltalk_deep_probe.py, given `dir`) instead of the command's script; everything
+// else, the script named in the plan included, stays the launch's.
+LaunchPlan deep_probe_plan(LaunchPlan plan, const std::filesystem::path& dir);
+inline constexpr const char* kDeepProbeFile = "alltalk_deep_probe.py";
+
 // The folders that `conda activate` (or a venv's activate script) puts first on PATH, in order.
 std::vector<std::filesystem::path> activation_path(const PythonEnv& env, Platform style);
 

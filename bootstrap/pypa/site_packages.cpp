@@ -251,4 +251,59 @@ SiteScan scan_site_packages(const fs::path& dir) {
     return scan;
 }
 
+std::string record_path(std::string_view line) {
+    if (line.empty() || line.front() != '"') {
+        return std::string(line.substr(0, line.find(',')));
+    }
+    std::string out;  // a quoted field: "" is one quote
+    for (std::size_t i = 1; i < line.size(); ++i) {
+        if (line[i] == '"') {
+            if (i + 1 < line.size() && line[i + 1] == '"') {
+                out += '"';
+                ++i;
+                continue;
+            }
+            break;
+        }
+        out += line[i];
+    }
+    return out;
+}
+
+std::vector<std::string> installed_files(const Distribution& d) {
+    std::vector<std::string> out;
+    std::string text;
+    const bool egg = d.metadata_dir.extension() == ".egg-info";
+    if (!read_file(d.metadata_dir / (egg ? "installed-files.txt" : "RECORD"), text)) {
+        return out;
+    }
+    for (const auto& raw : text::split_nonempty(text, '\n')) {
+        std::string line = trim(raw);
+        if (line.empty()) {
+            continue;
+        }
+        std::string path = egg ? line : record_path(line);
+        std::replace(path.begin(), path.end(), '\\', '/');
+        if (egg) {  // relative to the egg-info folder, which sits in site-packages
+            path = (fs::path(d.metadata_dir.filename()) / path).lexically_normal().generic_string();
+        }
+        out.push_back(std::move(path));
+    }
+    return out;
+}
+
+std::vector<std::string> top_level_names(const Distribution& d) {
+    std::vector<std::string> out;
+    std::string text;
+    if (!read_file(d.metadata_dir / "top_level.txt", text)) {
+        return out;
+    }
+    for (const auto& raw : text::split_nonempty(text, '\n')) {
+        if (std::string name = trim(raw); !name.empty()) {
+            out.push_back(std::move(name));
+        }
+    }
+    return out;
+}
+
 }  // namespace alltalk

@@ -53,4 +53,16 @@ std::vector<std::string> requires_txt_to_requires_dist(std::string_view text);
 // Scans one site-packages folder. A missing folder gives an empty scan with one problem.
 SiteScan scan_site_packages(const std::filesystem::path& dir);
 
+// The files a distribution installed, '/'-separated and relative to its site-packages folder:
+// a dist-info's RECORD, an egg-info's installed-files.txt (made relative to site-packages).
+// Read on demand (failure explanations only); empty when the list is missing.
+std::vector<std::string> installed_files(const Distribution& d);
+
+// The lines of the distribution's top_level.txt (setuptools' list of its top-level modules);
+// empty when it has none.
+std::vector<std::string> top_level_names(const Distribution& d);
+
+// The path of one RECORD line (CSV: path,hash,size; the path quoted when it holds a comma).
+std::string record_path(std::string_view line);
+
 }  // namespace alltalk

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <utility>
+
+#include "embed/embed_abi.h"
 
 #include "base/text.hpp"
 #include "diagnose/doctor.hpp"
@@ -14,11 +17,20 @@ namespace {
 
 const LaunchPlan* g_plan = nullptr;
 
-std::string explain_for(const LaunchPlan& plan, const FailureInfo& failure) {
+// The key ("" when nothing is known) and the text to print ("" when nothing is to be said).
+std::pair<std::string, std::string> explain_for(const LaunchPlan& plan, const FailureInfo& failure,
+                                                bool logged) {
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
     InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
-    return explain_failure(builtin_rules(), failure, facts,
-                           text::quote_arg(plan.env.python.string(), plan.env.platform));
+    const std::string python = text::quote_arg(plan.env.python.string(), plan.env.platform);
+    const ModulesReader modules = [&] {
+        return read_installed_modules(scan, plan.env.site_packages);
+    };
+    const FailureInfo f = complete_failure(failure);
+    if (auto e = explain_known(builtin_rules(), f, facts, python, modules)) {
+        return {e->key, format_explanation(*e)};
+    }
+    return {"", logged ? "" : explain_failure(builtin_rules(), f, facts, python)};
 }
 
 }  // namespace
@@ -28,7 +40,8 @@ void set_explain_plan(const LaunchPlan& plan) {
 }
 
 std::size_t explain_exception_callback(const char* exception_type, const char* message,
-                                       const char* traceback, char* out, std::size_t out_size) {
+                                       const char* traceback, int flags, char* out,
+                                       std::size_t out_size) {
     if (!g_plan || !out || out_size == 0) {
         return 0;
     }
@@ -37,7 +50,11 @@ std::size_t explain_exception_callback(const char* exception_type, const char* m
         f.exception_type = exception_type ? exception_type : "";
         f.message = message ? message : "";
         f.traceback = traceback ? traceback : "";
-        const std::string text = explain_for(*g_plan, f);
+        const auto [key, note] = explain_for(*g_plan, f, (flags & ALLTALK_EXPLAIN_LOGGED) != 0);
+        if (note.empty()) {
+            return 0;
+        }
+        const std::string text = key + "\n" + note;
         const std::size_t n = std::min(text.size(), out_size - 1);
         std::memcpy(out, text.data(), n);
         out[n] = '\0';
@@ -50,7 +67,10 @@ std::size_t explain_exception_callback(const char* exception_type, const char* m
 std::string explain_signal(const LaunchPlan& plan, int signal) {
     FailureInfo f;
     f.signal = signal;
-    return explain_for(plan, f);
+    const SiteScan scan = scan_site_packages(plan.env.site_packages);
+    InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
+    return explain_failure(builtin_rules(), f, facts,
+                           text::quote_arg(plan.env.python.string(), plan.env.platform));
 }
 
 }  // namespace alltalk

@@ -13,7 +13,8 @@ void set_explain_plan(const LaunchPlan& plan);
 
 // alltalk_explain_fn (embed_abi.h).
 std::size_t explain_exception_callback(const char* exception_type, const char* message,
-                                       const char* traceback, char* out, std::size_t out_size);
+                                       const char* traceback, int flags, char* out,
+                                       std::size_t out_size);
 
 // The explanation of a fatal signal, for `alltalk-launch --explain-signal N` (run by the crash
 // handler in a fresh process, since nothing but write() is safe inside a signal handler).

@@ -75,3 +75,21 @@ TEST_CASE("doctor --command, with the launch's cuDNN and GPU options") {
     CHECK_FALSE(bad.options);
     CHECK(bad.exit_status == 2);
 }
+
+TEST_CASE("doctor --deep, --deep-timeout, and the hidden --deep-probe of its child") {
+    auto o = parse_ok({"doctor"});
+    CHECK_FALSE(o.doctor->deep);
+    o = parse_ok({"doctor", "--deep", "--json"});
+    CHECK(o.doctor->deep);
+    CHECK(o.doctor->deep_timeout == 60);
+    o = parse_ok({"doctor", "--deep-timeout", "2.5"});  // implies --deep
+    CHECK(o.doctor->deep);
+    CHECK(o.doctor->deep_timeout == 2.5);
+    CHECK_FALSE(cli::parse({"doctor", "--deep-timeout", "0"}).options);
+    CHECK(cli::parse({"doctor", "--deep-timeout", "-1"}).exit_status == 2);
+    o = parse_ok({"--root", "/r", "--deep-probe", "/tmp/probe", "finetune"});
+    CHECK(o.request.command == Command::Finetune);
+    REQUIRE(o.deep_probe);
+    CHECK(*o.deep_probe == "/tmp/probe");
+    CHECK(o.request.args.empty());
+}

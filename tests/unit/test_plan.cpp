@@ -169,3 +169,23 @@ TEST_CASE("Windows conda activation puts the six folders first, in conda's order
     CHECK(it->value->rfind(env.dir.string() + ";", 0) == 0);
     CHECK(activation_path(env, Platform::Posix).size() == 1);
 }
+
+TEST_CASE("doctor --deep's child: the launch's plan with the probe as its only argv change") {
+    Fixture f;
+    f.in.root_option = f.root;
+    const LaunchPlan launch = f.plan(Command::Finetune, {"--num_epochs", "3"});
+    const fs::path dir = f.tmp.path() / "probe";
+    const LaunchPlan probe = deep_probe_plan(launch, dir);
+    CHECK(probe.python_argv == std::vector<std::string>{launch.python_argv[0],
+                                                        (dir / kDeepProbeFile).string(),
+                                                        dir.string()});
+    CHECK(*probe.script == f.root / "finetune.py");  // the plan still names the command's script
+    CHECK(probe.cwd == launch.cwd);
+    CHECK(probe.command == launch.command);
+    REQUIRE(probe.env_changes.size() == launch.env_changes.size());
+    for (std::size_t i = 0; i < probe.env_changes.size(); ++i) {
+        CHECK(probe.env_changes[i].name == launch.env_changes[i].name);
+        CHECK(probe.env_changes[i].value == launch.env_changes[i].value);
+    }
+    CHECK(encode_child_plan(probe, {}) == encode_child_plan(launch, {}));
+}
