@@ -196,6 +196,34 @@ RECORDED = [
     ("cudnn9-missing-ctranslate2", ["ctranslate2==4.5.0"], "RuntimeError",
      "Unable to load any of {libcudnn_ops.so.9.1.0, libcudnn_ops.so.9.1, libcudnn_ops.so.9, "
      "libcudnn_ops.so}", ""),
+    # coqui-tts >= 0.27.4 installed without its torch extra (coqui-tts TTS/__init__.py)
+    ("coqui-tts-no-torch", ["coqui-tts==0.27.4"], "ImportError",
+     "\nCoqui TTS requires the PyTorch and Torchaudio libraries but they were not found in your\n"
+     "environment.", ""),
+    # the original coqpit beside the fork (idiap/coqui-ai-TTS#294)
+    ("coqpit-original-beside-fork", ["coqpit==0.0.17", "coqpit-config==0.2.1"], "ImportError",
+     "coqui-tts switched to a forked version of Coqpit, but you still have the original package "
+     "installed.", ""),
+    # transformers >= 4.50 with coqui-tts 0.24.3 (AllTalk v2's pin; idiap/coqui-ai-TTS#523)
+    ("coqui-tts-transformers450", ["coqui-tts==0.24.3", "transformers==4.51.3"], "AttributeError",
+     "'GPT2InferenceModel' object has no attribute 'generate'", ""),
+    # torchvision of another release (erew123/alltalk_tts#520)
+    ("torch-release-mismatch", ["torch==2.5.1", "torchvision==0.19.1"], "RuntimeError",
+     "operator torchvision::nms does not exist", ""),
+    # gradio 4 with pydantic 2.11 at launch() (erew123/alltalk_tts#579)
+    ("gradio4-pydantic211-share", ["gradio==4.44.1", "pydantic==2.11.3"], "ValueError",
+     "When localhost is not accessible, a shareable link must be created. Please set share=True "
+     "or check your proxy settings to allow access to localhost.", ""),
+    # DeepSpeed built for another torch (erew123/alltalk_tts#111)
+    ("deepspeed-build-mismatch", ["deepspeed==0.11.2", "torch==2.2.1"], "RuntimeError",
+     "PyTorch version mismatch! DeepSpeed ops were compiled and installed with a different "
+     "version than what is being used at runtime.", ""),
+    # torch < 2.4 under code that needs add_safe_globals (erew123/alltalk_tts#524)
+    ("torch-no-add-safe-globals", ["torch==2.2.1"], "AttributeError",
+     "module 'torch.serialization' has no attribute 'add_safe_globals'", ""),
+    # an interrupted model download (AllTalk v1 README)
+    ("torch-truncated-checkpoint", ["torch==2.1.0"], "RuntimeError",
+     "PytorchStreamReader failed reading zip archive: failed finding central directory", ""),
 ]
 
 
