@@ -45,6 +45,13 @@ struct StartupHook {
     std::string imports;         // what it imports at every Python start, e.g. "torch, TTS"
 };
 
+// A port AllTalk listens on, and where the doctor read it.
+struct AllTalkPort {
+    int port = 0;
+    std::string what;    // "API", "web UI", "finetuning UI"
+    std::string source;  // "confignew.json api_def.api_port_number", or "default"
+};
+
 struct DoctorFacts {
     std::vector<Command> commands;  // the commands this check covers (server, finetune)
     // The command's resolution failed (root, config or env), so nothing else was gathered: only
@@ -62,7 +69,7 @@ struct DoctorFacts {
     pep508::MarkerEnv markers;  // PEP 508 variables of the env's Python on this machine
     EnvMap env_vars;            // the shell's environment
     std::vector<StartupHook> startup_hooks;
-    std::vector<int> ports_in_use;  // of AllTalk's ports
+    std::vector<AllTalkPort> ports_in_use;  // of alltalk_ports(root)
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
     // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/), from the command's
@@ -101,8 +108,13 @@ struct DoctorReport {
     bool has_errors() const;
 };
 
-// AllTalk's ports: API, Gradio UI, finetuning UI.
+// AllTalk's default ports: API, Gradio UI, finetuning UI (finetune.py's fixed server_port).
 inline constexpr int kAllTalkPorts[] = {7851, 7852, 7052};
+
+// The ports of the AllTalk at `root`, from its own confignew.json: v2's api_def.api_port_number
+// and gradio_port_number, v1's port_number (the API; its UI is the API's page); the defaults for
+// what the file lacks or when it cannot be read. The finetuning UI's port is fixed.
+std::vector<AllTalkPort> alltalk_ports(const std::filesystem::path& root);
 
 // The findings of one check, each labelled with facts.commands.
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);

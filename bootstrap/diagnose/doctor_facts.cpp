@@ -5,6 +5,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "diagnose/doctor.hpp"
@@ -165,6 +167,63 @@ std::optional<fs::path> find_program(const std::string& name, const std::vector<
 
 }  // namespace
 
+namespace {
+
+// A port number as AllTalk's config holds it: a number (v2) or a string of digits (v1).
+std::optional<int> port_value(const nlohmann::json& v) {
+    if (v.is_number_integer()) {
+        const auto n = v.get<long long>();
+        return n > 0 && n < 65536 ? std::optional<int>(static_cast<int>(n)) : std::nullopt;
+    }
+    if (v.is_string()) {
+        const std::string s = v.get<std::string>();
+        if (s.empty() || s.size() > 5 ||
+            !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return std::nullopt;
+        }
+        const int n = std::stoi(s);
+        return n > 0 && n < 65536 ? std::optional<int>(n) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<AllTalkPort> alltalk_ports(const fs::path& root) {
+    std::vector<AllTalkPort> out = {{kAllTalkPorts[0], "API", "default"},
+                                    {kAllTalkPorts[1], "web UI", "default"},
+                                    {kAllTalkPorts[2], "finetuning UI", "finetune.py"}};
+    const fs::path config = root / "confignew.json";
+    if (!is_file(config)) {
+        return out;
+    }
+    const nlohmann::json doc = nlohmann::json::parse(read_head(config, 1024 * 1024), nullptr,
+                                                     /*allow_exceptions=*/false);
+    if (!doc.is_object()) {
+        return out;
+    }
+    auto take = [&](AllTalkPort& p, const nlohmann::json* v, const char* key) {
+        if (v) {
+            if (auto n = port_value(*v)) {
+                p.port = *n;
+                p.source = std::string("confignew.json ") + key;
+            }
+        }
+    };
+    auto member = [](const nlohmann::json& obj, const char* key) -> const nlohmann::json* {
+        auto it = obj.find(key);
+        return it == obj.end() ? nullptr : &*it;
+    };
+    if (const auto* api = member(doc, "api_def"); api && api->is_object()) {  // v2
+        take(out[0], member(*api, "api_port_number"), "api_def.api_port_number");
+        take(out[1], member(doc, "gradio_port_number"), "gradio_port_number");
+    } else if (const auto* v1 = member(doc, "port_number")) {  // v1: one port, API and page
+        take(out[0], v1, "port_number");
+        out.erase(out.begin() + 1);
+    }
+    return out;
+}
+
 std::vector<DoctorCheck> doctor_checks(const DoctorRequest& request, const DiscoveryInputs& in,
                                        const PlanContext& ctx) {
     const bool by_default = request.commands.empty();
@@ -239,9 +298,9 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
         }
         f.torch_archs = read_torch_archs(f.env->site_packages);
     }
-    for (int port : kAllTalkPorts) {
-        if (process::tcp_port_in_use(port)) {
-            f.ports_in_use.push_back(port);
+    for (const AllTalkPort& p : alltalk_ports(f.root.root)) {
+        if (process::tcp_port_in_use(p.port)) {
+            f.ports_in_use.push_back(p);
         }
     }
     return f;

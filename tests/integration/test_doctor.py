@@ -252,6 +252,40 @@ def test_alltalk_port_in_use(tmp_path, pip_wheel):
     assert len(ports) == 1 and "7852" in ports[0]["message"] and "web UI" in ports[0]["message"]
 
 
+def test_ports_from_confignew_and_a_dash_in_a_parent_folder(tmp_path, pip_wheel):
+    """A real AllTalk-shaped root under a parent folder with a dash, its confignew.json on other
+    ports: no dash error, and the port taken is the configured one."""
+    venv = venv_with_pip(tmp_path / "cfg", pip_wheel)
+    root = make_root(tmp_path / "my-projects" / "alltalk_tts")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    taken = s.getsockname()[1]
+    try:
+        (root / "confignew.json").write_text(json.dumps(
+            {"branding": "AllTalk ", "gradio_port_number": taken,
+             "api_def": {"api_port_number": taken + 1 if taken < 65535 else taken - 1}}))
+        report = doctor_json(venv, "--root", root)
+    finally:
+        s.close()
+    assert "root-path-dash" not in ids(report)
+    ports = [f for f in report["findings"] if f["id"] == "port-in-use"
+             and f"Port {taken} " in f["message"]]
+    assert len(ports) == 1, report["findings"]
+    assert f"Port {taken} (AllTalk's web UI port, from confignew.json gradio_port_number)" in \
+        ports[0]["message"]
+    assert "change gradio_port_number in confignew.json" in ports[0]["fix"]
+
+
+def test_ffmpeg_fix_fits_a_venv(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ffv", pip_wheel)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    report = doctor_json(venv, env=clean_env(PATH=str(empty)))
+    ff = [f for f in report["findings"] if f["id"] == "ffmpeg-missing"]
+    assert ff and "conda" not in ff[0]["fix"]
+
+
 def test_ffmpeg_found_in_env_or_path(tmp_path, pip_wheel):
     venv = venv_with_pip(tmp_path / "ff", pip_wheel)
     empty = tmp_path / "empty-bin"
