@@ -220,6 +220,33 @@ void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                    fix});
 }
 
+// DeepSpeed turned on in AllTalk's settings: it needs DeepSpeed installed and a usable NVIDIA GPU
+// (without one, torch fails with "Found no NVIDIA driver on your system": erew123/alltalk_tts#648).
+void deepspeed_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    if (!f.alltalk.deepspeed || !f.env) {
+        return;
+    }
+    const std::string off =
+        "set " + f.alltalk.deepspeed_where.substr(f.alltalk.deepspeed_where.find(' ') + 1) +
+        " to false in " + f.alltalk.deepspeed_where.substr(0, f.alltalk.deepspeed_where.find(' '));
+    if (!f.scan.find("deepspeed")) {
+        out.push_back({"deepspeed-enabled-missing", Severity::Warning,
+                       "DeepSpeed is turned on (" + f.alltalk.deepspeed_where +
+                           "), but DeepSpeed is not installed in this env.",
+                       off + ", or install the DeepSpeed wheel built for this env's torch and "
+                             "Python (AllTalk's setup offers them)"});
+    }
+    const bool no_gpu = f.cpu_only || (f.gpus && f.gpus->devices.empty());
+    if (no_gpu) {
+        out.push_back({"deepspeed-enabled-no-gpu", Severity::Error,
+                       "DeepSpeed is turned on (" + f.alltalk.deepspeed_where + "), but " +
+                           (f.cpu_only ? std::string("this launch hides the GPUs (--cpu)")
+                                       : std::string("no NVIDIA GPU is usable here")) +
+                           ": DeepSpeed runs only on an NVIDIA GPU, and loading the model fails.",
+                       off});
+    }
+}
+
 void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const std::string root = f.root.root.string();
     if (!f.root.is_alltalk) {
@@ -548,6 +575,7 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     conflict_findings(facts, r.check, r.findings);
     rule_findings(facts, rules, r.findings);
     torch_release_findings(facts, r.findings);
+    deepspeed_findings(facts, r.findings);
     platform_findings(facts, r.findings);
     native_findings(facts, r.findings);
     if (facts.deep) {

@@ -52,6 +52,13 @@ struct AllTalkPort {
     std::string source;  // "confignew.json api_def.api_port_number", or "default"
 };
 
+// What AllTalk's own settings files say (nothing when they are absent or unreadable).
+struct AllTalkSettings {
+    std::string engine;           // v2: system/tts_engines/tts_engines.json engine_loaded
+    bool deepspeed = false;       // DeepSpeed turned on
+    std::string deepspeed_where;  // the file and key that turn it on
+};
+
 struct DoctorFacts {
     std::vector<Command> commands;  // the commands this check covers (server, finetune)
     // The command's resolution failed (root, config or env), so nothing else was gathered: only
@@ -70,6 +77,7 @@ struct DoctorFacts {
     EnvMap env_vars;            // the shell's environment
     std::vector<StartupHook> startup_hooks;
     std::vector<AllTalkPort> ports_in_use;  // of alltalk_ports(root)
+    AllTalkSettings alltalk;                // alltalk_settings(root)
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
     // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/), from the command's
@@ -115,6 +123,10 @@ inline constexpr int kAllTalkPorts[] = {7851, 7852, 7052};
 // and gradio_port_number, v1's port_number (the API; its UI is the API's page); the defaults for
 // what the file lacks or when it cannot be read. The finetuning UI's port is fixed.
 std::vector<AllTalkPort> alltalk_ports(const std::filesystem::path& root);
+
+// v2: the engine loaded (tts_engines.json) and its model_settings.json's
+// settings.deepspeed_enabled; v1: confignew.json's deepspeed_activate.
+AllTalkSettings alltalk_settings(const std::filesystem::path& root);
 
 // The findings of one check, each labelled with facts.commands.
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);

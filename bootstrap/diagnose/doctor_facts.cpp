@@ -189,6 +189,53 @@ std::optional<int> port_value(const nlohmann::json& v) {
 
 }  // namespace
 
+namespace {
+
+nlohmann::json read_json(const fs::path& p) {
+    if (!is_file(p)) {
+        return nullptr;
+    }
+    return nlohmann::json::parse(read_head(p, 1024 * 1024), nullptr, /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+AllTalkSettings alltalk_settings(const fs::path& root) {
+    AllTalkSettings out;
+    const fs::path engines = root / "system" / "tts_engines";
+    if (const nlohmann::json e = read_json(engines / "tts_engines.json"); e.is_object()) {  // v2
+        auto loaded = e.find("engine_loaded");
+        if (loaded == e.end() || !loaded->is_string()) {
+            return out;
+        }
+        out.engine = loaded->get<std::string>();
+        if (out.engine.empty() || out.engine.find_first_of("/\\.") != std::string::npos) {
+            return out;
+        }
+        const nlohmann::json m = read_json(engines / out.engine / "model_settings.json");
+        if (m.is_object()) {
+            auto settings = m.find("settings");
+            if (settings != m.end() && settings->is_object()) {
+                auto on = settings->find("deepspeed_enabled");
+                if (on != settings->end() && on->is_boolean() && on->get<bool>()) {
+                    out.deepspeed = true;
+                    out.deepspeed_where = "system/tts_engines/" + out.engine +
+                                          "/model_settings.json settings.deepspeed_enabled";
+                }
+            }
+        }
+        return out;
+    }
+    if (const nlohmann::json c = read_json(root / "confignew.json"); c.is_object()) {  // v1
+        auto on = c.find("deepspeed_activate");
+        if (on != c.end() && on->is_boolean() && on->get<bool>()) {
+            out.deepspeed = true;
+            out.deepspeed_where = "confignew.json deepspeed_activate";
+        }
+    }
+    return out;
+}
+
 std::vector<AllTalkPort> alltalk_ports(const fs::path& root) {
     std::vector<AllTalkPort> out = {{kAllTalkPorts[0], "API", "default"},
                                     {kAllTalkPorts[1], "web UI", "default"},
@@ -297,6 +344,9 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
             f.gpus = probe_gpus(cudart_candidates(*f.env));
         }
         f.torch_archs = read_torch_archs(f.env->site_packages);
+    }
+    if (f.root.is_alltalk) {
+        f.alltalk = alltalk_settings(f.root.root);
     }
     for (const AllTalkPort& p : alltalk_ports(f.root.root)) {
         if (process::tcp_port_in_use(p.port)) {

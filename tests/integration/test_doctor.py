@@ -277,6 +277,24 @@ def test_ports_from_confignew_and_a_dash_in_a_parent_folder(tmp_path, pip_wheel)
     assert "change gradio_port_number in confignew.json" in ports[0]["fix"]
 
 
+def test_deepspeed_turned_on_in_alltalks_settings(tmp_path, pip_wheel):
+    """AllTalk v2's own files: the loaded engine's model_settings.json turns DeepSpeed on."""
+    venv = venv_with_pip(tmp_path / "ds", pip_wheel)
+    root = make_root(tmp_path / "alltalk_tts")
+    engines = root / "system" / "tts_engines"
+    (engines / "xtts").mkdir(parents=True)
+    (engines / "tts_engines.json").write_text(json.dumps({"engine_loaded": "xtts"}))
+    settings = engines / "xtts" / "model_settings.json"
+    settings.write_text(json.dumps({"settings": {"deepspeed_enabled": False}}))
+    assert not {"deepspeed-enabled-missing", "deepspeed-enabled-no-gpu"} & \
+        ids(doctor_json(venv, "--root", root, "--cpu"))
+    settings.write_text(json.dumps({"settings": {"deepspeed_enabled": True}}))
+    report = doctor_json(venv, "--root", root, "--cpu")
+    assert {"deepspeed-enabled-missing", "deepspeed-enabled-no-gpu"} <= ids(report)
+    no_gpu = [f for f in report["findings"] if f["id"] == "deepspeed-enabled-no-gpu"][0]
+    assert no_gpu["severity"] == "error" and "settings.deepspeed_enabled" in no_gpu["fix"]
+
+
 def test_ffmpeg_fix_fits_a_venv(tmp_path, pip_wheel):
     venv = venv_with_pip(tmp_path / "ffv", pip_wheel)
     empty = tmp_path / "empty-bin"

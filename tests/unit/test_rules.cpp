@@ -513,3 +513,50 @@ TEST_CASE("doctor: AllTalk's ports come from its confignew.json") {
           std::string::npos);
     CHECK(x->fix.find("change api_def.api_port_number in confignew.json") != std::string::npos);
 }
+
+TEST_CASE("doctor: DeepSpeed turned on in AllTalk's settings") {
+    alltalk::test::TempDir dir;
+    CHECK_FALSE(alltalk_settings(dir.path()).deepspeed);
+    alltalk::test::write(dir.path() / "system/tts_engines/tts_engines.json",
+                         R"({"engine_loaded": "xtts", "selected_model": "xtts - xttsv2_2.0.3"})");
+    alltalk::test::write(dir.path() / "system/tts_engines/xtts/model_settings.json",
+                         R"({"settings": {"deepspeed_enabled": true, "lowvram_enabled": false}})");
+    AllTalkSettings s = alltalk_settings(dir.path());
+    CHECK(s.engine == "xtts");
+    CHECK(s.deepspeed);
+    CHECK(s.deepspeed_where ==
+          "system/tts_engines/xtts/model_settings.json settings.deepspeed_enabled");
+    alltalk::test::write(dir.path() / "system/tts_engines/xtts/model_settings.json",
+                         R"({"settings": {"deepspeed_enabled": false}})");
+    CHECK_FALSE(alltalk_settings(dir.path()).deepspeed);
+    alltalk::test::TempDir v1;
+    alltalk::test::write(v1.path() / "confignew.json",
+                         R"({"port_number": "7851", "deepspeed_activate": true})");
+    CHECK(alltalk_settings(v1.path()).deepspeed_where == "confignew.json deepspeed_activate");
+
+    DoctorFacts f = facts_in_env("/r");
+    f.alltalk = s;
+    f.scan = scan_of({dist("deepspeed", "0.14.0")});
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 3090", 8, 6, 24ull << 30});
+    f.gpus = probe;
+    DoctorReport r = diagnose(f, builtin_rules());  // installed, GPU present: quiet
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-no-gpu"));
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-missing"));
+    f.gpus->devices.clear();
+    r = diagnose(f, builtin_rules());
+    const Finding* x = finding(r, "deepspeed-enabled-no-gpu");
+    REQUIRE(x);
+    CHECK(x->severity == Severity::Error);
+    CHECK(x->fix ==
+          "set settings.deepspeed_enabled to false in "
+          "system/tts_engines/xtts/model_settings.json");
+    f.scan = scan_of({});
+    r = diagnose(f, builtin_rules());
+    CHECK(has_finding(r, "deepspeed-enabled-missing"));
+    f.alltalk.deepspeed = false;
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-missing"));
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-no-gpu"));
+}
