@@ -244,3 +244,27 @@ def test_recorded_failures(tmp_path, rule, dists, exc, message, frame):
         subprocess.run(["rm", "-rf", str(d)])
     again = run_launcher("--env", venv, "run", script)
     assert f"[{rule}]" not in again.stderr
+
+
+def test_gradio_localhost_error_with_a_proxy_set(tmp_path):
+    """gradio's "localhost is not accessible" under HTTPS_PROXY without NO_PROXY
+    (erew123/alltalk_tts#580): the proxy rule fires only when the app's environment has a proxy
+    and no exemption."""
+    venv = make_venv(tmp_path / "env", with_pip=False)
+    write_dist(site(venv), "gradio", "4.44.1", [])
+    write_dist(site(venv), "pydantic", "2.10.6", [])
+    script = write(tmp_path, "share.py", "raise ValueError('When localhost is not accessible, a "
+                   "shareable link must be created. Please set share=True or check your proxy "
+                   "settings to allow access to localhost.')\n")
+    base = {k: v for k, v in clean_env().items() if k.lower() not in ("no_proxy", "http_proxy",
+                                                                        "https_proxy", "all_proxy")}
+    proxied = run_launcher("--env", venv, "run", script,
+                           env={**base, "HTTPS_PROXY": "http://proxy.invalid:3128"})
+    assert proxied.returncode == 1
+    assert "[gradio-localhost-proxy]" in proxied.stderr and "NO_PROXY=localhost" in proxied.stderr
+    exempt = run_launcher("--env", venv, "run", script,
+                          env={**base, "HTTPS_PROXY": "http://proxy.invalid:3128",
+                               "NO_PROXY": "localhost,127.0.0.1"})
+    assert "[gradio-localhost-proxy]" not in exempt.stderr
+    plain = run_launcher("--env", venv, "run", script, env=base)
+    assert "[gradio-localhost-proxy]" not in plain.stderr

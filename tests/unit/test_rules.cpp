@@ -560,3 +560,33 @@ TEST_CASE("doctor: DeepSpeed turned on in AllTalk's settings") {
     CHECK_FALSE(has_finding(r, "deepspeed-enabled-missing"));
     CHECK_FALSE(has_finding(r, "deepspeed-enabled-no-gpu"));
 }
+
+TEST_CASE("environment conditions: a proxy without NO_PROXY explains gradio's localhost error") {
+    SiteScan scan = scan_of({dist("gradio", "4.44.1"), dist("pydantic", "2.10.6")});
+    const EnvMap proxy = {{"HTTPS_PROXY", "http://proxy:3128"}};
+    const EnvMap exempt = {{"HTTPS_PROXY", "http://proxy:3128"}, {"no_proxy", "localhost"}};
+    const EnvMap empty_value = {{"HTTP_PROXY", ""}};
+    InstalledFacts facts{&scan, "3.11.9", {}, Platform::Posix, &proxy};
+    CHECK(condition_holds("$HTTP_PROXY|HTTPS_PROXY", facts) == true);
+    CHECK(condition_holds("!$NO_PROXY|no_proxy", facts) == true);
+    CHECK_FALSE(condition_holds("$A||B", facts).has_value());
+    FailureInfo f{"ValueError",
+                  "When localhost is not accessible, a shareable link must be created. Please "
+                  "set share=True or check your proxy settings to allow access to localhost.",
+                  "", 0};
+    const Rule* r = match_failure(builtin_rules(), f, facts);
+    REQUIRE(r);
+    CHECK(r->id == "gradio-localhost-proxy");
+    facts.env_vars = &exempt;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    facts.env_vars = &empty_value;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    facts.env_vars = nullptr;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    // pydantic 2.11 is the cause when both hold.
+    SiteScan p211 = scan_of({dist("gradio", "4.44.1"), dist("pydantic", "2.11.3")});
+    InstalledFacts both{&p211, "3.11.9", {}, Platform::Posix, &proxy};
+    CHECK(match_failure(builtin_rules(), f, both)->id == "gradio4-pydantic211-share");
+    const auto vars = condition_variables(builtin_rules());
+    CHECK(std::find(vars.begin(), vars.end(), "no_proxy") != vars.end());
+}
