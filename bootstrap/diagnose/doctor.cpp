@@ -247,6 +247,55 @@ void deepspeed_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     }
 }
 
+std::string gib(std::uint64_t bytes);
+
+// What AllTalk v2's finetune.py checks before it trains: free disk >= 18 GB (shutil.disk_usage
+// of its folder), available RAM >= 8 GB (psutil), GPU memory (>= 13 GB passes, 11.5-13 GB warns,
+// less fails), and a base model under models/xtts with all its files (scan_models_folder).
+void finetune_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const FinetuneFacts& t = f.finetune;
+    if (!t.checked) {
+        return;
+    }
+    constexpr std::uint64_t GiB = 1ull << 30;
+    if (t.disk_free && *t.disk_free < 18 * GiB) {
+        out.push_back({"finetune-disk", Severity::Warning,
+                       "Only " + gib(*t.disk_free) +
+                           " is free where AllTalk is; finetune.py wants "
+                           "18 GB for the model, the training data and its temporary files.",
+                       "Free disk space, or move AllTalk to a drive with 18 GB free."});
+    }
+    if (t.ram_available && *t.ram_available < 8 * GiB) {
+        out.push_back({"finetune-ram", Severity::Warning,
+                       "Only " + gib(*t.ram_available) +
+                           " of RAM is available; finetune.py "
+                           "wants 8 GB.",
+                       "Close other programs before finetuning."});
+    }
+    if (f.gpus && !f.cpu_only) {
+        for (const auto& d : f.gpus->devices) {
+            if (static_cast<double>(d.memory_bytes) < 13.0 * GiB) {
+                const bool low = static_cast<double>(d.memory_bytes) < 11.5 * GiB;
+                out.push_back(
+                    {"finetune-gpu-memory", low ? Severity::Warning : Severity::Info,
+                     "GPU " + std::to_string(d.index) + " (" + d.name + ") has " +
+                         gib(d.memory_bytes) + "; finetune.py " +
+                         (low ? "fails its check below 11.5 GB" : "warns below 13 GB") +
+                         " (12 GB or less needs 24 GB or more of system RAM and may fail).",
+                     ""});
+            }
+        }
+    }
+    if (t.v2 && t.base_models.empty()) {
+        out.push_back({"finetune-no-base-model", Severity::Warning,
+                       "No base model for finetuning: finetune.py looks for a folder under "
+                       "models/xtts holding config.json, model.pth, mel_stats.pth, "
+                       "speakers_xtts.pth, vocab.json and dvae.pth, and found none.",
+                       "Start AllTalk with the XTTS engine once (it downloads the model), or "
+                       "download an XTTS model from AllTalk's settings page."});
+    }
+}
+
 void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const std::string root = f.root.root.string();
     if (!f.root.is_alltalk) {
@@ -576,6 +625,7 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     rule_findings(facts, rules, r.findings);
     torch_release_findings(facts, r.findings);
     deepspeed_findings(facts, r.findings);
+    finetune_findings(facts, r.findings);
     platform_findings(facts, r.findings);
     native_findings(facts, r.findings);
     if (facts.deep) {
@@ -586,7 +636,9 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });
     for (auto& x : r.findings) {
-        x.commands = facts.commands;
+        // finetune.py's own checks concern finetune alone, even in a check shared with server.
+        x.commands = x.id.rfind("finetune-", 0) == 0 ? std::vector<Command>{Command::Finetune}
+                                                     : facts.commands;
     }
     return r;
 }

@@ -7,6 +7,7 @@
 // (plan/resolve.hpp: the same env, cuDNN override and majors, cpu and gpu_check). By default it
 // checks `server`, and `finetune` too when finetune resolves differently; commands that resolve
 // alike share one check. Each finding says which commands it concerns.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -59,6 +60,15 @@ struct AllTalkSettings {
     std::string deepspeed_where;  // the file and key that turn it on
 };
 
+// What AllTalk v2's finetune.py checks before training (gathered when finetune is checked).
+struct FinetuneFacts {
+    bool checked = false;
+    std::optional<std::uint64_t> disk_free;      // bytes free where AllTalk is
+    std::optional<std::uint64_t> ram_available;  // bytes (Linux: /proc/meminfo MemAvailable)
+    bool v2 = false;                             // models/xtts/<model> is where base models go
+    std::vector<std::string> base_models;        // models/xtts/<name> with all six files
+};
+
 struct DoctorFacts {
     std::vector<Command> commands;  // the commands this check covers (server, finetune)
     // The command's resolution failed (root, config or env), so nothing else was gathered: only
@@ -78,6 +88,7 @@ struct DoctorFacts {
     std::vector<StartupHook> startup_hooks;
     std::vector<AllTalkPort> ports_in_use;  // of alltalk_ports(root)
     AllTalkSettings alltalk;                // alltalk_settings(root)
+    FinetuneFacts finetune;                 // when this check covers finetune
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
     // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/), from the command's
@@ -127,6 +138,10 @@ std::vector<AllTalkPort> alltalk_ports(const std::filesystem::path& root);
 // v2: the engine loaded (tts_engines.json) and its model_settings.json's
 // settings.deepspeed_enabled; v1: confignew.json's deepspeed_activate.
 AllTalkSettings alltalk_settings(const std::filesystem::path& root);
+
+// The base models that finetune.py accepts: the folders under models/xtts holding config.json,
+// model.pth, mel_stats.pth, speakers_xtts.pth, vocab.json and dvae.pth (sorted).
+std::vector<std::string> finetune_base_models(const std::filesystem::path& root);
 
 // The findings of one check, each labelled with facts.commands.
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);

@@ -236,6 +236,61 @@ AllTalkSettings alltalk_settings(const fs::path& root) {
     return out;
 }
 
+std::vector<std::string> finetune_base_models(const fs::path& root) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root / "models" / "xtts", ec)) {
+        if (!e.is_directory(ec)) {
+            continue;
+        }
+        bool all = true;
+        for (const char* name : {"config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth",
+                                 "vocab.json", "dvae.pth"}) {
+            all = all && fs::exists(e.path() / name, ec);
+        }
+        if (all) {
+            out.push_back(e.path().filename().string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+namespace {
+
+// MemAvailable from /proc/meminfo (what psutil's virtual_memory().available reads on Linux).
+std::optional<std::uint64_t> available_ram() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    std::uint64_t kib = 0;
+    std::string unit;
+    while (in >> key >> kib) {
+        std::getline(in, unit);
+        if (key == "MemAvailable:") {
+            return kib * 1024;
+        }
+    }
+    return std::nullopt;
+}
+
+FinetuneFacts finetune_facts(const fs::path& root) {
+    FinetuneFacts f;
+    f.checked = true;
+    std::error_code ec;
+    const fs::space_info space = fs::space(root, ec);
+    if (!ec && space.available != static_cast<std::uintmax_t>(-1)) {
+        f.disk_free = space.available;
+    }
+    f.ram_available = available_ram();
+    f.v2 = fs::is_directory(root / "system" / "tts_engines", ec);
+    if (f.v2) {
+        f.base_models = finetune_base_models(root);
+    }
+    return f;
+}
+
+}  // namespace
+
 std::vector<AllTalkPort> alltalk_ports(const fs::path& root) {
     std::vector<AllTalkPort> out = {{kAllTalkPorts[0], "API", "default"},
                                     {kAllTalkPorts[1], "web UI", "default"},
@@ -347,6 +402,10 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
     }
     if (f.root.is_alltalk) {
         f.alltalk = alltalk_settings(f.root.root);
+        if (std::find(f.commands.begin(), f.commands.end(), Command::Finetune) !=
+            f.commands.end()) {
+            f.finetune = finetune_facts(f.root.root);
+        }
     }
     for (const AllTalkPort& p : alltalk_ports(f.root.root)) {
         if (process::tcp_port_in_use(p.port)) {

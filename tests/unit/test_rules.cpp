@@ -590,3 +590,52 @@ TEST_CASE("environment conditions: a proxy without NO_PROXY explains gradio's lo
     const auto vars = condition_variables(builtin_rules());
     CHECK(std::find(vars.begin(), vars.end(), "no_proxy") != vars.end());
 }
+
+TEST_CASE("doctor: what finetune.py checks before training") {
+    alltalk::test::TempDir dir;
+    const auto model = dir.path() / "models/xtts/xttsv2_2.0.3";
+    for (const char* name :
+         {"config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json"}) {
+        alltalk::test::write(model / name, "x");
+    }
+    alltalk::test::write(dir.path() / "models/xtts/partial/model.pth", "x");
+    CHECK(finetune_base_models(dir.path()).empty());  // dvae.pth is missing
+    alltalk::test::write(model / "dvae.pth", "x");
+    CHECK(finetune_base_models(dir.path()) == std::vector<std::string>{"xttsv2_2.0.3"});
+
+    constexpr std::uint64_t GiB = 1ull << 30;
+    DoctorFacts f = facts_in_env("/r");
+    f.commands = {Command::Server, Command::Finetune};
+    f.finetune.checked = true;
+    f.finetune.v2 = true;
+    f.finetune.base_models = {"xttsv2_2.0.3"};
+    f.finetune.disk_free = 100 * GiB;
+    f.finetune.ram_available = 16 * GiB;
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 3090", 8, 6, 24 * GiB});
+    f.gpus = probe;
+    DoctorReport r = diagnose(f, builtin_rules());
+    for (const auto& x : r.findings) {
+        CHECK(x.id.rfind("finetune-", 0) != 0);  // enough of everything: quiet
+    }
+    f.finetune.disk_free = 10 * GiB;
+    f.finetune.ram_available = 6 * GiB;
+    f.finetune.base_models.clear();
+    f.gpus->devices[0].memory_bytes = 8 * GiB;
+    r = diagnose(f, builtin_rules());
+    for (const char* id :
+         {"finetune-disk", "finetune-ram", "finetune-gpu-memory", "finetune-no-base-model"}) {
+        CAPTURE(id);
+        const Finding* x = finding(r, id);
+        REQUIRE(x);
+        CHECK(x->commands == std::vector<Command>{Command::Finetune});
+    }
+    CHECK(finding(r, "finetune-disk")->message.find("10.0 GiB") != std::string::npos);
+    f.gpus->devices[0].memory_bytes = 12 * GiB;  // between 11.5 and 13: finetune.py warns
+    r = diagnose(f, builtin_rules());
+    CHECK(finding(r, "finetune-gpu-memory")->severity == Severity::Info);
+    f.finetune = {};  // the finetune command not checked
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "finetune-disk"));
+}
