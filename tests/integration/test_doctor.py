@@ -295,6 +295,23 @@ def test_deepspeed_turned_on_in_alltalks_settings(tmp_path, pip_wheel):
     assert no_gpu["severity"] == "error" and "settings.deepspeed_enabled" in no_gpu["fix"]
 
 
+def test_finetune_base_model_as_finetune_py_looks_for_it(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ft", pip_wheel)
+    root = make_root(tmp_path / "alltalk_tts")
+    (root / "system" / "tts_engines").mkdir(parents=True)  # a v2 root
+    model = root / "models" / "xtts" / "xttsv2_2.0.3"
+    model.mkdir(parents=True)
+    for name in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json"):
+        (model / name).write_text("x")
+    missing = [f for f in doctor_json(venv, "--root", root)["findings"]
+               if f["id"] == "finetune-no-base-model"]
+    assert missing and missing[0]["commands"] == ["finetune"]
+    (model / "dvae.pth").write_text("x")
+    assert "finetune-no-base-model" not in ids(doctor_json(venv, "--root", root))
+    assert "finetune-no-base-model" not in ids(doctor_json(venv, "--root", root, "--command",
+                                                           "server"))
+
+
 def test_ffmpeg_fix_fits_a_venv(tmp_path, pip_wheel):
     venv = venv_with_pip(tmp_path / "ffv", pip_wheel)
     empty = tmp_path / "empty-bin"
