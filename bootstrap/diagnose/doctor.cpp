@@ -161,6 +161,141 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
     }
 }
 
+// "2.5.1+cu121" -> {2, 5}; nullopt when the release has fewer than two parts.
+std::optional<std::pair<int, int>> major_minor(const Distribution& d) {
+    if (!d.version || d.version->release.size() < 2) {
+        return std::nullopt;
+    }
+    try {
+        return std::pair<int, int>{std::stoi(d.version->release[0].str()),
+                                   std::stoi(d.version->release[1].str())};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// torch and its companions come in releases: torch 2.M with torchvision 0.(M+15) and torchaudio
+// 2.M (pytorch.org's "previous versions" table; torch 1.13: torchvision 0.14, torchaudio 0.13).
+// A torchvision of another release fails at import with "operator torchvision::nms does not
+// exist" (erew123/alltalk_tts#520); torchaudio's native part fails to load likewise. The same id
+// as the failure rule in rules.toml.
+void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const Distribution* torch = f.scan.find("torch");
+    auto t = torch ? major_minor(*torch) : std::nullopt;
+    if (!t || (t->first != 2 && !(t->first == 1 && t->second == 13))) {
+        return;
+    }
+    const bool v1 = t->first == 1;
+    const std::pair<int, int> want_vision{0, v1 ? 14 : t->second + 15};
+    const std::pair<int, int> want_audio{v1 ? 0 : 2, v1 ? 13 : t->second};
+    std::vector<std::string> off, pins;
+    for (auto [name, want] :
+         {std::pair<const char*, std::pair<int, int>>{"torchvision", want_vision},
+          {"torchaudio", want_audio}}) {
+        const Distribution* d = f.scan.find(name);
+        auto have = d ? major_minor(*d) : std::nullopt;
+        if (!have || *have == want) {
+            continue;
+        }
+        const std::string release = std::to_string(want.first) + "." + std::to_string(want.second);
+        off.push_back(std::string(name) + " " + d->version_text + " (torch " + torch->version_text +
+                      " goes with " + name + " " + release + ")");
+        pins.push_back(text::quote_arg(std::string(name) + "==" + release + ".*", f.platform));
+    }
+    if (off.empty()) {
+        return;
+    }
+    std::string fix = python_cmd(f) + " -m pip install " + join(pins, " ");
+    if (const std::string local = torch->version->local_str();
+        local == "cpu" || local.rfind("cu", 0) == 0 || local.rfind("rocm", 0) == 0) {
+        fix += " --index-url https://download.pytorch.org/whl/" + local;
+    }
+    out.push_back({"torch-release-mismatch", Severity::Error,
+                   "torch " + torch->version_text +
+                       " is installed with companions of another "
+                       "release: " +
+                       join(off, "; ") +
+                       ". Their native parts do not load (e.g. \"operator torchvision::nms does "
+                       "not exist\").",
+                   fix});
+}
+
+// DeepSpeed turned on in AllTalk's settings: it needs DeepSpeed installed and a usable NVIDIA GPU
+// (without one, torch fails with "Found no NVIDIA driver on your system": erew123/alltalk_tts#648).
+void deepspeed_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    if (!f.alltalk.deepspeed || !f.env) {
+        return;
+    }
+    const std::string off =
+        "set " + f.alltalk.deepspeed_where.substr(f.alltalk.deepspeed_where.find(' ') + 1) +
+        " to false in " + f.alltalk.deepspeed_where.substr(0, f.alltalk.deepspeed_where.find(' '));
+    if (!f.scan.find("deepspeed")) {
+        out.push_back({"deepspeed-enabled-missing", Severity::Warning,
+                       "DeepSpeed is turned on (" + f.alltalk.deepspeed_where +
+                           "), but DeepSpeed is not installed in this env.",
+                       off + ", or install the DeepSpeed wheel built for this env's torch and "
+                             "Python (AllTalk's setup offers them)"});
+    }
+    const bool no_gpu = f.cpu_only || (f.gpus && f.gpus->devices.empty());
+    if (no_gpu) {
+        out.push_back({"deepspeed-enabled-no-gpu", Severity::Error,
+                       "DeepSpeed is turned on (" + f.alltalk.deepspeed_where + "), but " +
+                           (f.cpu_only ? std::string("this launch hides the GPUs (--cpu)")
+                                       : std::string("no NVIDIA GPU is usable here")) +
+                           ": DeepSpeed runs only on an NVIDIA GPU, and loading the model fails.",
+                       off});
+    }
+}
+
+std::string gib(std::uint64_t bytes);
+
+// What AllTalk v2's finetune.py checks before it trains: free disk >= 18 GB (shutil.disk_usage
+// of its folder), available RAM >= 8 GB (psutil), GPU memory (>= 13 GB passes, 11.5-13 GB warns,
+// less fails), and a base model under models/xtts with all its files (scan_models_folder).
+void finetune_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    const FinetuneFacts& t = f.finetune;
+    if (!t.checked) {
+        return;
+    }
+    constexpr std::uint64_t GiB = 1ull << 30;
+    if (t.disk_free && *t.disk_free < 18 * GiB) {
+        out.push_back({"finetune-disk", Severity::Warning,
+                       "Only " + gib(*t.disk_free) +
+                           " is free where AllTalk is; finetune.py wants "
+                           "18 GB for the model, the training data and its temporary files.",
+                       "Free disk space, or move AllTalk to a drive with 18 GB free."});
+    }
+    if (t.ram_available && *t.ram_available < 8 * GiB) {
+        out.push_back({"finetune-ram", Severity::Warning,
+                       "Only " + gib(*t.ram_available) +
+                           " of RAM is available; finetune.py "
+                           "wants 8 GB.",
+                       "Close other programs before finetuning."});
+    }
+    if (f.gpus && !f.cpu_only) {
+        for (const auto& d : f.gpus->devices) {
+            if (static_cast<double>(d.memory_bytes) < 13.0 * GiB) {
+                const bool low = static_cast<double>(d.memory_bytes) < 11.5 * GiB;
+                out.push_back(
+                    {"finetune-gpu-memory", low ? Severity::Warning : Severity::Info,
+                     "GPU " + std::to_string(d.index) + " (" + d.name + ") has " +
+                         gib(d.memory_bytes) + "; finetune.py " +
+                         (low ? "fails its check below 11.5 GB" : "warns below 13 GB") +
+                         " (12 GB or less needs 24 GB or more of system RAM and may fail).",
+                     ""});
+            }
+        }
+    }
+    if (t.v2 && t.base_models.empty()) {
+        out.push_back({"finetune-no-base-model", Severity::Warning,
+                       "No base model for finetuning: finetune.py looks for a folder under "
+                       "models/xtts holding config.json, model.pth, mel_stats.pth, "
+                       "speakers_xtts.pth, vocab.json and dvae.pth, and found none.",
+                       "Start AllTalk with the XTTS engine once (it downloads the model), or "
+                       "download an XTTS model from AllTalk's settings page."});
+    }
+}
+
 void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const std::string root = f.root.root.string();
     if (!f.root.is_alltalk) {
@@ -168,14 +303,43 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                        "No AllTalk folder was found (" + root +
                            " has no script.py and finetune.py); only the environment was checked.",
                        "Run the doctor from the AllTalk folder, or pass --root <AllTalk folder>."});
-    } else if (f.root.root.filename().string().find('-') != std::string::npos ||
-               root.find('-') != std::string::npos) {
-        out.push_back({"root-path-dash", Severity::Error,
-                       "The AllTalk folder's path " + root +
-                           " contains a '-'; AllTalk's script.py refuses to start from such a "
-                           "path.",
-                       "Move or rename the folder so that its path has no '-' (for example "
-                       "alltalk_tts instead of alltalk-tts), then run AllTalk from there."});
+    } else {
+        // AllTalk v2's script.py checks only its own folder's name (Path(__file__).parent.name):
+        // a dash in a parent folder is fine.
+        const std::string name = f.root.root.filename().string();
+        if (name.find('-') != std::string::npos) {
+            out.push_back({"root-path-dash", Severity::Error,
+                           "The AllTalk folder's name " + name +
+                               " contains a '-'; AllTalk's script.py refuses to start from a "
+                               "folder so named.",
+                           "Rename the folder so that its name has no '-' (for example "
+                           "alltalk_tts instead of alltalk_tts-main), then run AllTalk from "
+                           "there."});
+        }
+        // AllTalk's installers warn about these (atsetup.sh / atsetup.bat: a space, which
+        // Miniconda cannot be installed under, and findstr's class [!#$%&()*+,;<=>?@[]^`{|}~]).
+        const std::string specials = "!#$%&()*+,;<=>?@[]^`{|}~";
+        std::string found;
+        if (root.find(' ') != std::string::npos) {
+            found = "a space";
+        }
+        for (char c : root) {
+            if (specials.find(c) != std::string::npos &&
+                found.find(std::string("'") + c + "'") == std::string::npos) {
+                found += (found.empty() ? "'" : ", '") + std::string(1, c) + "'";
+            }
+        }
+        if (!found.empty()) {
+            out.push_back(
+                {"root-path-chars", Severity::Warning,
+                 "The AllTalk folder's path " + root + " contains " + found +
+                     ". AllTalk's setup scripts warn about such paths: conda and some "
+                     "Python scripts fail in them.",
+                 "Move AllTalk to a path without spaces or special characters (for "
+                 "example " +
+                     std::string(f.windows() ? "C:\\myfiles\\alltalk_tts" : "~/alltalk_tts") +
+                     ")."});
+        }
     }
     for (const auto& h : f.startup_hooks) {
         out.push_back(
@@ -201,28 +365,32 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                  f.windows() ? "set " + std::string(var) + "=" : "unset " + std::string(var)});
         }
     }
-    for (int port : f.ports_in_use) {
+    for (const AllTalkPort& p : f.ports_in_use) {
+        const std::string port = std::to_string(p.port);
+        const std::string change = p.source.rfind("confignew.json", 0) == 0
+                                       ? "change " + p.source.substr(15) + " in confignew.json"
+                                       : "change the port in AllTalk's settings";
         out.push_back({"port-in-use", Severity::Warning,
-                       "Port " + std::to_string(port) + " (AllTalk's " +
-                           (port == 7851   ? "API"
-                            : port == 7852 ? "web UI"
-                                           : "finetuning UI") +
-                           " port) is already in use, so AllTalk cannot listen on it: another "
+                       "Port " + port + " (AllTalk's " + p.what + " port, " +
+                           (p.source == "default" ? "the default" : "from " + p.source) +
+                           ") is already in use, so AllTalk cannot listen on it: another "
                            "AllTalk may be running.",
-                       f.windows() ? "netstat -ano | findstr :" + std::to_string(port) +
-                                         "  (then stop that process, or change the port in "
-                                         "confignew.json)"
-                                   : "ss -ltnp 'sport = :" + std::to_string(port) +
-                                         "'  (then stop that process, or change the port in "
-                                         "confignew.json)"});
+                       f.windows() ? "netstat -ano | findstr :" + port +
+                                         "  (then stop that process, or " + change + ")"
+                                   : "ss -ltnp 'sport = :" + port +
+                                         "'  (then stop that process, or " + change + ")"});
     }
     if (f.ffmpeg_checked && !f.ffmpeg) {
-        std::string fix = f.env ? "conda install -y -p " +
-                                      text::quote_arg(f.env->dir.string(), f.platform) +
-                                      " -c conda-forge ffmpeg"
-                                : "install ffmpeg";
-        if (!f.windows()) {
-            fix += "   (or: sudo apt install ffmpeg)";
+        // Into the env where it is a conda env (AllTalk's setup installs it so); otherwise the
+        // system's ffmpeg: `conda install -p` does not work on a venv or a plain prefix.
+        std::string fix;
+        if (f.env && f.env->kind == EnvKind::Conda) {
+            fix = "conda install -y -p " + text::quote_arg(f.env->dir.string(), f.platform) +
+                  " -c conda-forge ffmpeg";
+        } else if (f.windows()) {
+            fix = "winget install --id Gyan.FFmpeg -e   (then open a new terminal)";
+        } else {
+            fix = "sudo apt install ffmpeg   (or your system's ffmpeg package)";
         }
         out.push_back({"ffmpeg-missing", Severity::Warning,
                        "ffmpeg was not found in the env or on PATH; AllTalk needs it for audio "
@@ -288,6 +456,19 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                                (f.gpus->note.empty() ? std::string("no device") : f.gpus->note) +
                                "): AllTalk runs on the CPU.",
                            ""});
+        }
+        // A CPU-only wheel ("2.2.1+cpu") beside an NVIDIA GPU: AllTalk runs on the CPU and
+        // DeepSpeed fails (erew123/alltalk_tts#45, #61, #104, #222). Quiet for other builds.
+        if (const Distribution* torch = f.scan.find("torch");
+            torch && torch->version && torch->version->local_str() == "cpu" &&
+            !f.gpus->devices.empty()) {
+            out.push_back({"torch-cpu-build", Severity::Warning,
+                           "torch " + torch->version_text +
+                               " is a CPU-only build, but an NVIDIA "
+                               "GPU is present: AllTalk runs on the CPU (\"CUDA is not "
+                               "available\") and DeepSpeed cannot work.",
+                           python_cmd(f) + " -m pip install --force-reinstall torch torchaudio "
+                                           "--index-url https://download.pytorch.org/whl/cu128"});
         }
         for (const auto& d : f.gpus->devices) {
             const std::string sm = "sm_" + std::to_string(d.cc_major) + std::to_string(d.cc_minor);
@@ -442,6 +623,9 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     }
     conflict_findings(facts, r.check, r.findings);
     rule_findings(facts, rules, r.findings);
+    torch_release_findings(facts, r.findings);
+    deepspeed_findings(facts, r.findings);
+    finetune_findings(facts, r.findings);
     platform_findings(facts, r.findings);
     native_findings(facts, r.findings);
     if (facts.deep) {
@@ -452,7 +636,9 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });
     for (auto& x : r.findings) {
-        x.commands = facts.commands;
+        // finetune.py's own checks concern finetune alone, even in a check shared with server.
+        x.commands = x.id.rfind("finetune-", 0) == 0 ? std::vector<Command>{Command::Finetune}
+                                                     : facts.commands;
     }
     return r;
 }

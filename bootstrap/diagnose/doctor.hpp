@@ -7,6 +7,7 @@
 // (plan/resolve.hpp: the same env, cuDNN override and majors, cpu and gpu_check). By default it
 // checks `server`, and `finetune` too when finetune resolves differently; commands that resolve
 // alike share one check. Each finding says which commands it concerns.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -45,6 +46,29 @@ struct StartupHook {
     std::string imports;         // what it imports at every Python start, e.g. "torch, TTS"
 };
 
+// A port AllTalk listens on, and where the doctor read it.
+struct AllTalkPort {
+    int port = 0;
+    std::string what;    // "API", "web UI", "finetuning UI"
+    std::string source;  // "confignew.json api_def.api_port_number", or "default"
+};
+
+// What AllTalk's own settings files say (nothing when they are absent or unreadable).
+struct AllTalkSettings {
+    std::string engine;           // v2: system/tts_engines/tts_engines.json engine_loaded
+    bool deepspeed = false;       // DeepSpeed turned on
+    std::string deepspeed_where;  // the file and key that turn it on
+};
+
+// What AllTalk v2's finetune.py checks before training (gathered when finetune is checked).
+struct FinetuneFacts {
+    bool checked = false;
+    std::optional<std::uint64_t> disk_free;      // bytes free where AllTalk is
+    std::optional<std::uint64_t> ram_available;  // bytes (Linux: /proc/meminfo MemAvailable)
+    bool v2 = false;                             // models/xtts/<model> is where base models go
+    std::vector<std::string> base_models;        // models/xtts/<name> with all six files
+};
+
 struct DoctorFacts {
     std::vector<Command> commands;  // the commands this check covers (server, finetune)
     // The command's resolution failed (root, config or env), so nothing else was gathered: only
@@ -62,7 +86,9 @@ struct DoctorFacts {
     pep508::MarkerEnv markers;  // PEP 508 variables of the env's Python on this machine
     EnvMap env_vars;            // the shell's environment
     std::vector<StartupHook> startup_hooks;
-    std::vector<int> ports_in_use;  // of AllTalk's ports
+    std::vector<AllTalkPort> ports_in_use;  // of alltalk_ports(root)
+    AllTalkSettings alltalk;                // alltalk_settings(root)
+    FinetuneFacts finetune;                 // when this check covers finetune
     std::optional<std::filesystem::path> ffmpeg;
     bool ffmpeg_checked = false;
     // Native libraries and GPUs (the launcher's own analysis, cudnn/ and gpu/), from the command's
@@ -101,8 +127,21 @@ struct DoctorReport {
     bool has_errors() const;
 };
 
-// AllTalk's ports: API, Gradio UI, finetuning UI.
+// AllTalk's default ports: API, Gradio UI, finetuning UI (finetune.py's fixed server_port).
 inline constexpr int kAllTalkPorts[] = {7851, 7852, 7052};
+
+// The ports of the AllTalk at `root`, from its own confignew.json: v2's api_def.api_port_number
+// and gradio_port_number, v1's port_number (the API; its UI is the API's page); the defaults for
+// what the file lacks or when it cannot be read. The finetuning UI's port is fixed.
+std::vector<AllTalkPort> alltalk_ports(const std::filesystem::path& root);
+
+// v2: the engine loaded (tts_engines.json) and its model_settings.json's
+// settings.deepspeed_enabled; v1: confignew.json's deepspeed_activate.
+AllTalkSettings alltalk_settings(const std::filesystem::path& root);
+
+// The base models that finetune.py accepts: the folders under models/xtts holding config.json,
+// model.pth, mel_stats.pth, speakers_xtts.pth, vocab.json and dvae.pth (sorted).
+std::vector<std::string> finetune_base_models(const std::filesystem::path& root);
 
 // The findings of one check, each labelled with facts.commands.
 DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules);

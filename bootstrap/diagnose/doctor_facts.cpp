@@ -5,6 +5,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "diagnose/doctor.hpp"
@@ -165,6 +167,165 @@ std::optional<fs::path> find_program(const std::string& name, const std::vector<
 
 }  // namespace
 
+namespace {
+
+// A port number as AllTalk's config holds it: a number (v2) or a string of digits (v1).
+std::optional<int> port_value(const nlohmann::json& v) {
+    if (v.is_number_integer()) {
+        const auto n = v.get<long long>();
+        return n > 0 && n < 65536 ? std::optional<int>(static_cast<int>(n)) : std::nullopt;
+    }
+    if (v.is_string()) {
+        const std::string s = v.get<std::string>();
+        if (s.empty() || s.size() > 5 ||
+            !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return std::nullopt;
+        }
+        const int n = std::stoi(s);
+        return n > 0 && n < 65536 ? std::optional<int>(n) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+namespace {
+
+nlohmann::json read_json(const fs::path& p) {
+    if (!is_file(p)) {
+        return nullptr;
+    }
+    return nlohmann::json::parse(read_head(p, 1024 * 1024), nullptr, /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+AllTalkSettings alltalk_settings(const fs::path& root) {
+    AllTalkSettings out;
+    const fs::path engines = root / "system" / "tts_engines";
+    if (const nlohmann::json e = read_json(engines / "tts_engines.json"); e.is_object()) {  // v2
+        auto loaded = e.find("engine_loaded");
+        if (loaded == e.end() || !loaded->is_string()) {
+            return out;
+        }
+        out.engine = loaded->get<std::string>();
+        if (out.engine.empty() || out.engine.find_first_of("/\\.") != std::string::npos) {
+            return out;
+        }
+        const nlohmann::json m = read_json(engines / out.engine / "model_settings.json");
+        if (m.is_object()) {
+            auto settings = m.find("settings");
+            if (settings != m.end() && settings->is_object()) {
+                auto on = settings->find("deepspeed_enabled");
+                if (on != settings->end() && on->is_boolean() && on->get<bool>()) {
+                    out.deepspeed = true;
+                    out.deepspeed_where = "system/tts_engines/" + out.engine +
+                                          "/model_settings.json settings.deepspeed_enabled";
+                }
+            }
+        }
+        return out;
+    }
+    if (const nlohmann::json c = read_json(root / "confignew.json"); c.is_object()) {  // v1
+        auto on = c.find("deepspeed_activate");
+        if (on != c.end() && on->is_boolean() && on->get<bool>()) {
+            out.deepspeed = true;
+            out.deepspeed_where = "confignew.json deepspeed_activate";
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> finetune_base_models(const fs::path& root) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root / "models" / "xtts", ec)) {
+        if (!e.is_directory(ec)) {
+            continue;
+        }
+        bool all = true;
+        for (const char* name : {"config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth",
+                                 "vocab.json", "dvae.pth"}) {
+            all = all && fs::exists(e.path() / name, ec);
+        }
+        if (all) {
+            out.push_back(e.path().filename().string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+namespace {
+
+// MemAvailable from /proc/meminfo (what psutil's virtual_memory().available reads on Linux).
+std::optional<std::uint64_t> available_ram() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    std::uint64_t kib = 0;
+    std::string unit;
+    while (in >> key >> kib) {
+        std::getline(in, unit);
+        if (key == "MemAvailable:") {
+            return kib * 1024;
+        }
+    }
+    return std::nullopt;
+}
+
+FinetuneFacts finetune_facts(const fs::path& root) {
+    FinetuneFacts f;
+    f.checked = true;
+    std::error_code ec;
+    const fs::space_info space = fs::space(root, ec);
+    if (!ec && space.available != static_cast<std::uintmax_t>(-1)) {
+        f.disk_free = space.available;
+    }
+    f.ram_available = available_ram();
+    f.v2 = fs::is_directory(root / "system" / "tts_engines", ec);
+    if (f.v2) {
+        f.base_models = finetune_base_models(root);
+    }
+    return f;
+}
+
+}  // namespace
+
+std::vector<AllTalkPort> alltalk_ports(const fs::path& root) {
+    std::vector<AllTalkPort> out = {{kAllTalkPorts[0], "API", "default"},
+                                    {kAllTalkPorts[1], "web UI", "default"},
+                                    {kAllTalkPorts[2], "finetuning UI", "finetune.py"}};
+    const fs::path config = root / "confignew.json";
+    if (!is_file(config)) {
+        return out;
+    }
+    const nlohmann::json doc = nlohmann::json::parse(read_head(config, 1024 * 1024), nullptr,
+                                                     /*allow_exceptions=*/false);
+    if (!doc.is_object()) {
+        return out;
+    }
+    auto take = [&](AllTalkPort& p, const nlohmann::json* v, const char* key) {
+        if (v) {
+            if (auto n = port_value(*v)) {
+                p.port = *n;
+                p.source = std::string("confignew.json ") + key;
+            }
+        }
+    };
+    auto member = [](const nlohmann::json& obj, const char* key) -> const nlohmann::json* {
+        auto it = obj.find(key);
+        return it == obj.end() ? nullptr : &*it;
+    };
+    if (const auto* api = member(doc, "api_def"); api && api->is_object()) {  // v2
+        take(out[0], member(*api, "api_port_number"), "api_def.api_port_number");
+        take(out[1], member(doc, "gradio_port_number"), "gradio_port_number");
+    } else if (const auto* v1 = member(doc, "port_number")) {  // v1: one port, API and page
+        take(out[0], v1, "port_number");
+        out.erase(out.begin() + 1);
+    }
+    return out;
+}
+
 std::vector<DoctorCheck> doctor_checks(const DoctorRequest& request, const DiscoveryInputs& in,
                                        const PlanContext& ctx) {
     const bool by_default = request.commands.empty();
@@ -239,9 +400,16 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
         }
         f.torch_archs = read_torch_archs(f.env->site_packages);
     }
-    for (int port : kAllTalkPorts) {
-        if (process::tcp_port_in_use(port)) {
-            f.ports_in_use.push_back(port);
+    if (f.root.is_alltalk) {
+        f.alltalk = alltalk_settings(f.root.root);
+        if (std::find(f.commands.begin(), f.commands.end(), Command::Finetune) !=
+            f.commands.end()) {
+            f.finetune = finetune_facts(f.root.root);
+        }
+    }
+    for (const AllTalkPort& p : alltalk_ports(f.root.root)) {
+        if (process::tcp_port_in_use(p.port)) {
+            f.ports_in_use.push_back(p);
         }
     }
     return f;

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "base/error.hpp"
@@ -178,6 +179,19 @@ std::optional<bool> condition_holds(std::string_view condition, const InstalledF
         negate = true;
         text.remove_prefix(1);
     }
+    if (!text.empty() && text.front() == '$') {  // environment variables: one of them set
+        bool any = false;
+        for (const auto& name : text::split(std::string(text.substr(1)), '|')) {
+            if (name.empty()) {
+                return std::nullopt;
+            }
+            if (facts.env_vars) {
+                auto v = lookup(*facts.env_vars, name);
+                any |= v && !v->empty();
+            }
+        }
+        return negate ? !any : any;
+    }
     auto req = pep508::parse_requirement(text);
     if (!req) {
         return std::nullopt;
@@ -204,6 +218,24 @@ std::optional<bool> condition_holds(std::string_view condition, const InstalledF
         return !(version.has_value() && req->specifier.contains(*version));
     }
     return version.has_value() && req->specifier.contains(*version);
+}
+
+std::vector<std::string> condition_variables(const RuleSet& rules) {
+    std::vector<std::string> out;
+    for (const auto& r : rules.rules) {
+        for (const auto& c : r.when) {
+            const std::size_t at = c.find('$');
+            if (at == std::string::npos || c.find_first_not_of(" !") != at) {
+                continue;
+            }
+            for (const auto& name : text::split(c.substr(at + 1), '|')) {
+                if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) {
+                    out.push_back(name);
+                }
+            }
+        }
+    }
+    return out;
 }
 
 bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& facts) {

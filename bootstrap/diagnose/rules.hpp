@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/environ.hpp"
 #include "base/platform.hpp"
 #include "pypa/pep508.hpp"
 #include "pypa/site_packages.hpp"
@@ -22,7 +23,8 @@ struct Rule {
     Severity severity = Severity::Warning;
     // Every entry must hold: "name<specifier>" = installed and its version matches (pre-releases
     // included); "!name" = not installed; a marker after ";" restricts it to some platforms.
-    // The name "python" stands for the env's Python version.
+    // The name "python" stands for the env's Python version. "$A|B": one of these environment
+    // variables is set (not empty) in the app's environment; "!$A|B": none is.
     std::vector<std::string> when;
     std::string message;  // what is wrong and why, with {name} placeholders for installed versions
     std::string fix;      // a command; {python} is the env's python, quoted
@@ -57,7 +59,12 @@ struct InstalledFacts {
     std::string python_version;  // "3.11.7"
     pep508::MarkerEnv markers;
     Platform platform = Platform::Posix;  // the env's: how fix commands are quoted
+    // The app's environment variables, for "$A|B" conditions (nullptr: none is set).
+    const EnvMap* env_vars = nullptr;
 };
+
+// The environment variables that "$A|B" conditions of `rules` name.
+std::vector<std::string> condition_variables(const RuleSet& rules);
 
 // nullopt when the condition text is malformed.
 std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts);

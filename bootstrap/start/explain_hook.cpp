@@ -1,6 +1,7 @@
 #include "start/explain_hook.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -17,11 +18,24 @@ namespace {
 
 const LaunchPlan* g_plan = nullptr;
 
+// The variables that rules test ("$A|B"), as this process (the app) has them.
+EnvMap condition_environment() {
+    EnvMap out;
+    for (const auto& name : condition_variables(builtin_rules())) {
+        if (const char* v = std::getenv(name.c_str())) {
+            out[name] = v;
+        }
+    }
+    return out;
+}
+
 // The key ("" when nothing is known) and the text to print ("" when nothing is to be said).
 std::pair<std::string, std::string> explain_for(const LaunchPlan& plan, const FailureInfo& failure,
                                                 bool logged) {
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
-    InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
+    const EnvMap env_vars = condition_environment();
+    InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform,
+                         &env_vars};
     const std::string python = text::quote_arg(plan.env.python.string(), plan.env.platform);
     const ModulesReader modules = [&] {
         return read_installed_modules(scan, plan.env.site_packages);

@@ -252,6 +252,75 @@ def test_alltalk_port_in_use(tmp_path, pip_wheel):
     assert len(ports) == 1 and "7852" in ports[0]["message"] and "web UI" in ports[0]["message"]
 
 
+def test_ports_from_confignew_and_a_dash_in_a_parent_folder(tmp_path, pip_wheel):
+    """A real AllTalk-shaped root under a parent folder with a dash, its confignew.json on other
+    ports: no dash error, and the port taken is the configured one."""
+    venv = venv_with_pip(tmp_path / "cfg", pip_wheel)
+    root = make_root(tmp_path / "my-projects" / "alltalk_tts")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    taken = s.getsockname()[1]
+    try:
+        (root / "confignew.json").write_text(json.dumps(
+            {"branding": "AllTalk ", "gradio_port_number": taken,
+             "api_def": {"api_port_number": taken + 1 if taken < 65535 else taken - 1}}))
+        report = doctor_json(venv, "--root", root)
+    finally:
+        s.close()
+    assert "root-path-dash" not in ids(report)
+    ports = [f for f in report["findings"] if f["id"] == "port-in-use"
+             and f"Port {taken} " in f["message"]]
+    assert len(ports) == 1, report["findings"]
+    assert f"Port {taken} (AllTalk's web UI port, from confignew.json gradio_port_number)" in \
+        ports[0]["message"]
+    assert "change gradio_port_number in confignew.json" in ports[0]["fix"]
+
+
+def test_deepspeed_turned_on_in_alltalks_settings(tmp_path, pip_wheel):
+    """AllTalk v2's own files: the loaded engine's model_settings.json turns DeepSpeed on."""
+    venv = venv_with_pip(tmp_path / "ds", pip_wheel)
+    root = make_root(tmp_path / "alltalk_tts")
+    engines = root / "system" / "tts_engines"
+    (engines / "xtts").mkdir(parents=True)
+    (engines / "tts_engines.json").write_text(json.dumps({"engine_loaded": "xtts"}))
+    settings = engines / "xtts" / "model_settings.json"
+    settings.write_text(json.dumps({"settings": {"deepspeed_enabled": False}}))
+    assert not {"deepspeed-enabled-missing", "deepspeed-enabled-no-gpu"} & \
+        ids(doctor_json(venv, "--root", root, "--cpu"))
+    settings.write_text(json.dumps({"settings": {"deepspeed_enabled": True}}))
+    report = doctor_json(venv, "--root", root, "--cpu")
+    assert {"deepspeed-enabled-missing", "deepspeed-enabled-no-gpu"} <= ids(report)
+    no_gpu = [f for f in report["findings"] if f["id"] == "deepspeed-enabled-no-gpu"][0]
+    assert no_gpu["severity"] == "error" and "settings.deepspeed_enabled" in no_gpu["fix"]
+
+
+def test_finetune_base_model_as_finetune_py_looks_for_it(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ft", pip_wheel)
+    root = make_root(tmp_path / "alltalk_tts")
+    (root / "system" / "tts_engines").mkdir(parents=True)  # a v2 root
+    model = root / "models" / "xtts" / "xttsv2_2.0.3"
+    model.mkdir(parents=True)
+    for name in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json"):
+        (model / name).write_text("x")
+    missing = [f for f in doctor_json(venv, "--root", root)["findings"]
+               if f["id"] == "finetune-no-base-model"]
+    assert missing and missing[0]["commands"] == ["finetune"]
+    (model / "dvae.pth").write_text("x")
+    assert "finetune-no-base-model" not in ids(doctor_json(venv, "--root", root))
+    assert "finetune-no-base-model" not in ids(doctor_json(venv, "--root", root, "--command",
+                                                           "server"))
+
+
+def test_ffmpeg_fix_fits_a_venv(tmp_path, pip_wheel):
+    venv = venv_with_pip(tmp_path / "ffv", pip_wheel)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    report = doctor_json(venv, env=clean_env(PATH=str(empty)))
+    ff = [f for f in report["findings"] if f["id"] == "ffmpeg-missing"]
+    assert ff and "conda" not in ff[0]["fix"]
+
+
 def test_ffmpeg_found_in_env_or_path(tmp_path, pip_wheel):
     venv = venv_with_pip(tmp_path / "ff", pip_wheel)
     empty = tmp_path / "empty-bin"

@@ -190,3 +190,14 @@ def test_coqui_tts_without_torchaudio_names_the_failed_import(tmp_path, coqui_wi
     text = deep(root, coqui_without_torchaudio, timeout=600).stdout
     assert "[deep-import] `import TTS.api` failed: ImportError: Coqui TTS requires the PyTorch" \
         in text
+
+
+def test_plain_doctor_reports_coqui_tts_without_torchaudio(tmp_path, coqui_without_torchaudio):
+    """The metadata alone shows it too: coqui-tts >= 0.27.4 with torch and no torchaudio (the
+    rule coqui-tts-no-torchaudio, from installed facts, no import)."""
+    root = make_root(tmp_path / "alltalk_tts", script="import json\n")
+    r = run_launcher("--root", root, "--env", coqui_without_torchaudio, "doctor", "--json")
+    assert r.returncode == 1
+    found = [f for f in json.loads(r.stdout)["findings"] if f["id"] == "coqui-tts-no-torchaudio"]
+    assert found and found[0]["severity"] == "error"
+    assert "coqui-tts 0.28.0" in found[0]["message"]

@@ -196,6 +196,34 @@ RECORDED = [
     ("cudnn9-missing-ctranslate2", ["ctranslate2==4.5.0"], "RuntimeError",
      "Unable to load any of {libcudnn_ops.so.9.1.0, libcudnn_ops.so.9.1, libcudnn_ops.so.9, "
      "libcudnn_ops.so}", ""),
+    # coqui-tts >= 0.27.4 installed without its torch extra (coqui-tts TTS/__init__.py)
+    ("coqui-tts-no-torch", ["coqui-tts==0.27.4"], "ImportError",
+     "\nCoqui TTS requires the PyTorch and Torchaudio libraries but they were not found in your\n"
+     "environment.", ""),
+    # the original coqpit beside the fork (idiap/coqui-ai-TTS#294)
+    ("coqpit-original-beside-fork", ["coqpit==0.0.17", "coqpit-config==0.2.1"], "ImportError",
+     "coqui-tts switched to a forked version of Coqpit, but you still have the original package "
+     "installed.", ""),
+    # transformers >= 4.50 with coqui-tts 0.24.3 (AllTalk v2's pin; idiap/coqui-ai-TTS#523)
+    ("coqui-tts-transformers450", ["coqui-tts==0.24.3", "transformers==4.51.3"], "AttributeError",
+     "'GPT2InferenceModel' object has no attribute 'generate'", ""),
+    # torchvision of another release (erew123/alltalk_tts#520)
+    ("torch-release-mismatch", ["torch==2.5.1", "torchvision==0.19.1"], "RuntimeError",
+     "operator torchvision::nms does not exist", ""),
+    # gradio 4 with pydantic 2.11 at launch() (erew123/alltalk_tts#579)
+    ("gradio4-pydantic211-share", ["gradio==4.44.1", "pydantic==2.11.3"], "ValueError",
+     "When localhost is not accessible, a shareable link must be created. Please set share=True "
+     "or check your proxy settings to allow access to localhost.", ""),
+    # DeepSpeed built for another torch (erew123/alltalk_tts#111)
+    ("deepspeed-build-mismatch", ["deepspeed==0.11.2", "torch==2.2.1"], "RuntimeError",
+     "PyTorch version mismatch! DeepSpeed ops were compiled and installed with a different "
+     "version than what is being used at runtime.", ""),
+    # torch < 2.4 under code that needs add_safe_globals (erew123/alltalk_tts#524)
+    ("torch-no-add-safe-globals", ["torch==2.2.1"], "AttributeError",
+     "module 'torch.serialization' has no attribute 'add_safe_globals'", ""),
+    # an interrupted model download (AllTalk v1 README)
+    ("torch-truncated-checkpoint", ["torch==2.1.0"], "RuntimeError",
+     "PytorchStreamReader failed reading zip archive: failed finding central directory", ""),
 ]
 
 
@@ -216,3 +244,27 @@ def test_recorded_failures(tmp_path, rule, dists, exc, message, frame):
         subprocess.run(["rm", "-rf", str(d)])
     again = run_launcher("--env", venv, "run", script)
     assert f"[{rule}]" not in again.stderr
+
+
+def test_gradio_localhost_error_with_a_proxy_set(tmp_path):
+    """gradio's "localhost is not accessible" under HTTPS_PROXY without NO_PROXY
+    (erew123/alltalk_tts#580): the proxy rule fires only when the app's environment has a proxy
+    and no exemption."""
+    venv = make_venv(tmp_path / "env", with_pip=False)
+    write_dist(site(venv), "gradio", "4.44.1", [])
+    write_dist(site(venv), "pydantic", "2.10.6", [])
+    script = write(tmp_path, "share.py", "raise ValueError('When localhost is not accessible, a "
+                   "shareable link must be created. Please set share=True or check your proxy "
+                   "settings to allow access to localhost.')\n")
+    base = {k: v for k, v in clean_env().items() if k.lower() not in ("no_proxy", "http_proxy",
+                                                                        "https_proxy", "all_proxy")}
+    proxied = run_launcher("--env", venv, "run", script,
+                           env={**base, "HTTPS_PROXY": "http://proxy.invalid:3128"})
+    assert proxied.returncode == 1
+    assert "[gradio-localhost-proxy]" in proxied.stderr and "NO_PROXY=localhost" in proxied.stderr
+    exempt = run_launcher("--env", venv, "run", script,
+                          env={**base, "HTTPS_PROXY": "http://proxy.invalid:3128",
+                               "NO_PROXY": "localhost,127.0.0.1"})
+    assert "[gradio-localhost-proxy]" not in exempt.stderr
+    plain = run_launcher("--env", venv, "run", script, env=base)
+    assert "[gradio-localhost-proxy]" not in plain.stderr

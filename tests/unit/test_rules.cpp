@@ -4,10 +4,11 @@
 #include <algorithm>
 #include <csignal>
 
-#include "diagnose/doctor.hpp"
 #include "base/error.hpp"
+#include "diagnose/doctor.hpp"
 #include "diagnose/explain.hpp"
 #include "diagnose/rules.hpp"
+#include "test_support.hpp"
 
 using namespace alltalk;
 
@@ -200,4 +201,441 @@ TEST_CASE("diagnose: a GPU that the installed torch has no kernels for is an err
     r = diagnose(f, builtin_rules());
     CHECK_FALSE(has(r, "gpu-arch"));
     CHECK(has(r, "gpu"));
+}
+
+namespace {
+
+bool has_finding(const DoctorReport& r, const std::string& id) {
+    return std::any_of(r.findings.begin(), r.findings.end(),
+                       [&](const Finding& x) { return x.id == id; });
+}
+
+const Finding* finding(const DoctorReport& r, const std::string& id) {
+    auto it = std::find_if(r.findings.begin(), r.findings.end(),
+                           [&](const Finding& x) { return x.id == id; });
+    return it == r.findings.end() ? nullptr : &*it;
+}
+
+struct Recorded {
+    const char* rule;
+    std::vector<std::pair<std::string, std::string>> dists;  // installed where it fires
+    const char* type;
+    const char* message;
+};
+
+}  // namespace
+
+// Recorded failures that users report (sources in rules.toml), each fired by its text beside the
+// versions the rule names and not fired by the same text without them (no guessing).
+TEST_CASE("recorded failures of AllTalk installs fire their rule, and only beside its versions") {
+    const std::vector<Recorded> recorded = {
+        {"coqui-tts-no-torch",
+         {{"coqui-tts", "0.27.4"}},
+         "ImportError",
+         "\nCoqui TTS requires the PyTorch and Torchaudio libraries but they were not found in "
+         "your\nenvironment."},
+        {"coqui-tts-no-torchaudio",
+         {{"coqui-tts", "0.28.0"}, {"torch", "2.8.0"}},
+         "ImportError",
+         "\nCoqui TTS requires the PyTorch and Torchaudio libraries but they were not found in "
+         "your\nenvironment."},
+        {"coqui-tts-no-torchcodec",
+         {{"coqui-tts", "0.28.0"}, {"torch", "2.9.1"}, {"torchaudio", "2.9.1"}},
+         "ImportError",
+         "\nFrom Pytorch 2.9, the torchcodec library is required for audio IO, but it was not "
+         "found in your environment."},
+        {"coqpit-original-beside-fork",
+         {{"coqpit", "0.0.17"}, {"coqpit-config", "0.2.1"}},
+         "ImportError",
+         "coqui-tts switched to a forked version of Coqpit, but you still have the original "
+         "package installed."},
+        {"tts-transformers-sampleoutput",
+         {{"TTS", "0.21.3"}, {"transformers", "4.37.0"}},
+         "ImportError",
+         "cannot import name 'SampleOutput' from 'transformers.generation.utils' "
+         "(/home/ai/alltalk_tts/alltalk_environment/env/lib/python3.11/site-packages/"
+         "transformers/generation/utils.py)"},
+        {"tts-transformers450",
+         {{"TTS", "0.22.0"}, {"transformers", "4.50.0"}},
+         "AttributeError",
+         "'GPT2InferenceModel' object has no attribute 'generate'"},
+        {"coqui-tts-transformers450",
+         {{"coqui-tts", "0.24.3"}, {"transformers", "4.51.3"}},
+         "AttributeError",
+         "'GPT2InferenceModel' object has no attribute 'generate'"},
+        {"torch-release-mismatch",
+         {{"torch", "2.5.1+cu121"}, {"torchvision", "0.19.1+cu121"}},
+         "RuntimeError",
+         "operator torchvision::nms does not exist"},
+        {"torch-cpu-build",
+         {{"torch", "2.2.1+cpu"}},
+         "AssertionError",
+         "Torch not compiled with CUDA enabled"},
+        {"deepspeed-build-mismatch",
+         {{"deepspeed", "0.11.2"}, {"torch", "2.2.1+cu121"}},
+         "RuntimeError",
+         "PyTorch version mismatch! DeepSpeed ops were compiled and installed with a different "
+         "version than what is being used at runtime."},
+        {"no-nvidia-driver",
+         {{"torch", "2.2.1+cu121"}},
+         "RuntimeError",
+         "Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and "
+         "installed a driver from http://www.nvidia.com/Download/index.aspx"},
+        {"deepspeed-no-cuda-home",
+         {{"deepspeed", "0.14.0"}},
+         "OSError",
+         "CUDA_HOME does not exist, unable to compile CUDA op(s)"},
+        {"gradio4-pydantic211-share",
+         {{"gradio", "4.44.1"}, {"pydantic", "2.11.3"}},
+         "ValueError",
+         "When localhost is not accessible, a shareable link must be created. Please set "
+         "share=True or check your proxy settings to allow access to localhost."},
+        {"ctranslate2-45-torch-cudnn8",
+         {{"ctranslate2", "4.5.0"}, {"torch", "2.2.1+cu121"}},
+         "RuntimeError",
+         "Could not locate cudnn_ops64_9.dll. Please make sure it is in your library path!"},
+        {"ctranslate2-cuda11-cublas",
+         {{"ctranslate2", "3.24.0"}},
+         "RuntimeError",
+         "Library cublas64_11.dll is not found or cannot be loaded"},
+        {"torch-no-add-safe-globals",
+         {{"torch", "2.2.1"}},
+         "AttributeError",
+         "module 'torch.serialization' has no attribute 'add_safe_globals'"},
+        {"torch-truncated-checkpoint",
+         {{"torch", "2.1.0"}},
+         "RuntimeError",
+         "PytorchStreamReader failed reading zip archive: failed finding central directory"},
+        {"torch-weights-only-opcode",
+         {{"torch", "2.6.0"}},
+         "_pickle.UnpicklingError",
+         "Weights only load failed. This file can still be loaded, to do so you have two "
+         "options\n...\nWeightsUnpickler error: Unsupported operand 118"},
+    };
+    for (const auto& r : recorded) {
+        const std::string rule = r.rule;
+        CAPTURE(rule);
+        std::vector<Distribution> ds;
+        for (const auto& [name, version] : r.dists) {
+            ds.push_back(dist(name, version));
+        }
+        SiteScan scan = scan_of(ds);
+        InstalledFacts facts{&scan, "3.11.9", {{"sys_platform", "linux"}}};
+        FailureInfo f{r.type, r.message, "", 0};
+        const Rule* m = match_failure(builtin_rules(), f, facts);
+        REQUIRE(m);
+        CHECK(m->id == r.rule);
+        const std::string text = explain_failure(builtin_rules(), f, facts, "/env/bin/python");
+        CAPTURE(text);
+        for (const auto& [name, version] : r.dists) {
+            // The versions of what the rule's conditions name are shown.
+            if (std::any_of(m->when.begin(), m->when.end(), [&](const std::string& c) {
+                    return c.find(normalize_name(name)) != std::string::npos;
+                })) {
+                CHECK(text.find(name + " " + version) != std::string::npos);
+            }
+        }
+        SiteScan none;
+        InstalledFacts without{&none, "3.11.9", {{"sys_platform", "linux"}}};
+        const Rule* guess = match_failure(builtin_rules(), f, without);
+        CHECK((guess == nullptr || guess->id != r.rule));
+    }
+    // Rules on system programs hold in any env.
+    SiteScan none;
+    InstalledFacts facts{&none, "3.11.9", {}};
+    FailureInfo espeak{"FileNotFoundError",
+                       "[!] No espeak backend found. Install espeak-ng or espeak to your system.",
+                       "", 0};
+    CHECK(match_failure(builtin_rules(), espeak, facts)->id == "espeak-missing");
+    FailureInfo mkl{"RuntimeError",
+                    "Error: mkl-service + Intel(R) MKL: MKL_THREADING_LAYER=INTEL is "
+                    "incompatible with libgomp.so.1 library.",
+                    "", 0};
+    CHECK(match_failure(builtin_rules(), mkl, facts)->id == "mkl-libgomp");
+    // The class-naming weights-only refusal still gets the allow-list rule.
+    SiteScan t26 = scan_of({dist("torch", "2.6.0")});
+    InstalledFacts with26{&t26, "3.11.9", {}};
+    FailureInfo named{"UnpicklingError",
+                      "Weights only load failed ... Unsupported global: GLOBAL "
+                      "TTS.tts.configs.xtts_config.XttsConfig was not an allowed global",
+                      "", 0};
+    CHECK(match_failure(builtin_rules(), named, with26)->id == "torch-weights-only");
+    // ctranslate2 >= 4.5 beside a cuDNN 9 torch: the general cuDNN 9 rule, not ctranslate2==4.4.0.
+    SiteScan ct = scan_of({dist("ctranslate2", "4.5.0"), dist("torch", "2.5.1")});
+    InstalledFacts withct{&ct, "3.11.9", {}};
+    FailureInfo dll{"RuntimeError", "Could not locate cudnn_ops64_9.dll.", "", 0};
+    CHECK(match_failure(builtin_rules(), dll, withct)->id == "cudnn9-missing-ctranslate2");
+}
+
+TEST_CASE("doctor: coqui-tts without torch or torchaudio is an error, quiet when both are there") {
+    DoctorFacts f = facts_in_env("/r");
+    f.scan = scan_of({dist("coqui-tts", "0.27.4")});
+    DoctorReport r = diagnose(f, builtin_rules());
+    REQUIRE(has_finding(r, "coqui-tts-no-torch"));
+    CHECK(finding(r, "coqui-tts-no-torch")->severity == Severity::Error);
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torchaudio"));  // one finding for both missing
+    f.scan = scan_of({dist("coqui-tts", "0.27.4"), dist("torch", "2.8.0")});
+    r = diagnose(f, builtin_rules());
+    CHECK(has_finding(r, "coqui-tts-no-torchaudio"));
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torch"));
+    f.scan =
+        scan_of({dist("coqui-tts", "0.27.4"), dist("torch", "2.8.0"), dist("torchaudio", "2.8.0")});
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torch"));
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torchaudio"));
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torchcodec"));
+    f.scan =
+        scan_of({dist("coqui-tts", "0.27.4"), dist("torch", "2.9.0"), dist("torchaudio", "2.9.0")});
+    CHECK(has_finding(diagnose(f, builtin_rules()), "coqui-tts-no-torchcodec"));
+    f.scan = scan_of({dist("coqui-tts", "0.24.3")});  // before 0.27.4 TTS imports no torch at once
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "coqui-tts-no-torch"));
+}
+
+TEST_CASE("doctor: the original coqpit beside coqpit-config is an error") {
+    DoctorFacts f = facts_in_env("/r");
+    f.scan = scan_of({dist("coqpit", "0.0.17"), dist("coqpit-config", "0.2.1")});
+    DoctorReport r = diagnose(f, builtin_rules());
+    REQUIRE(has_finding(r, "coqpit-original-beside-fork"));
+    CHECK(finding(r, "coqpit-original-beside-fork")->fix.find("pip uninstall -y coqpit") !=
+          std::string::npos);
+    f.scan = scan_of({dist("coqpit-config", "0.2.1")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "coqpit-original-beside-fork"));
+}
+
+TEST_CASE("doctor: torch and its companions from different releases") {
+    DoctorFacts f = facts_in_env("/r");
+    f.scan = scan_of({dist("torch", "2.5.1+cu121"), dist("torchvision", "0.19.1+cu121"),
+                      dist("torchaudio", "2.5.1+cu121")});
+    DoctorReport r = diagnose(f, builtin_rules());
+    const Finding* m = finding(r, "torch-release-mismatch");
+    REQUIRE(m);
+    CHECK(m->severity == Severity::Error);
+    CHECK(m->message.find("torchvision 0.19.1+cu121") != std::string::npos);
+    CHECK(m->message.find("torchaudio") == std::string::npos);
+    CHECK(m->fix ==
+          "/r/env/bin/python -m pip install 'torchvision==0.20.*' --index-url "
+          "https://download.pytorch.org/whl/cu121");
+    f.scan = scan_of({dist("torch", "2.2.1"), dist("torchaudio", "2.1.0")});
+    r = diagnose(f, builtin_rules());
+    m = finding(r, "torch-release-mismatch");
+    REQUIRE(m);
+    CHECK(m->fix == "/r/env/bin/python -m pip install 'torchaudio==2.2.*'");
+    f.scan = scan_of({dist("torch", "2.5.1+cu121"), dist("torchvision", "0.20.1+cu121"),
+                      dist("torchaudio", "2.5.1+cu121")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+    f.scan = scan_of({dist("torch", "2.5.1")});  // no companions: nothing to compare
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+}
+
+TEST_CASE("doctor: a CPU-only torch beside an NVIDIA GPU") {
+    DoctorFacts f = facts_in_env("/r");
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 3090", 8, 6, 24ull << 30});
+    f.gpus = probe;
+    f.scan = scan_of({dist("torch", "2.2.1+cpu")});
+    DoctorReport r = diagnose(f, builtin_rules());
+    REQUIRE(has_finding(r, "torch-cpu-build"));
+    CHECK(finding(r, "torch-cpu-build")->fix.find("whl/cu128") != std::string::npos);
+    f.scan = scan_of({dist("torch", "2.2.1+cu121")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-cpu-build"));
+    f.scan = scan_of({dist("torch", "2.2.1+cpu")});
+    f.gpus->devices.clear();  // no GPU: a CPU build is the right one
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-cpu-build"));
+}
+
+TEST_CASE("doctor: the dash check is on the folder's own name; spaces and specials warn") {
+    DoctorFacts f = facts_in_env("/home/u/my-stuff/alltalk_tts");
+    DoctorReport r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "root-path-dash"));  // a dash in a parent folder: no error
+    CHECK_FALSE(has_finding(r, "root-path-chars"));
+    f.root.root = "/home/u/alltalk_tts-main";
+    r = diagnose(f, builtin_rules());
+    REQUIRE(has_finding(r, "root-path-dash"));
+    CHECK(finding(r, "root-path-dash")->severity == Severity::Error);
+    f.root.root = "/home/u/my files (new)/alltalk_tts";
+    r = diagnose(f, builtin_rules());
+    const Finding* c = finding(r, "root-path-chars");
+    REQUIRE(c);
+    CHECK(c->severity == Severity::Warning);
+    CHECK(c->message.find("a space, '(', ')'") != std::string::npos);
+    CHECK_FALSE(has_finding(r, "root-path-dash"));
+}
+
+TEST_CASE("doctor: the ffmpeg fix fits the env's kind") {
+    DoctorFacts f = facts_in_env("/r");
+    f.ffmpeg_checked = true;
+    f.env->kind = EnvKind::Venv;
+    const DoctorReport venv = diagnose(f, builtin_rules());
+    const Finding* x = finding(venv, "ffmpeg-missing");
+    REQUIRE(x);
+    CAPTURE(x->fix);
+    CHECK(x->fix.find("conda") == std::string::npos);
+    CHECK(x->fix.find("apt install ffmpeg") != std::string::npos);
+    f.env->kind = EnvKind::Conda;
+    DoctorReport r = diagnose(f, builtin_rules());
+    x = finding(r, "ffmpeg-missing");
+    REQUIRE(x);
+    CHECK(x->fix.find("conda install -y -p /r/env -c conda-forge ffmpeg") == 0);
+}
+
+TEST_CASE("doctor: AllTalk's ports come from its confignew.json") {
+    alltalk::test::TempDir dir;
+    auto ports = alltalk_ports(dir.path());  // no file: the defaults
+    REQUIRE(ports.size() == 3);
+    CHECK(ports[0].port == 7851);
+    CHECK(ports[1].port == 7852);
+    CHECK(ports[0].source == "default");
+    alltalk::test::write(dir.path() / "confignew.json",
+                         R"({"gradio_port_number": 8852, "api_def": {"api_port_number": 8851}})");
+    ports = alltalk_ports(dir.path());
+    REQUIRE(ports.size() == 3);
+    CHECK(ports[0].port == 8851);
+    CHECK(ports[0].source == "confignew.json api_def.api_port_number");
+    CHECK(ports[1].port == 8852);
+    CHECK(ports[1].what == "web UI");
+    CHECK(ports[2].port == 7052);
+    alltalk::test::write(dir.path() / "confignew.json", R"({"port_number": "9851"})");  // v1
+    ports = alltalk_ports(dir.path());
+    REQUIRE(ports.size() == 2);
+    CHECK(ports[0].port == 9851);
+    CHECK(ports[1].port == 7052);
+    alltalk::test::write(dir.path() / "confignew.json", "{not json");
+    CHECK(alltalk_ports(dir.path())[0].port == 7851);
+
+    DoctorFacts f = facts_in_env("/r");
+    f.ports_in_use.push_back({8851, "API", "confignew.json api_def.api_port_number"});
+    const DoctorReport r = diagnose(f, builtin_rules());
+    const Finding* x = finding(r, "port-in-use");
+    REQUIRE(x);
+    CAPTURE(x->message);
+    CHECK(x->message.find("Port 8851 (AllTalk's API port, from confignew.json") !=
+          std::string::npos);
+    CHECK(x->fix.find("change api_def.api_port_number in confignew.json") != std::string::npos);
+}
+
+TEST_CASE("doctor: DeepSpeed turned on in AllTalk's settings") {
+    alltalk::test::TempDir dir;
+    CHECK_FALSE(alltalk_settings(dir.path()).deepspeed);
+    alltalk::test::write(dir.path() / "system/tts_engines/tts_engines.json",
+                         R"({"engine_loaded": "xtts", "selected_model": "xtts - xttsv2_2.0.3"})");
+    alltalk::test::write(dir.path() / "system/tts_engines/xtts/model_settings.json",
+                         R"({"settings": {"deepspeed_enabled": true, "lowvram_enabled": false}})");
+    AllTalkSettings s = alltalk_settings(dir.path());
+    CHECK(s.engine == "xtts");
+    CHECK(s.deepspeed);
+    CHECK(s.deepspeed_where ==
+          "system/tts_engines/xtts/model_settings.json settings.deepspeed_enabled");
+    alltalk::test::write(dir.path() / "system/tts_engines/xtts/model_settings.json",
+                         R"({"settings": {"deepspeed_enabled": false}})");
+    CHECK_FALSE(alltalk_settings(dir.path()).deepspeed);
+    alltalk::test::TempDir v1;
+    alltalk::test::write(v1.path() / "confignew.json",
+                         R"({"port_number": "7851", "deepspeed_activate": true})");
+    CHECK(alltalk_settings(v1.path()).deepspeed_where == "confignew.json deepspeed_activate");
+
+    DoctorFacts f = facts_in_env("/r");
+    f.alltalk = s;
+    f.scan = scan_of({dist("deepspeed", "0.14.0")});
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 3090", 8, 6, 24ull << 30});
+    f.gpus = probe;
+    DoctorReport r = diagnose(f, builtin_rules());  // installed, GPU present: quiet
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-no-gpu"));
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-missing"));
+    f.gpus->devices.clear();
+    r = diagnose(f, builtin_rules());
+    const Finding* x = finding(r, "deepspeed-enabled-no-gpu");
+    REQUIRE(x);
+    CHECK(x->severity == Severity::Error);
+    CHECK(x->fix ==
+          "set settings.deepspeed_enabled to false in "
+          "system/tts_engines/xtts/model_settings.json");
+    f.scan = scan_of({});
+    r = diagnose(f, builtin_rules());
+    CHECK(has_finding(r, "deepspeed-enabled-missing"));
+    f.alltalk.deepspeed = false;
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-missing"));
+    CHECK_FALSE(has_finding(r, "deepspeed-enabled-no-gpu"));
+}
+
+TEST_CASE("environment conditions: a proxy without NO_PROXY explains gradio's localhost error") {
+    SiteScan scan = scan_of({dist("gradio", "4.44.1"), dist("pydantic", "2.10.6")});
+    const EnvMap proxy = {{"HTTPS_PROXY", "http://proxy:3128"}};
+    const EnvMap exempt = {{"HTTPS_PROXY", "http://proxy:3128"}, {"no_proxy", "localhost"}};
+    const EnvMap empty_value = {{"HTTP_PROXY", ""}};
+    InstalledFacts facts{&scan, "3.11.9", {}, Platform::Posix, &proxy};
+    CHECK(condition_holds("$HTTP_PROXY|HTTPS_PROXY", facts) == true);
+    CHECK(condition_holds("!$NO_PROXY|no_proxy", facts) == true);
+    CHECK_FALSE(condition_holds("$A||B", facts).has_value());
+    FailureInfo f{"ValueError",
+                  "When localhost is not accessible, a shareable link must be created. Please "
+                  "set share=True or check your proxy settings to allow access to localhost.",
+                  "", 0};
+    const Rule* r = match_failure(builtin_rules(), f, facts);
+    REQUIRE(r);
+    CHECK(r->id == "gradio-localhost-proxy");
+    facts.env_vars = &exempt;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    facts.env_vars = &empty_value;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    facts.env_vars = nullptr;
+    CHECK(match_failure(builtin_rules(), f, facts) == nullptr);
+    // pydantic 2.11 is the cause when both hold.
+    SiteScan p211 = scan_of({dist("gradio", "4.44.1"), dist("pydantic", "2.11.3")});
+    InstalledFacts both{&p211, "3.11.9", {}, Platform::Posix, &proxy};
+    CHECK(match_failure(builtin_rules(), f, both)->id == "gradio4-pydantic211-share");
+    const auto vars = condition_variables(builtin_rules());
+    CHECK(std::find(vars.begin(), vars.end(), "no_proxy") != vars.end());
+}
+
+TEST_CASE("doctor: what finetune.py checks before training") {
+    alltalk::test::TempDir dir;
+    const auto model = dir.path() / "models/xtts/xttsv2_2.0.3";
+    for (const char* name :
+         {"config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json"}) {
+        alltalk::test::write(model / name, "x");
+    }
+    alltalk::test::write(dir.path() / "models/xtts/partial/model.pth", "x");
+    CHECK(finetune_base_models(dir.path()).empty());  // dvae.pth is missing
+    alltalk::test::write(model / "dvae.pth", "x");
+    CHECK(finetune_base_models(dir.path()) == std::vector<std::string>{"xttsv2_2.0.3"});
+
+    constexpr std::uint64_t GiB = 1ull << 30;
+    DoctorFacts f = facts_in_env("/r");
+    f.commands = {Command::Server, Command::Finetune};
+    f.finetune.checked = true;
+    f.finetune.v2 = true;
+    f.finetune.base_models = {"xttsv2_2.0.3"};
+    f.finetune.disk_free = 100 * GiB;
+    f.finetune.ram_available = 16 * GiB;
+    GpuProbe probe;
+    probe.driver_present = true;
+    probe.devices.push_back({0, "NVIDIA GeForce RTX 3090", 8, 6, 24 * GiB});
+    f.gpus = probe;
+    DoctorReport r = diagnose(f, builtin_rules());
+    for (const auto& x : r.findings) {
+        CHECK(x.id.rfind("finetune-", 0) != 0);  // enough of everything: quiet
+    }
+    f.finetune.disk_free = 10 * GiB;
+    f.finetune.ram_available = 6 * GiB;
+    f.finetune.base_models.clear();
+    f.gpus->devices[0].memory_bytes = 8 * GiB;
+    r = diagnose(f, builtin_rules());
+    for (const char* id :
+         {"finetune-disk", "finetune-ram", "finetune-gpu-memory", "finetune-no-base-model"}) {
+        CAPTURE(id);
+        const Finding* x = finding(r, id);
+        REQUIRE(x);
+        CHECK(x->commands == std::vector<Command>{Command::Finetune});
+    }
+    CHECK(finding(r, "finetune-disk")->message.find("10.0 GiB") != std::string::npos);
+    f.gpus->devices[0].memory_bytes = 12 * GiB;  // between 11.5 and 13: finetune.py warns
+    r = diagnose(f, builtin_rules());
+    CHECK(finding(r, "finetune-gpu-memory")->severity == Severity::Info);
+    f.finetune = {};  // the finetune command not checked
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "finetune-disk"));
 }
