@@ -3,6 +3,7 @@ produce them (torch's weights-only UnpicklingError, a cuDNN 8 load failure besid
 ctranslate2 4.4, a pydantic ValidationError with real gradio 3.50.2 + pydantic 2), recorded
 tracebacks otherwise; healthy runs print nothing extra, unknown failures only the pointer, exit
 statuses stay the script's, native aborts are named with their signal."""
+import json
 import shlex
 import subprocess
 import sys
@@ -268,3 +269,39 @@ def test_gradio_localhost_error_with_a_proxy_set(tmp_path):
     assert "[gradio-localhost-proxy]" not in exempt.stderr
     plain = run_launcher("--env", venv, "run", script, env=base)
     assert "[gradio-localhost-proxy]" not in plain.stderr
+
+
+@pytest.fixture(scope="module")
+def mismatch_env(tmp_path_factory):
+    """torch 2.4.1 (the torch-oldest env) seen together with real torchvision 0.21.0 and the
+    original coqpit beside coqpit-config: a venv of symbolic links to both (nothing copied)."""
+    torch_venv = torch_envs.torch_env("oldest", str(BASE_PYTHON))
+    extra = cached_venv.ensure("release-mismatch", REQ / "release-mismatch.txt", str(BASE_PYTHON),
+                               no_deps=True)
+    env = make_venv(tmp_path_factory.mktemp("mismatch") / "env", BASE_PYTHON, with_pip=False)
+    dest = site(env)
+    taken = set()
+    for base, skip in ((extra, ("pip", "setuptools", "_distutils", "distutils-precedence")),
+                       (torch_venv, ("torchvision", "coqpit", "_distutils", "distutils-precedence"))):
+        for entry in site(base).iterdir():
+            if entry.name.startswith(skip) or entry.name == "__pycache__":
+                continue
+            if entry.name not in taken and not (dest / entry.name).exists():
+                (dest / entry.name).symlink_to(entry)
+                taken.add(entry.name)
+    return env
+
+
+def test_real_torchvision_of_another_release_and_coqpit_beside_its_fork(tmp_path, mismatch_env):
+    # The doctor sees both from the installed metadata, before anything runs.
+    r = run_launcher("--env", mismatch_env, "doctor", "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    ids = {f["id"] for f in json.loads(r.stdout)["findings"]}
+    assert {"torch-release-mismatch", "coqpit-original-beside-fork"} <= ids, ids
+    # The real failure: importing torchvision 0.21 beside torch 2.4.1.
+    script = write(tmp_path, "vision.py", "import torchvision\n")
+    plain, mine = run_both(mismatch_env, script)
+    assert "operator torchvision::nms does not exist" in plain.stderr, plain.stderr[-2000:]
+    assert mine.returncode == plain.returncode != 0
+    after = mine.stderr.split("operator torchvision::nms does not exist")[-1]
+    assert "was built for another torch release than the installed torch 2.4.1" in after, after
