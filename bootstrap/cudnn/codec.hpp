@@ -1,6 +1,7 @@
 #pragma once
-// The cuDNN decision as text, handed across the launcher's one re-exec (start/cudnn_apply_posix.cpp)
-// so that the re-executed launcher does not select again.
+// The cuDNN decision as text (JSON), handed across the launcher's one re-exec
+// (start/cudnn_apply_posix.cpp) so that the re-executed launcher does not select again, and kept
+// in the decision cache (start/native_cache.hpp).
 #include <optional>
 #include <string>
 #include <string_view>

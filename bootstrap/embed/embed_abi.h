@@ -23,8 +23,7 @@ extern "C" {
  * returns its length; 0 = nothing to say. */
 #define ALLTALK_EXPLAIN_LOGGED 1
 typedef size_t (*alltalk_explain_fn)(const char* exception_type, const char* message,
-                                     const char* traceback, int flags, char* out,
-                                     size_t out_size);
+                                     const char* traceback, int flags, char* out, size_t out_size);
 
 typedef struct alltalk_embed_request {
     int abi_version;
