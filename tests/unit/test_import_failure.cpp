@@ -15,18 +15,7 @@ using namespace alltalk;
 
 namespace {
 
-Distribution dist(const std::string& name, const std::string& version,
-                  std::vector<std::string> requires_dist = {},
-                  std::vector<std::string> extras = {}) {
-    Distribution d;
-    d.name = name;
-    d.key = normalize_name(name);
-    d.version_text = version;
-    d.version = pep440::parse(version);
-    d.requires_dist = std::move(requires_dist);
-    d.provides_extra = std::move(extras);
-    return d;
-}
+using test::dist;
 
 const char* kSite = "/env/lib/python3.11/site-packages";
 

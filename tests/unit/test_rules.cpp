@@ -14,16 +14,7 @@ using namespace alltalk;
 
 namespace {
 
-Distribution dist(const std::string& name, const std::string& version,
-                  std::vector<std::string> requires_dist = {}) {
-    Distribution d;
-    d.name = name;
-    d.key = normalize_name(name);
-    d.version_text = version;
-    d.version = pep440::parse(version);
-    d.requires_dist = std::move(requires_dist);
-    return d;
-}
+using test::dist;
 
 SiteScan scan_of(std::vector<Distribution> dists) {
     SiteScan s;

@@ -1,11 +1,13 @@
 #pragma once
-// Temporary folder trees for the unit tests.
+// Temporary folder trees and installed-distribution values for the unit tests.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "pypa/site_packages.hpp"
 
 namespace alltalk::test {
 
@@ -95,5 +97,19 @@ inline const std::vector<std::string> kCudnn8Linux = {
     "libcudnn.so.8",           "libcudnn_adv_infer.so.8", "libcudnn_adv_train.so.8",
     "libcudnn_cnn_infer.so.8", "libcudnn_cnn_train.so.8", "libcudnn_ops_infer.so.8",
     "libcudnn_ops_train.so.8"};
+
+// An installed distribution as the site-packages scan would report it (no files written).
+inline Distribution dist(const std::string& name, const std::string& version,
+                         std::vector<std::string> requires_dist = {},
+                         std::vector<std::string> extras = {}) {
+    Distribution d;
+    d.name = name;
+    d.key = normalize_name(name);
+    d.version_text = version;
+    d.version = pep440::parse(version);
+    d.requires_dist = std::move(requires_dist);
+    d.provides_extra = std::move(extras);
+    return d;
+}
 
 }  // namespace alltalk::test
