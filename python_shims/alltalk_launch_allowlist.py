@@ -46,17 +46,11 @@ def _install(plan):
                 return None
             state["busy"].add(name)
             try:
-                for finder in sys.meta_path:
-                    find = getattr(finder, "find_spec", None)
-                    if finder is AllowListWatcher or find is None:
-                        continue
-                    spec = find(name, path, target)
-                    if spec is not None:
-                        break
-                else:
-                    return None
+                spec = alltalk_launch._spec_from_others(AllowListWatcher, name, path, target)
             finally:
                 state["busy"].discard(name)
+            if spec is None:
+                return None
             loader = spec.loader
             if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
                 return spec

@@ -170,16 +170,10 @@ def _install():
             del pending[name]
             if not pending:
                 sys.meta_path.remove(_Watcher)
-            for finder in sys.meta_path:
-                find = getattr(finder, "find_spec", None)
-                if finder is _Watcher or find is None:
-                    continue
-                spec = find(name, path, target)
-                if spec is not None:
-                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                        spec.loader = _Patched(spec.loader, patch)
-                    return spec
-            return None
+            spec = alltalk_launch._spec_from_others(_Watcher, name, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _Patched(spec.loader, patch)
+            return spec
 
     sys.meta_path.insert(0, _Watcher)
 

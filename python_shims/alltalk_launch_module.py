@@ -1,5 +1,7 @@
 """How this process was started by alltalk-launch."""
 
+import sys
+
 # The `alltalk_launch` module of every process the launcher prepares, on every platform: the
 # launcher's runner (bootstrap/embed/runner.cpp) executes this in the module's namespace, after
 # setting __version__, _plan_items (plan() as str values, "" for none), _explain_address and
@@ -55,3 +57,16 @@ def _exec_lazy(name, namespace):
     """Compiles and runs a shim kept as source until it is needed, in `namespace`."""
     code = compile(_lazy_sources[name], "<alltalk_launch:%s>" % name, "exec", dont_inherit=True)
     exec(code, namespace)
+
+
+def _spec_from_others(skip, name, path=None, target=None):
+    """The spec the other sys.meta_path finders give for `name` (the shims' import watchers find
+    nothing themselves; they ask the rest and wrap the loader), or None."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if finder is skip or find is None:
+            continue
+        spec = find(name, path, target)
+        if spec is not None:
+            return spec
+    return None
