@@ -212,7 +212,7 @@ class GpuFacts {
     // probe's child (PendingProbe::start).
     void start_early(bool verbose, const std::function<std::string()>& check = {}) {
         if (!probe_ && !pending_ && wants_probe(verbose)) {
-            pending_ = PendingProbe::start(cudart_candidates(plan_.env), 10000, check);
+            pending_ = PendingProbe::start(cudart_candidates(plan_.env), kGpuProbeTimeoutMs, check);
         }
     }
 

@@ -40,7 +40,9 @@ std::vector<std::filesystem::path> cudart_candidates(const PythonEnv& env);
 
 // Runs the probe in a child process killed after `timeout_ms` (POSIX: fork; Windows: the
 // launcher itself, started with kGpuProbeVar). Never throws.
-GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeout_ms = 10000);
+inline constexpr int kGpuProbeTimeoutMs = 10000;
+GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart,
+                    int timeout_ms = kGpuProbeTimeoutMs);
 
 // The same probe started now and read when its result is needed, so that it runs while the
 // launcher goes on (on Linux across the launcher's one re-exec: the child and the read end of its
@@ -51,7 +53,7 @@ class PendingProbe {
     // `check`, when given, runs first in the probe's child (off the launcher's critical path);
     // its answer comes back as GpuProbe::inputs_changed.
     static PendingProbe start(const std::vector<std::filesystem::path>& cudart,
-                              int timeout_ms = 10000,
+                              int timeout_ms = kGpuProbeTimeoutMs,
                               const std::function<std::string()>& check = {});
     // What a re-executed launcher passes to adopt(): "pid fd deadline timeout" (Linux only).
     std::string handover() const;

@@ -162,11 +162,6 @@ std::string first_changed_input(const DeferredCheck& check) {
     return "";
 }
 
-void forget_entry(const DeferredCheck& check) {
-    std::error_code ec;
-    fs::remove(check.entry, ec);
-}
-
 NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& runtime_dir,
                                      CacheOutcome* outcome, std::chrono::nanoseconds settle,
                                      DeferredCheck* deferred) {

@@ -50,8 +50,6 @@ NativeDecision analyze_native_cached(const NativeFacts& facts,
 
 // The first input of `check` that no longer holds ("" when all do): what the probe's child runs.
 std::string first_changed_input(const DeferredCheck& check);
-// Removes the entry a stale check came from, so that the launch that starts over selects again.
-void forget_entry(const DeferredCheck& check);
 
 std::optional<std::vector<std::string>> read_torch_archs_cached(
     const std::filesystem::path& site_packages, const std::filesystem::path& runtime_dir,
