@@ -15,7 +15,8 @@ namespace {
 bool takes_value(const std::string& arg) {
     return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
            arg == "--report" || arg == "--command" || arg == "--deep-timeout" ||
-           arg == "--deep-probe";
+           arg == "--deep-probe" || arg == "--profile" || arg == "--installer" ||
+           arg == "--forget" || arg == "--trial-timeout" || arg == "--trials-timeout";
 }
 
 struct Split {
@@ -144,7 +145,44 @@ Parsed parse(const std::vector<std::string>& args) {
                      "Also write a Markdown report for a bug report (home folder and user "
                      "name redacted)")
         ->type_name("FILE");
-    for (auto* sub : {server, finetune, run, python, doctor}) {
+    auto* fix = app.add_subcommand(
+        "fix",
+        "Apply the doctor's fixes through the env's own pip: the change is resolved by pip and "
+        "checked before anything is touched (a plan that creates a new error is refused), an "
+        "undo point is saved first, and `fix --undo` puts the env back exactly. Exit status 0: "
+        "done (or nothing to do), 1: refused or failed, 2: could not run, 3: the plan needs a yes "
+        "(no terminal and no --yes)");
+    FixOptions fx;
+    std::string fix_command, fix_undo, fix_forget;
+    bool fix_history = false;
+    fix->add_option("--command", fix_command,
+                    "Fix the env of this command: server (default) or finetune")
+        ->type_name("server|finetune");
+    fix->add_option("--only", fx.only, "Apply only the fixes of these findings (their ids)")
+        ->type_name("RULE_ID")
+        ->expected(1, -1);
+    fix->add_option("--profile", fx.profile,
+                    "Install a known-good profile's pins (alltalk-v2, alltalk-v1)")
+        ->type_name("NAME");
+    fix->add_flag("-y,--yes", fx.yes, "Apply without asking");
+    fix->add_flag("--force", fx.force, "Apply even a plan that creates new errors");
+    fix->add_flag("--json", fx.json, "Print the plan and the outcome as JSON");
+    fix->add_option("--installer", fx.installer,
+                    "Apply with pip (default) or uv (`uv pip install --python <env python>`)")
+        ->type_name("pip|uv");
+    fix->add_option("--undo", fix_undo,
+                    "Put the env back as it was before a fix (default: the latest undo point)")
+        ->type_name("ID")
+        ->expected(0, 1);
+    fix->add_flag("--history", fix_history, "List the undo points with their changes");
+    fix->add_option("--forget", fix_forget, "Delete one undo point")->type_name("ID");
+    fix->add_option("--trial-timeout", fx.trial_timeout,
+                    "Seconds one trial fix may take (default 300)")
+        ->type_name("S");
+    fix->add_option("--trials-timeout", fx.trials_timeout,
+                    "Seconds all trial fixes together may take (default 1200)")
+        ->type_name("S");
+    for (auto* sub : {server, finetune, run, python, doctor, fix}) {
         sub->fallthrough();
     }
 
@@ -207,6 +245,54 @@ Parsed parse(const std::vector<std::string>& args) {
             d.report = report;
         }
         opts.doctor = d;
+        return {opts, 0};
+    }
+    if (fix->parsed()) {
+        if (fix_command == "server") {
+            fx.command = Command::Server;
+        } else if (fix_command == "finetune") {
+            fx.command = Command::Finetune;
+        } else if (fix->count("--command") > 0) {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: fix --command takes server or finetune, not "
+                         "\"%s\": it names the command whose environment is fixed (default "
+                         "server).\n",
+                         fix_command.c_str());
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        const int actions = (fix->count("--undo") > 0) + fix_history + (fix->count("--forget") > 0);
+        if (actions > 1) {
+            std::fputs(
+                "alltalk-launch: error: fix takes one of --undo, --history and --forget at a "
+                "time.\n",
+                stderr);
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        if (fix->count("--undo") > 0) {
+            fx.action = FixOptions::Action::Undo;
+            if (!fix_undo.empty()) {
+                fx.undo_id = fix_undo;
+            }
+        } else if (fix_history) {
+            fx.action = FixOptions::Action::History;
+        } else if (fix->count("--forget") > 0) {
+            fx.action = FixOptions::Action::Forget;
+            fx.undo_id = fix_forget;
+        }
+        if (fx.installer != "pip" && fx.installer != "uv") {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: fix --installer takes pip or uv, not \"%s\".\n",
+                         fx.installer.c_str());
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        if (!(fx.trial_timeout > 0) || !(fx.trials_timeout > 0)) {
+            std::fputs(
+                "alltalk-launch: error: fix --trial-timeout and --trials-timeout take a number "
+                "of seconds above 0.\n",
+                stderr);
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        opts.fix = fx;
         return {opts, 0};
     }
     if (!deep_probe.empty()) {

@@ -21,6 +21,22 @@ struct DoctorOptions {
     double deep_timeout = 60;  // --deep-timeout S: per import
 };
 
+// `alltalk-launch fix` (launcher/fix_cmd.hpp). --dry-run is the global Options::dry_run.
+struct FixOptions {
+    enum class Action { Apply, Undo, History, Forget };
+    Action action = Action::Apply;
+    std::optional<Command> command;  // --command: server or finetune (default server)
+    std::vector<std::string> only;   // --only RULE_ID...: these findings' fixes only
+    std::optional<std::string> profile;  // --profile NAME: the profile's pins
+    bool yes = false;                    // --yes: no question
+    bool force = false;                  // --force: apply a plan that creates new errors
+    bool json = false;                   // --json: the plan (and outcome) as JSON
+    std::string installer = "pip";       // --installer pip|uv
+    std::optional<std::string> undo_id;  // --undo [ID] (empty: the latest), --forget ID
+    double trial_timeout = 300;          // --trial-timeout S: one trial fix
+    double trials_timeout = 1200;        // --trials-timeout S: all trial fixes together
+};
+
 struct Options {
     std::optional<std::filesystem::path> root;
     std::optional<std::filesystem::path> env;
@@ -29,6 +45,7 @@ struct Options {
     bool dry_run = false;
     LaunchRequest request;
     std::optional<DoctorOptions> doctor;  // `doctor` instead of a launch
+    std::optional<FixOptions> fix;        // `fix` instead of a launch
     // --deep-probe DIR (hidden): the launch of `doctor --deep`'s child, which runs the probe in
     // DIR instead of the command's script (launcher/deep_check.hpp).
     std::optional<std::filesystem::path> deep_probe;

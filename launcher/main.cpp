@@ -20,6 +20,7 @@
 #include "console.hpp"
 #include "cudnn/codec.hpp"
 #include "doctor_cmd.hpp"
+#include "fix_cmd.hpp"
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
 #include "os/process.hpp"
@@ -325,6 +326,10 @@ int run_launch(const Invocation& inv) {
     if (opts.doctor) {
         drop_handover();
         return run_doctor(opts);
+    }
+    if (opts.fix) {
+        drop_handover();
+        return run_fix(opts);
     }
     logging::init_console(opts.verbose);
     PlanContext ctx;

@@ -31,6 +31,7 @@ struct Finding {
     Severity severity = Severity::Warning;
     std::string message;
     std::string fix;                // a command for this env, or advice; may be empty
+    FixAction action;               // what `alltalk-launch fix` applies (expanded for this env)
     std::vector<Command> commands;  // the commands it concerns (empty: not labelled)
 
     Finding() = default;

@@ -16,6 +16,19 @@
 namespace alltalk {
 
 enum class Severity { Error, Warning, Info };
+
+// A fix as data: what `alltalk-launch fix` applies through the env's own pip, and what the
+// doctor prints (render_fix), so that the two can never disagree. Texts may hold {name}
+// placeholders (installed versions), expanded with the rule's message.
+struct FixAction {
+    std::vector<std::string> remove;       // distributions to uninstall first (pip uninstall -y)
+    std::vector<std::string> install;      // PEP 508 requirements, resolved by pip with the env
+    std::optional<std::string> index_url;  // --index-url (the torch CUDA indexes)
+    std::vector<std::string> options;      // further pip install options (--force-reinstall, ...)
+    std::string note;  // what cannot be automated, or a remark printed after the command
+    // A fix that `alltalk-launch fix` can apply (something to install or remove).
+    bool automatable() const { return !install.empty() || !remove.empty(); }
+};
 const char* to_string(Severity s);
 
 struct Rule {
@@ -28,6 +41,7 @@ struct Rule {
     std::vector<std::string> when;
     std::string message;  // what is wrong and why, with {name} placeholders for installed versions
     std::string fix;      // a command; {python} is the env's python, quoted
+    FixAction action;     // the fix as data (`fix` is rendered from it where it has one)
     bool doctor = true;   // reported by `alltalk-launch doctor` when `when` holds
     // Failure matching (after a crash): the exception's type name (last dotted part) and
     // substrings of its message or of the traceback text; empty = not a failure rule.
