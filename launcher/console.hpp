@@ -10,4 +10,7 @@ void init();
 // and it would close at once) waits for Enter, so that the user can read the error.
 int finish(int status);
 
+// Whether standard input is a terminal that a question can be asked on.
+bool stdin_is_terminal();
+
 }  // namespace alltalk::console

@@ -9,6 +9,8 @@
 #endif
 #include <windows.h>
 
+#include <io.h>
+
 #include <cstdio>
 
 #include "console.hpp"
@@ -42,6 +44,10 @@ int finish(int status) {
         ::ReadConsoleW(in, buf, 16, &read, nullptr);
     }
     return status;
+}
+
+bool stdin_is_terminal() {
+    return ::_isatty(0) != 0;
 }
 
 }  // namespace alltalk::console

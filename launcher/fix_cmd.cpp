@@ -1,18 +1,450 @@
 #include "fix_cmd.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <string>
+#include <system_error>
+
+#include "base/error.hpp"
+#include "base/text.hpp"
+#include "console.hpp"
+#include "diagnose/doctor.hpp"
+#include "fix/apply.hpp"
+#include "fix/pip.hpp"
+#include "fix/plan.hpp"
+#include "fix/predict.hpp"
+#include "fix/state_dir.hpp"
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
 
 namespace alltalk {
 
 // fix --undo / --history / --forget (launcher/undo_cmd.cpp).
 int run_fix_maintenance(const cli::Options& opts);
 
+namespace {
+
+using json = nlohmann::json;
+
+// How long pip may take to work out one plan.
+constexpr double kPlanTimeoutSeconds = 900;
+
+// What `fix` found and decided, for the text and the JSON output.
+struct FixRun {
+    Command command = Command::Server;
+    DoctorFacts facts;
+    DoctorReport before;
+    fix::FixRequest request;
+    std::optional<fix::Prediction> prediction;
+    std::optional<fix::FindingDelta> delta;
+    bool refused = false;
+    std::string refusal;
+    bool applied = false;
+    std::string undo_id;
+    std::optional<DoctorReport> after;
+    std::vector<std::string> unpredicted;  // differences between the prediction and the result
+};
+
+DoctorReport diagnose_one(const DoctorFacts& f) {
+    return diagnose(f, builtin_rules());
+}
+
+std::string severity_counts(const std::vector<Finding>& findings) {
+    int errors = 0, warnings = 0;
+    for (const auto& f : findings) {
+        errors += f.severity == Severity::Error;
+        warnings += f.severity == Severity::Warning;
+    }
+    return std::to_string(errors) + (errors == 1 ? " error, " : " errors, ") +
+           std::to_string(warnings) + (warnings == 1 ? " warning" : " warnings");
+}
+
+std::string pad(std::string s, std::size_t width) {
+    if (s.size() < width) {
+        s.append(width - s.size(), ' ');
+    }
+    return s;
+}
+
+std::string change_table(const fix::Prediction& p) {
+    std::size_t w_name = 12, w_now = 3, w_after = 5;
+    for (const auto& c : p.changes) {
+        w_name = std::max(w_name, c.name.size());
+        w_now = std::max(w_now, c.before.value_or("-").size());
+        w_after = std::max(w_after, c.after.value_or("-").size());
+    }
+    std::string out = "  " + pad("distribution", w_name) + "  " + pad("now", w_now) + "  " +
+                      pad("after", w_after) + "  why\n";
+    for (const auto& c : p.changes) {
+        out += "  " + pad(c.name, w_name) + "  " + pad(c.before.value_or("-"), w_now) + "  " +
+               pad(c.after.value_or("-"), w_after) + "  " + c.why + "\n";
+    }
+    return out;
+}
+
+std::string finding_lines(const std::vector<Finding>& findings) {
+    std::string out;
+    for (const auto& f : findings) {
+        out += "    [" + std::string(to_string(f.severity)) + "] " + f.id + ": " + f.message + "\n";
+    }
+    return out.empty() ? "    (none)\n" : out;
+}
+
+json finding_json(const std::vector<Finding>& findings) {
+    json a = json::array();
+    for (const auto& f : findings) {
+        a.push_back({{"id", f.id},
+                     {"severity", to_string(f.severity)},
+                     {"message", f.message},
+                     {"fix", f.fix}});
+    }
+    return a;
+}
+
+json run_json(const FixRun& r, bool dry_run) {
+    json j;
+    j["command"] = to_string(r.command);
+    j["env"] = r.facts.env ? process::to_utf8(r.facts.env->dir) : "";
+    j["dry_run"] = dry_run;
+    j["findings"] = finding_json(r.before.findings);
+    j["request"] = {{"from", r.request.from},
+                    {"remove", r.request.remove},
+                    {"install", r.request.install},
+                    {"options", r.request.options},
+                    {"index_url", r.request.index_url ? json(*r.request.index_url) : json()}};
+    j["manual"] = finding_json(r.request.manual);
+    json changes = json::array();
+    if (r.prediction) {
+        for (const auto& c : r.prediction->changes) {
+            changes.push_back({{"name", c.name},
+                               {"now", c.before ? json(*c.before) : json()},
+                               {"after", c.after ? json(*c.after) : json()},
+                               {"why", c.why}});
+        }
+    }
+    j["changes"] = changes;
+    if (r.delta) {
+        j["fixes"] = finding_json(r.delta->fixed);
+        j["leaves"] = finding_json(r.delta->left);
+        j["creates"] = finding_json(r.delta->created);
+    }
+    j["refused"] = r.refused;
+    if (r.refused) {
+        j["reason"] = r.refusal;
+    }
+    j["applied"] = r.applied;
+    if (!r.undo_id.empty()) {
+        j["undo_id"] = r.undo_id;
+    }
+    if (r.after) {
+        j["after"] = finding_json(r.after->findings);
+        j["unpredicted"] = r.unpredicted;
+    }
+    return j;
+}
+
+// y/N on the terminal.
+bool ask(const std::string& question) {
+    std::fprintf(stderr, "%s [y/N] ", question.c_str());
+    std::fflush(stderr);
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+        return false;
+    }
+    const std::string a(text::trim(answer));
+    return a == "y" || a == "Y" || a == "yes" || a == "Yes" || a == "YES";
+}
+
+// The check of the command's env, as the doctor makes it.
+DoctorFacts gather(const cli::Options& opts, Command command) {
+    DoctorRequest request;
+    request.commands = {command};
+    request.overrides = opts.request;
+    std::vector<DoctorFacts> facts =
+        gather_doctor_facts(request, cli::discovery_inputs(opts), PlanContext{});
+    DoctorFacts f = std::move(facts.front());
+    if (f.unresolved) {
+        throw *f.unresolved;
+    }
+    if (!f.env) {
+        throw LaunchError(
+            Stage::Fix, ErrorText{"The env of `alltalk-launch " + std::string(to_string(command)) +
+                                      "` could not be read, so there is nothing fix can change: " +
+                                      f.env_error.what,
+                                  f.env_error.tried, f.env_error.fix});
+    }
+    return f;
+}
+
+// The differences between what was predicted and what is installed now.
+std::vector<std::string> unpredicted(const fix::Prediction& p, const SiteScan& now) {
+    std::vector<std::string> out;
+    std::set<std::string> keys;
+    for (const auto& d : p.after.dists) {
+        keys.insert(d.key);
+        const Distribution* n = now.find(d.key);
+        if (!n) {
+            out.push_back(d.name + " " + d.version_text + " was predicted, but is not installed");
+        } else if (n->version_text != d.version_text) {
+            out.push_back(d.name + " " + n->version_text + " is installed, but " + d.version_text +
+                          " was predicted");
+        }
+    }
+    for (const auto& n : now.dists) {
+        if (!keys.count(n.key)) {
+            out.push_back(n.name + " " + n.version_text + " is installed, but was not predicted");
+        }
+    }
+    return out;
+}
+
+// pip older than 22.2 cannot plan without changing anything: upgrading it is the first step.
+// Returns true when pip was upgraded (the facts are gathered again).
+bool offer_pip_upgrade(const cli::Options& opts, const FixRun& r, const std::string& version) {
+    const cli::FixOptions& fo = *opts.fix;
+    const std::string python = process::to_utf8(r.facts.env->python);
+    std::fprintf(stderr,
+                 "alltalk-launch: pip %s in this env cannot say what it would change without "
+                 "changing it (`pip install --dry-run --report` came in pip %s). The first step "
+                 "is upgrading pip: %s -m pip install --upgrade pip\n",
+                 version.c_str(), kPipReportSince,
+                 text::quote_arg(python, r.facts.platform).c_str());
+    if (opts.dry_run) {
+        return false;
+    }
+    if (!fo.yes) {
+        if (!console::stdin_is_terminal()) {
+            throw LaunchError(Stage::Fix,
+                              ErrorText{"pip must be upgraded first, and there is no terminal "
+                                        "to ask on.",
+                                        "", "Run again with --yes to upgrade pip and go on."},
+                              kFixNeedsYesStatus);
+        }
+        if (!ask("Upgrade pip first?")) {
+            return false;
+        }
+    }
+    fix::ApplyRequest a;
+    a.env = *r.facts.env;
+    a.scan = r.facts.scan;
+    a.replaced = {"pip"};
+    a.summary = "upgrade pip " + version + " (needed to plan fixes)";
+    a.steps.push_back({{python, "-m", "pip", "install", "--upgrade", "--no-input", "pip>=22.2"},
+                       "pip install --upgrade pip"});
+    const fix::ApplyResult res = fix::apply_fix(a);
+    if (!res.ok) {
+        throw LaunchError(Stage::Fix, ErrorText{"Upgrading pip failed (" + res.failed_step + ").",
+                                                "", "alltalk-launch fix --undo puts it back."});
+    }
+    return true;
+}
+
+int plan_and_apply(const cli::Options& opts) {
+    const cli::FixOptions& fo = *opts.fix;
+    FixRun r;
+    r.command = fo.command.value_or(Command::Server);
+    fix::prepare_pip_environment();
+    r.facts = gather(opts, r.command);
+    const PythonEnv& env = *r.facts.env;
+    std::optional<std::string> pip = fix::pip_version(r.facts.scan);
+    if (!pip) {
+        throw LaunchError(
+            Stage::Fix,
+            ErrorText{"The env " + env.dir.string() +
+                          " has no pip, and fix works through the "
+                          "env's own pip.",
+                      "",
+                      "Add pip to it: " + text::quote_arg(env.python.string(), env.platform) +
+                          " -m ensurepip --upgrade"});
+    }
+    if (!fix::pip_can_plan(*pip)) {
+        if (!offer_pip_upgrade(opts, r, *pip)) {
+            return opts.dry_run ? 0 : 1;
+        }
+        r.facts = gather(opts, r.command);
+        pip = fix::pip_version(r.facts.scan);
+    }
+    r.before = diagnose_one(fix::before_facts(r.facts));
+    r.request = fix::collect(r.before.findings, fo.only, fo.profile, builtin_rules());
+
+    const std::string python = process::to_utf8(env.python);
+    auto out = [&](const std::string& s) {
+        if (!fo.json) {
+            std::fputs(s.c_str(), stdout);
+            std::fflush(stdout);  // before pip's own output, which goes straight to the terminal
+        }
+    };
+    out("alltalk-launch fix: " + std::string(to_string(r.command)) + ", env " + env.dir.string() +
+        " (Python " + env.version.text + ", pip " + *pip + ")\n");
+    out("Now: " + severity_counts(r.before.findings) + ".\n");
+    for (const auto& m : r.request.manual) {
+        out("  not automated: " + m.id + ": " + (m.fix.empty() ? m.action.note : m.fix) + "\n");
+    }
+    if (r.request.empty()) {
+        out("Nothing to fix automatically" +
+            std::string(r.before.findings.empty() ? ": the doctor finds nothing.\n" : ".\n"));
+        if (fo.json) {
+            std::fputs((run_json(r, opts.dry_run).dump(2) + "\n").c_str(), stdout);
+        }
+        return 0;
+    }
+    out("Fixing: " + text::join(r.request.from, ", ") + "\n");
+    if (!fo.json) {
+        std::fprintf(stderr,
+                     "alltalk-launch: asking the env's pip what would change (pip install "
+                     "--dry-run): this changes nothing\n");
+    }
+    const PipReport report = fix::plan_with_pip(env, *pip, r.request, kPlanTimeoutSeconds);
+    r.prediction = fix::predict(r.facts.scan, r.request.remove, report);
+    const DoctorReport predicted = diagnose_one(fix::predicted_facts(r.facts, r.prediction->after));
+    r.delta = fix::compare_findings(r.before.findings, predicted.findings);
+
+    if (r.prediction->changes.empty()) {
+        out("pip would change nothing: the requirements already hold.\n");
+    } else {
+        out("\n" + change_table(*r.prediction));
+    }
+    out("\nThis fixes:\n" + finding_lines(r.delta->fixed));
+    out("It leaves:\n" + finding_lines(r.delta->left));
+    out("It creates:\n" + finding_lines(r.delta->created));
+    if (r.delta->creates_error()) {
+        std::vector<std::string> ids;
+        for (const auto& f : r.delta->created) {
+            if (f.severity == Severity::Error) {
+                ids.push_back(f.id);
+            }
+        }
+        r.refusal = "the change would create " + std::to_string(ids.size()) + " new error" +
+                    (ids.size() == 1 ? "" : "s") + " (" + text::join(ids, ", ") + ")";
+        r.refused = !fo.force;
+    }
+    if (r.refused) {
+        out("\nRefused: " + r.refusal +
+            ". Nothing was changed. Fix fewer findings at a time (--only RULE_ID), or apply it "
+            "anyway with --force.\n");
+    } else if (!r.refusal.empty()) {
+        out("\n--force: applying although " + r.refusal + ".\n");
+    }
+    if (r.refused || opts.dry_run || r.prediction->changes.empty()) {
+        if (fo.json) {
+            std::fputs((run_json(r, opts.dry_run).dump(2) + "\n").c_str(), stdout);
+        }
+        if (opts.dry_run && !r.refused && !fo.json) {
+            out("\n--dry-run: nothing was changed.\n");
+        }
+        return r.refused ? 1 : 0;
+    }
+    if (!fo.yes) {
+        if (!console::stdin_is_terminal()) {
+            out("\nNot applied: there is no terminal to ask on. Run again with --yes to apply "
+                "this plan.\n");
+            if (fo.json) {
+                std::fputs((run_json(r, false).dump(2) + "\n").c_str(), stdout);
+            }
+            return kFixNeedsYesStatus;
+        }
+        if (!ask("\nApply this change? An undo point is saved first.")) {
+            out("Not applied.\n");
+            return 1;
+        }
+    }
+
+    // Applied with the plan's versions pinned, so that pip installs what was predicted.
+    const fs::path constraints =
+        fix::state_dir(env) / ("constraints-" + std::to_string(process::current_pid()) + ".txt");
+    std::error_code ec;
+    fs::create_directories(constraints.parent_path(), ec);
+    {
+        std::ofstream c(constraints, std::ios::binary);
+        c << fix::constraints_text(r.prediction->installs);
+        if (!c) {
+            throw LaunchError(
+                Stage::Fix,
+                ErrorText{"fix could not write to " + constraints.parent_path().string() + ".", "",
+                          "Check that the env is writable by this user."});
+        }
+    }
+    struct RemoveAfter {
+        fs::path p;
+        ~RemoveAfter() {
+            std::error_code e;
+            fs::remove(p, e);
+        }
+    } remove_after{constraints};
+    fix::ApplyRequest a;
+    a.env = env;
+    a.scan = r.facts.scan;
+    a.replaced = r.prediction->replaced;
+    a.installs = r.prediction->installs;
+    a.summary = "fix " + text::join(r.request.from, ", ");
+    if (auto u = fix::uninstall_argv(python, r.request)) {
+        a.steps.push_back({*u, "pip uninstall " + text::join(r.request.remove, " ")});
+    }
+    if (!r.request.install.empty()) {
+        std::optional<std::string> uv;
+        if (fo.installer == "uv") {
+            uv = fix::find_uv(env, cli::discovery_inputs(opts).env_vars);
+            if (!uv) {
+                throw LaunchError(Stage::Fix,
+                                  ErrorText{"--installer uv: no uv was found, in the env (" +
+                                                env.bin_dir.string() + ") or on PATH.",
+                                            "", "Install uv, or apply with pip (the default)."});
+            }
+        }
+        a.steps.push_back(
+            {fix::install_argv(python, r.request, process::to_utf8(constraints), uv),
+             (uv ? "uv pip install " : "pip install ") + text::join(r.request.install, " ")});
+    }
+    std::fflush(stdout);
+    const fix::ApplyResult res = fix::apply_fix(a);
+    r.applied = res.ok;
+    r.undo_id = res.undo_id;
+    if (!res.ok) {
+        out("\nThe fix failed at: " + res.failed_step +
+            ". Put the env back with: alltalk-launch fix --undo" +
+            (res.undo_id.empty() ? "" : " " + res.undo_id) + "\n");
+        if (fo.json) {
+            std::fputs((run_json(r, false).dump(2) + "\n").c_str(), stdout);
+        }
+        return 1;
+    }
+    DoctorFacts now = gather(opts, r.command);
+    r.after = diagnose_one(fix::before_facts(now));
+    r.unpredicted = unpredicted(*r.prediction, now.scan);
+    out("\nBefore -> after: " + severity_counts(r.before.findings) + " -> " +
+        severity_counts(r.after->findings) + ".\n");
+    out("Now:\n" + finding_lines(r.after->findings));
+    if (r.unpredicted.empty()) {
+        out("pip installed exactly what was predicted.\n");
+    } else {
+        out("Not as predicted:\n    " + text::join(r.unpredicted, "\n    ") + "\n");
+    }
+    if (!r.undo_id.empty()) {
+        out("Undo point " + r.undo_id + ": alltalk-launch fix --undo puts the env back.\n");
+    }
+    if (fo.json) {
+        std::fputs((run_json(r, false).dump(2) + "\n").c_str(), stdout);
+    }
+    return r.after->has_errors() && r.delta->creates_error() ? 1 : 0;
+}
+
+}  // namespace
+
 int run_fix(const cli::Options& opts) {
     if (opts.fix->action != cli::FixOptions::Action::Apply) {
         return run_fix_maintenance(opts);
     }
-    std::fputs("alltalk-launch: error: fix is not built yet.\n", stderr);
-    return 2;
+    try {
+        return plan_and_apply(opts);
+    } catch (const LaunchError& e) {
+        std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());
+        return e.exit_status() == kLaunchFailureStatus ? 2 : e.exit_status();
+    }
 }
 
 int run_fix_maintenance(const cli::Options&) {

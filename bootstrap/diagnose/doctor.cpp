@@ -102,6 +102,7 @@ void conflict_findings(const DoctorFacts& f, const CheckResult& check, std::vect
         while (!req.empty() && req.back() == ' ') {
             req.pop_back();
         }
+        x.action.install = {req};
         x.fix = py + " -m pip install " + text::quote_arg(req, f.platform);
         out.push_back(std::move(x));
     }

@@ -13,6 +13,9 @@ namespace alltalk::process {
 // The running executable, resolved (/proc/self/exe on Linux).
 std::filesystem::path self_exe();
 
+// This process's id.
+long current_pid();
+
 // A snapshot of the process environment.
 EnvMap environment();
 

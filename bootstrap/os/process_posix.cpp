@@ -29,6 +29,10 @@ fs::path self_exe() {
     return ec ? fs::path() : p;
 }
 
+long current_pid() {
+    return static_cast<long>(::getpid());
+}
+
 EnvMap environment() {
     EnvMap out;
     for (char** e = ::environ; e && *e; ++e) {

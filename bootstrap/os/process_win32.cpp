@@ -69,6 +69,10 @@ fs::path self_exe() {
     }
 }
 
+long current_pid() {
+    return static_cast<long>(::GetCurrentProcessId());
+}
+
 EnvMap environment() {
     EnvMap out;
     wchar_t* block = ::GetEnvironmentStringsW();
