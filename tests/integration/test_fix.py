@@ -1,0 +1,134 @@
+"""`alltalk-launch fix`: the doctor's fixes applied through the env's own pip (pip 26.3, real PyPI
+packages from pinned requirement sets), proven before anything changes and undone exactly."""
+import json
+import subprocess
+
+import pytest
+from conftest import ODD_NAME, clean_env, make_venv, run_launcher
+from fix_envs import fresh_env, installed, site_hashes
+
+
+def fix(root, env, *args, timeout=600, input=None):
+    return run_launcher("--root", root, "--env", env, "fix", *args, timeout=timeout, input=input)
+
+
+def doctor_ids(root, env):
+    out = run_launcher("--root", root, "--env", env, "doctor", "--json", "--command", "server")
+    return {f["id"] for f in json.loads(out.stdout)["findings"]}
+
+
+@pytest.fixture
+def gradio3_env(tmp_path, base_python):
+    return fresh_env(tmp_path / ODD_NAME / "env", base_python, ["fix-gradio3.txt"])
+
+
+def test_gradio3_pydantic2_is_fixed_and_undone_byte_for_byte(root, gradio3_env):
+    env = gradio3_env
+    assert "gradio3-pydantic2" in doctor_ids(root, env)
+    before = site_hashes(env)
+
+    # --dry-run: the plan, and nothing changed anywhere in the env.
+    dry = fix(root, env, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "pydantic" in dry.stdout and "2.10.6" in dry.stdout
+    assert "This fixes:" in dry.stdout and "gradio3-pydantic2" in dry.stdout
+    assert "nothing was changed" in dry.stdout
+    assert site_hashes(env) == before
+    assert not (env / ".alltalk-launch").exists()
+
+    done = fix(root, env, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert installed(env)["pydantic"].startswith("1."), done.stdout
+    assert "gradio3-pydantic2" not in doctor_ids(root, env)
+    assert "pip installed exactly what was predicted" in done.stdout
+    assert "Successfully installed" in done.stdout + done.stderr  # pip's own output, live
+
+    undo = fix(root, env, "--undo")
+    assert undo.returncode == 0, undo.stdout + undo.stderr
+    assert installed(env)["pydantic"] == "2.10.6"
+    after = site_hashes(env)
+    assert sorted(set(after) - set(before)) == []  # nothing new remains
+    assert sorted(set(before) - set(after)) == []
+    assert [p for p in before if before[p] != after[p]] == []
+
+
+def test_spacy_typer_prediction_equals_what_pip_installs(root, tmp_path, base_python):
+    env = fresh_env(tmp_path / "spacy env", base_python, ["fix-spacy.txt"])
+    assert "spacy-typer" in doctor_ids(root, env)
+    was = installed(env)
+    done = fix(root, env, "--only", "spacy-typer", "--yes", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads(done.stdout[done.stdout.index("{\n"):])
+    predicted = {c["name"].lower().replace("_", "-"): c["after"] for c in plan["changes"]}
+    now = installed(env)
+    actual = {k: v for k, v in now.items() if was.get(k) != v}
+    assert predicted == actual
+    assert predicted["spacy"] != "3.7.4"
+    assert plan["unpredicted"] == []
+    assert "spacy-typer" not in doctor_ids(root, env)
+
+
+def test_a_plan_that_creates_a_conflict_is_refused_and_forced(root, tmp_path, base_python):
+    # pydantic-settings 2.6.1 needs pydantic >= 2.7: the gradio 3 fix (pydantic < 2) breaks it.
+    env = fresh_env(tmp_path / "env", base_python, ["fix-gradio3.txt"],
+                    ["pydantic-settings==2.6.1", "python-dotenv==1.0.1"])
+    assert "requirement-conflict" not in doctor_ids(root, env)
+    before = site_hashes(env)
+    refused = fix(root, env, "--only", "gradio3-pydantic2", "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "Refused" in refused.stdout and "requirement-conflict" in refused.stdout
+    assert "pydantic-settings" in refused.stdout
+    assert site_hashes(env) == before
+
+    forced = fix(root, env, "--only", "gradio3-pydantic2", "--yes", "--force")
+    assert forced.returncode in (0, 1), forced.stdout + forced.stderr
+    assert "--force: applying" in forced.stdout
+    out = run_launcher("--root", root, "--env", env, "doctor", "--json")
+    conflicts = [f["message"] for f in json.loads(out.stdout)["findings"]
+                 if f["id"] == "requirement-conflict"]
+    assert any("pydantic-settings" in m for m in conflicts), out.stdout
+
+
+def test_without_a_terminal_or_yes_the_plan_is_printed_and_nothing_changes(root, gradio3_env):
+    before = site_hashes(gradio3_env)
+    out = fix(root, gradio3_env, input="y\n")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "Run again with --yes" in out.stdout
+    assert site_hashes(gradio3_env) == before
+
+
+def test_bad_input_is_a_clear_error_and_changes_nothing(root, gradio3_env, tmp_path, base_python):
+    before = site_hashes(gradio3_env)
+    cases = [
+        (["--only", "no-such-rule"], "not the id of a finding or a rule"),
+        (["--only", "spacy-typer"], "finds no \"spacy-typer\""),
+        (["--profile", "alltalk-v9"], "There is no profile \"alltalk-v9\""),
+    ]
+    for args, message in cases:
+        out = fix(root, gradio3_env, *args, "--yes")
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr and "terminate" not in out.stderr
+    out = run_launcher("--root", root, "--env", gradio3_env, "fix", "--command", "trainer")
+    assert out.returncode != 0 and "fix --command takes server or finetune" in out.stderr
+    assert site_hashes(gradio3_env) == before
+
+    no_pip = make_venv(tmp_path / "no pip", base_python, with_pip=False)
+    out = fix(root, no_pip, "--yes")
+    assert out.returncode == 2
+    assert "has no pip" in out.stderr and "ensurepip" in out.stderr
+
+
+def test_when_pip_cannot_plan_it_says_why_and_nothing_changes(root, tmp_path, base_python):
+    env = fresh_env(tmp_path / "env", base_python, ["fix-gradio3.txt"])
+    before = site_hashes(env)
+    # The index unreachable and no cache: pip cannot plan, and its own reason is shown.
+    blocked = run_launcher("--root", root, "--env", env, "fix", "--yes",
+                           env=clean_env(PIP_INDEX_URL="http://127.0.0.1:9/simple",
+                                         PIP_NO_CACHE_DIR="1", PIP_RETRIES="0",
+                                         PIP_TIMEOUT="2"), timeout=300)
+    assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+    assert "pip cannot make this change" in blocked.stderr
+    assert "nothing was changed" in blocked.stderr
+    assert "pydantic" in blocked.stderr  # pip's words about what it looked for
+    assert site_hashes(env) == before
