@@ -167,6 +167,10 @@ Parsed parse(const std::vector<std::string>& args) {
     fix->add_flag("-y,--yes", fx.yes, "Apply without asking");
     fix->add_flag("--force", fx.force, "Apply even a plan that creates new errors");
     fix->add_flag("--json", fx.json, "Print the plan and the outcome as JSON");
+    fix->add_flag("--deep", fx.deep,
+                  "Also fix what `doctor --deep` finds: a module nothing provides (its "
+                  "distribution), and a name that an installed release no longer has (the newest "
+                  "release that has it, found by trial in a scratch folder)");
     fix->add_option("--installer", fx.installer,
                     "Apply with pip (default) or uv (`uv pip install --python <env python>`)")
         ->type_name("pip|uv");

@@ -31,6 +31,7 @@ struct FixOptions {
     bool yes = false;                    // --yes: no question
     bool force = false;                  // --force: apply a plan that creates new errors
     bool json = false;                   // --json: the plan (and outcome) as JSON
+    bool deep = false;  // --deep: doctor --deep's findings too, and trial fixes for them
     std::string installer = "pip";       // --installer pip|uv
     std::optional<std::string> undo_id;  // --undo [ID] (empty: the latest), --forget ID
     double trial_timeout = 300;          // --trial-timeout S: one trial fix

@@ -69,23 +69,7 @@ fs::path make_dir() {
 // The launch's command line, as this doctor was given it.
 std::vector<std::string> child_argv(const cli::Options& opts, Command command, const fs::path& dir,
                                     const fs::path& cwd) {
-    std::vector<std::string> argv = {process::to_utf8(process::self_exe())};
-    auto path_opt = [&](const char* name, const std::optional<fs::path>& p) {
-        if (p) {
-            argv.push_back(name);
-            argv.push_back(process::to_utf8(absolute_from(*p, cwd)));
-        }
-    };
-    path_opt("--root", opts.root);
-    path_opt("--env", opts.env);
-    path_opt("--config", opts.config);
-    path_opt("--cudnn", opts.request.cudnn);
-    if (opts.request.cpu) {
-        argv.push_back("--cpu");
-    }
-    if (opts.request.no_gpu_check) {
-        argv.push_back("--no-gpu-check");
-    }
+    std::vector<std::string> argv = launch_options_argv(opts, cwd);
     argv.push_back("--deep-probe");
     argv.push_back(process::to_utf8(dir));
     argv.push_back(to_string(command));
@@ -110,6 +94,27 @@ std::vector<ProbeRecord> new_records(const fs::path& file, std::size_t& offset) 
 }
 
 }  // namespace
+
+std::vector<std::string> launch_options_argv(const cli::Options& opts, const fs::path& cwd) {
+    std::vector<std::string> argv = {process::to_utf8(process::self_exe())};
+    auto path_opt = [&](const char* name, const std::optional<fs::path>& p) {
+        if (p) {
+            argv.push_back(name);
+            argv.push_back(process::to_utf8(absolute_from(*p, cwd)));
+        }
+    };
+    path_opt("--root", opts.root);
+    path_opt("--env", opts.env);
+    path_opt("--config", opts.config);
+    path_opt("--cudnn", opts.request.cudnn);
+    if (opts.request.cpu) {
+        argv.push_back("--cpu");
+    }
+    if (opts.request.no_gpu_check) {
+        argv.push_back("--no-gpu-check");
+    }
+    return argv;
+}
 
 DeepCheck run_deep_check(const cli::Options& opts, Command command, int gpus) {
     DeepCheck d;

@@ -18,6 +18,11 @@
 
 namespace alltalk {
 
+// The launcher itself with the options this process got that choose what a launch runs (--root,
+// --env, --config, --cudnn, --cpu, --no-gpu-check), paths made absolute from `cwd`.
+std::vector<std::string> launch_options_argv(const cli::Options& opts,
+                                             const std::filesystem::path& cwd);
+
 // `gpus`: how many GPUs the launcher's facts show (0: no GPU check step).
 DeepCheck run_deep_check(const cli::Options& opts, Command command, int gpus);
 

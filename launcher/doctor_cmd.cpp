@@ -13,11 +13,9 @@ namespace fs = std::filesystem;
 
 namespace alltalk {
 
-namespace {
-
 // doctor --deep for one check: its first command, launched as that command is (deep_check.hpp),
 // for an env that the launch can start; each failure explained as after a traceback.
-void deep_check(const cli::Options& opts, DoctorFacts& f) {
+void add_deep_check(const cli::Options& opts, DoctorFacts& f) {
     if (f.unresolved || !f.env || !f.env_error.what.empty() || f.commands.empty()) {
         return;  // the launch cannot start it: the doctor's own findings say why
     }
@@ -30,8 +28,6 @@ void deep_check(const cli::Options& opts, DoctorFacts& f) {
     explain_steps(*f.deep, builtin_rules(), installed, python,
                   [&] { return read_installed_modules(scan, site); });
 }
-
-}  // namespace
 
 int run_doctor(const cli::Options& opts) {
     const DiscoveryInputs in = cli::discovery_inputs(opts);
@@ -48,7 +44,7 @@ int run_doctor(const cli::Options& opts) {
         std::vector<DoctorFacts> facts = gather_doctor_facts(request, in, PlanContext{});
         if (opts.doctor->deep) {
             for (auto& f : facts) {
-                deep_check(opts, f);
+                add_deep_check(opts, f);
             }
         }
         result = diagnose_all(facts, builtin_rules());

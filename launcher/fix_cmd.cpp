@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -13,11 +14,13 @@
 #include "base/text.hpp"
 #include "console.hpp"
 #include "diagnose/doctor.hpp"
+#include "doctor_cmd.hpp"
 #include "fix/apply.hpp"
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
 #include "fix/predict.hpp"
 #include "fix/state_dir.hpp"
+#include "fix_trial.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -48,6 +51,7 @@ struct FixRun {
     std::string undo_id;
     std::optional<DoctorReport> after;
     std::vector<std::string> unpredicted;  // differences between the prediction and the result
+    std::vector<TrialOutcome> trials;      // fix --deep: the trial fixes
 };
 
 DoctorReport diagnose_one(const DoctorFacts& f) {
@@ -133,6 +137,19 @@ json run_json(const FixRun& r, bool dry_run) {
         j["leaves"] = finding_json(r.delta->left);
         j["creates"] = finding_json(r.delta->created);
     }
+    json trials = json::array();
+    for (const auto& t : r.trials) {
+        trials.push_back({{"distribution", t.target.dist},
+                          {"installed", t.target.installed},
+                          {"module", t.target.module},
+                          {"names", t.target.names},
+                          {"imports", t.target.imports},
+                          {"found", t.version.empty() ? json() : json(t.version)},
+                          {"pins", t.pins},
+                          {"trials", t.trials},
+                          {"note", t.note}});
+    }
+    j["trial_fixes"] = trials;
     j["refused"] = r.refused;
     if (r.refused) {
         j["reason"] = r.refusal;
@@ -269,8 +286,34 @@ int plan_and_apply(const cli::Options& opts) {
         r.facts = gather(opts, r.command);
         pip = fix::pip_version(r.facts.scan);
     }
-    r.before = diagnose_one(fix::before_facts(r.facts));
+    if (fo.deep) {
+        if (!fo.json) {
+            std::fprintf(stderr, "alltalk-launch: importing what %s imports (doctor --deep)\n",
+                         to_string(r.command));
+        }
+        add_deep_check(opts, r.facts);
+    }
+    r.before = diagnose_one(r.facts);
     r.request = fix::collect(r.before.findings, fo.only, fo.profile, builtin_rules());
+    if (fo.deep && (fo.only.empty() ||
+                    std::find(fo.only.begin(), fo.only.end(), "import-name") != fo.only.end())) {
+        r.trials = run_trial_fixes(opts, r.facts, *pip);
+        for (const auto& t : r.trials) {
+            if (t.version.empty()) {
+                continue;
+            }
+            for (const auto& pin : t.pins) {
+                if (std::find(r.request.install.begin(), r.request.install.end(), pin) ==
+                    r.request.install.end()) {
+                    r.request.install.push_back(pin);
+                }
+            }
+            r.request.from.push_back("import-name (" + t.target.dist + " " + t.version +
+                                     ", found by trial)");
+            // Its finding is no longer one to do by hand.
+            std::erase_if(r.request.manual, [](const Finding& f) { return f.id == "import-name"; });
+        }
+    }
 
     const std::string python = process::to_utf8(env.python);
     auto out = [&](const std::string& s) {
@@ -293,6 +336,12 @@ int plan_and_apply(const cli::Options& opts) {
         }
         return 0;
     }
+    for (const auto& t : r.trials) {
+        out(t.version.empty() ? "Trial fix for " + t.target.dist + ": none found (" + t.note + ")\n"
+                              : "Trial fix for " + t.target.dist + ": " + t.version + " has " +
+                                    text::join(t.target.names, ", ") + " (found in " +
+                                    std::to_string(t.trials) + " trials; its imports work)\n");
+    }
     out("Fixing: " + text::join(r.request.from, ", ") + "\n");
     if (!fo.json) {
         std::fprintf(stderr,
@@ -301,8 +350,28 @@ int plan_and_apply(const cli::Options& opts) {
     }
     const PipReport report = fix::plan_with_pip(env, *pip, r.request, kPlanTimeoutSeconds);
     r.prediction = fix::predict(r.facts.scan, r.request.remove, report);
+    for (auto& c : r.prediction->changes) {
+        for (const auto& t : r.trials) {
+            for (const auto& pin : t.pins) {
+                if (c.after && normalize_name(pin.substr(0, pin.find("=="))) == c.key) {
+                    c.why = "found by trial: the imports that lack " +
+                            text::join(t.target.names, ", ") + " work with it";
+                }
+            }
+        }
+    }
     const DoctorReport predicted = diagnose_one(fix::predicted_facts(r.facts, r.prediction->after));
-    r.delta = fix::compare_findings(r.before.findings, predicted.findings);
+    r.delta = fix::compare_findings(diagnose_one(fix::before_facts(r.facts)).findings,
+                                    predicted.findings);
+    for (const auto& f : r.before.findings) {
+        // The deep check's findings are not predicted; one a trial fix proved is fixed.
+        const bool by_trial = f.id == "import-name" &&
+                              std::any_of(r.trials.begin(), r.trials.end(),
+                                          [](const TrialOutcome& t) { return !t.version.empty(); });
+        if (by_trial) {
+            r.delta->fixed.push_back(f);
+        }
+    }
 
     if (r.prediction->changes.empty()) {
         out("pip would change nothing: the requirements already hold.\n");
@@ -414,7 +483,10 @@ int plan_and_apply(const cli::Options& opts) {
         return 1;
     }
     DoctorFacts now = gather(opts, r.command);
-    r.after = diagnose_one(fix::before_facts(now));
+    if (fo.deep) {
+        add_deep_check(opts, now);
+    }
+    r.after = diagnose_one(now);
     r.unpredicted = unpredicted(*r.prediction, now.scan);
     out("\nBefore -> after: " + severity_counts(r.before.findings) + " -> " +
         severity_counts(r.after->findings) + ".\n");

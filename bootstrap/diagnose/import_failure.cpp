@@ -352,8 +352,10 @@ std::optional<ImportExplanation> explain_no_name(const ImportFailure& f, const I
                  " is needed (an older one when " + d.name +
                  " removed it, a newer one when it "
                  "was added later).";
-    e.fix = "find the release of " + d.name + (range.empty() ? "" : " within " + range) +
-            " that has " + f.name + " and install it: " + python + " -m pip install " +
+    // A bare name ("requires packaging") bounds nothing.
+    const bool bounded = range.find_first_of("<>=!~") != std::string::npos;
+    e.fix = "find the release of " + d.name + (bounded ? " within " + range : "") + " that has " +
+            f.name + " and install it: " + python + " -m pip install " +
             text::quote_arg(d.name + "==<that version>", facts.platform);
     return e;
 }
@@ -423,6 +425,14 @@ std::optional<ImportExplanation> explain_import_failure(const ImportFailure& fai
     return failure.kind == ImportFailure::Kind::NoModule
                ? explain_no_module(failure, modules, facts, python)
                : explain_no_name(failure, modules, facts, python);
+}
+
+const Distribution* module_owner(const ImportFailure& failure, const InstalledModules& modules) {
+    const auto* owner = owner_of(modules, failure.module_file);
+    if (!owner) {
+        owner = provider_of(modules, failure.module);
+    }
+    return owner ? owner->dist : nullptr;
 }
 
 }  // namespace alltalk

@@ -64,4 +64,8 @@ std::optional<ImportExplanation> explain_import_failure(const ImportFailure& fai
                                                         const InstalledFacts& facts,
                                                         const std::string& python);
 
+// The installed distribution that owns the module a NoName failure imports from (the file Python
+// named, else the module's provider); nullptr: none (a local module, the standard library).
+const Distribution* module_owner(const ImportFailure& failure, const InstalledModules& modules);
+
 }  // namespace alltalk

@@ -1,7 +1,7 @@
 """`alltalk-launch fix`: the doctor's fixes applied through the env's own pip (pip 26.3, real PyPI
 packages from pinned requirement sets), proven before anything changes and undone exactly."""
 import json
-import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ODD_NAME, clean_env, make_venv, run_launcher
@@ -132,3 +132,62 @@ def test_when_pip_cannot_plan_it_says_why_and_nothing_changes(root, tmp_path, ba
     assert "nothing was changed" in blocked.stderr
     assert "pydantic" in blocked.stderr  # pip's words about what it looked for
     assert site_hashes(env) == before
+
+
+def legacy_user_wheel(dest):
+    """A real wheel of a distribution whose module imports a name that packaging removed in 22.0
+    (packaging.version.LegacyVersion), and whose metadata allows any packaging."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name, version = "legacy_user", "1.0"
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": "from packaging.version import LegacyVersion\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                            "Requires-Dist: packaging\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = hashlib.sha256(text.encode()).digest()
+        record.append(f"{path},sha256={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()},"
+                      f"{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join(record + [f"{dist}/RECORD,,"]) + "\n"
+    wheel = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return wheel
+
+
+def test_a_name_gone_from_a_new_major_is_fixed_by_trial(tmp_path, base_python):
+    from conftest import make_root
+    root = make_root(tmp_path / "alltalk_tts", script="import legacy_user\nprint('started')\n")
+    env = fresh_env(tmp_path / "env", base_python,
+                    packages=["packaging==26.0", str(legacy_user_wheel(tmp_path))])
+    broken = run_launcher("--root", root, "--env", env, "server")
+    assert broken.returncode != 0 and "LegacyVersion" in broken.stderr
+
+    import tempfile
+    scratch = lambda: set(Path(tempfile.gettempdir()).glob("alltalk-trial-*"))  # noqa: E731
+    scratch_before = scratch()
+    dry = fix(root, env, "--deep", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    plan = json.loads(dry.stdout[dry.stdout.index("{\n"):])
+    [trial] = plan["trial_fixes"]
+    assert trial["distribution"] == "packaging" and trial["names"] == ["LegacyVersion"]
+    assert trial["found"] == "21.3"  # the newest release before 22.0 removed it
+    assert trial["trials"] <= 8  # bisection over ~46 releases, not one trial each
+    assert any(c["name"] == "packaging" and c["after"] == "21.3" and "trial" in c["why"]
+               for c in plan["changes"])
+    assert installed(env)["packaging"] == "26.0"  # --dry-run: nothing changed
+    assert scratch() <= scratch_before  # every trial's scratch folder is gone
+
+    done = fix(root, env, "--deep", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert installed(env)["packaging"] == "21.3"
+    started = run_launcher("--root", root, "--env", env, "server")
+    assert started.returncode == 0 and "started" in started.stdout, started.stderr

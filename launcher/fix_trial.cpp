@@ -1,0 +1,284 @@
+#include "fix_trial.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "base/error.hpp"
+#include "base/text.hpp"
+#include "deep_check.hpp"
+#include "fix/pip.hpp"
+#include "fix/predict.hpp"
+#include "os/process.hpp"
+#include "pypa/pip_check.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A scratch folder outside the env, always removed.
+struct Scratch {
+    fs::path dir;
+    Scratch() {
+        std::random_device rd;
+        std::error_code ec;
+        const fs::path tmp = fs::temp_directory_path(ec);
+        for (int i = 0; i < 10 && dir.empty(); ++i) {
+            fs::path d = tmp / ("alltalk-trial-" + std::to_string(rd()));
+            if (fs::create_directory(d, ec)) {
+                dir = d;
+            }
+        }
+        if (dir.empty()) {
+            throw LaunchError(Stage::Fix, ErrorText{"fix could not make a scratch folder for its "
+                                                    "trials in " +
+                                                        tmp.string() + ".",
+                                                    "", "Check that TMPDIR is writable."});
+        }
+    }
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+};
+
+// Runs `argv` to its end or `limit_s`; its output goes to `log`. nullopt: past the limit
+// (killed) or not started.
+std::optional<int> run_bounded(const std::vector<std::string>& argv, const fs::path& log,
+                               double limit_s) {
+    process::Child child;
+    std::string why;
+    if (!child.start(argv, log, why)) {
+        std::ofstream(log, std::ios::app) << "could not start: " << why << "\n";
+        return std::nullopt;
+    }
+    const auto t0 = Clock::now();
+    while (true) {
+        if (auto status = child.wait_for(200)) {
+            return status;
+        }
+        if (since(t0) > limit_s) {
+            child.kill();
+            return std::nullopt;
+        }
+    }
+}
+
+// Python text for a string literal (repr-style escapes are enough for paths and statements).
+std::string py_literal(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\\' || c == '\'') {
+            out += '\\';
+        }
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "'";
+}
+
+class Trials {
+  public:
+    Trials(const cli::Options& opts, const DoctorFacts& facts, const std::string& pip)
+        : opts_(opts), facts_(facts), pip_(pip), start_(Clock::now()) {}
+
+    TrialOutcome search(const fix::TrialTarget& t) {
+        TrialOutcome out;
+        out.target = t;
+        const auto versions = released_versions(t.dist);
+        const auto candidates = fix::releases_below(versions, t.installed);
+        say("trial: " + t.dist + " " + t.installed + " lacks " + text::join(t.names, ", ") +
+            "; searching the " + std::to_string(candidates.size()) + " releases below it");
+        if (candidates.empty()) {
+            out.note = versions.empty() ? "pip found no released versions of " + t.dist
+                                        : "no release of " + t.dist + " below " + t.installed;
+            return out;
+        }
+        std::vector<std::optional<std::vector<std::string>>> pins(candidates.size());
+        auto result =
+            fix::newest_passing(candidates.size(), [&](std::size_t i) -> std::optional<bool> {
+                if (since(start_) > opts_.fix->trials_timeout) {
+                    return std::nullopt;
+                }
+                ++out.trials;
+                auto r = trial(t, candidates[i]);
+                if (r) {
+                    pins[i] = *r;
+                }
+                return r.has_value();
+            });
+        if (result.found) {
+            out.version = candidates[*result.found];
+            out.pins = *pins[*result.found];
+        } else if (result.stopped) {
+            out.note = "the trials ran out of time (--trials-timeout " +
+                       std::to_string(static_cast<int>(opts_.fix->trials_timeout)) + " s)";
+        } else {
+            out.note =
+                "no release of " + t.dist + " below " + t.installed + " makes the imports work";
+        }
+        return out;
+    }
+
+  private:
+    void say(const std::string& s) {
+        if (!opts_.fix->json) {
+            std::fprintf(stderr, "alltalk-launch: %s\n", s.c_str());
+        }
+    }
+
+    std::vector<std::string> released_versions(const std::string& dist) {
+        Scratch s;
+        const fs::path log = s.dir / "pip.log";
+        run_bounded({process::to_utf8(facts_.env->python), "-m", "pip", "index", "versions", dist,
+                     "--disable-pip-version-check", "--no-input"},
+                    log, opts_.fix->trial_timeout);
+        return fix::parse_index_versions(read_all(log));
+    }
+
+    // One trial: pip resolves dist==version against the rest (an installed dependent that it
+    // would break joins the request by name), the result goes into a scratch folder, and the
+    // failing imports run in a prepared child with that folder first on sys.path. The pins that
+    // worked, or nullopt.
+    std::optional<std::vector<std::string>> trial(const fix::TrialTarget& t,
+                                                  const std::string& version) {
+        const auto t0 = Clock::now();
+        const double limit = opts_.fix->trial_timeout;
+        fix::FixRequest req;
+        req.install = {t.dist + "==" + version};
+        std::optional<fix::Prediction> p;
+        for (int round = 0; round < 4; ++round) {
+            try {
+                const PipReport report =
+                    fix::plan_with_pip(*facts_.env, pip_, req, limit - since(t0));
+                p = fix::predict(facts_.scan, {}, report);
+            } catch (const LaunchError&) {
+                say("trial: " + t.dist + " " + version + ": pip cannot resolve it with the rest");
+                return std::nullopt;
+            }
+            // Dependents whose requirements the trial breaks join the request by name.
+            std::set<std::string> changed;
+            for (const auto& c : p->changes) {
+                changed.insert(c.key);
+            }
+            const CheckResult before = check_requirements(facts_.scan, facts_.markers);
+            const CheckResult after = check_requirements(p->after, facts_.markers);
+            std::vector<std::string> join;
+            for (const auto& c : after.conflicts) {
+                const bool old = std::any_of(
+                    before.conflicts.begin(), before.conflicts.end(), [&](const Conflict& b) {
+                        return b.package == c.package && b.requirement == c.requirement;
+                    });
+                const bool requested =
+                    std::any_of(req.install.begin(), req.install.end(), [&](const std::string& r) {
+                        return normalize_name(r.substr(0, r.find_first_of("=<>!~ ["))) == c.package;
+                    });
+                if (!old && changed.count(c.dependency) && !requested) {
+                    join.push_back(c.package);
+                }
+            }
+            if (join.empty()) {
+                break;
+            }
+            say("trial: " + t.dist + " " + version + " breaks " + text::join(join, ", ") +
+                "; asking pip for releases of them that fit");
+            for (auto& j : join) {
+                req.install.push_back(j);
+            }
+            p.reset();
+        }
+        if (!p) {
+            return std::nullopt;
+        }
+        Scratch s;
+        const fs::path target = s.dir / "site";
+        std::vector<std::string> argv = {process::to_utf8(facts_.env->python),
+                                         "-m",
+                                         "pip",
+                                         "install",
+                                         "--no-deps",
+                                         "--no-input",
+                                         "--disable-pip-version-check",
+                                         "--quiet",
+                                         "--target",
+                                         process::to_utf8(target)};
+        argv.insert(argv.end(), p->installs.begin(), p->installs.end());
+        auto status = run_bounded(argv, s.dir / "install.log", limit - since(t0));
+        if (!status || *status != 0) {
+            say("trial: " + t.dist + " " + version + ": could not be installed for the trial");
+            return std::nullopt;
+        }
+        // The imports, in a child prepared as the launch, with the trial's folder first.
+        std::string code = "import sys\nsys.path.insert(0, " +
+                           py_literal(facts_.root.root.string()) + ")\nsys.path.insert(0, " +
+                           py_literal(process::to_utf8(target)) + ")\n";
+        for (const auto& statement : t.imports) {
+            code += statement + "\n";
+        }
+        std::vector<std::string> run = launch_options_argv(opts_, fs::current_path());
+        run.insert(run.end(), {"python", "-c", code});
+        status = run_bounded(run, s.dir / "imports.log", limit - since(t0));
+        const bool ok = status && *status == 0;
+        say("trial: " + t.dist + " " + version + ": the imports " +
+            (ok       ? "work"
+             : status ? "still fail"
+                      : "ran out of time"));
+        if (!ok) {
+            return std::nullopt;
+        }
+        std::vector<std::string> pins;
+        for (const auto& c : p->changes) {
+            if (c.after) {
+                pins.push_back(c.name + "==" + *c.after);
+            }
+        }
+        return pins;
+    }
+
+    const cli::Options& opts_;
+    const DoctorFacts& facts_;
+    std::string pip_;
+    Clock::time_point start_;
+};
+
+}  // namespace
+
+std::vector<TrialOutcome> run_trial_fixes(const cli::Options& opts, const DoctorFacts& facts,
+                                          const std::string& pip_version) {
+    std::vector<TrialOutcome> out;
+    if (!facts.deep || !facts.env) {
+        return out;
+    }
+    const InstalledModules modules = read_installed_modules(facts.scan, facts.env->site_packages);
+    Trials trials(opts, facts, pip_version);
+    for (const auto& target : fix::trial_targets(*facts.deep, modules)) {
+        out.push_back(trials.search(target));
+    }
+    return out;
+}
+
+}  // namespace alltalk
