@@ -8,6 +8,7 @@
 #include "diagnose/doctor.hpp"
 #include "fix/plan.hpp"
 #include "fix/predict.hpp"
+#include "fix/trial.hpp"
 #include "pypa/pip_report.hpp"
 #include "test_support.hpp"
 
@@ -219,4 +220,46 @@ TEST_CASE("collect: the automatable fixes of the findings, --only, --profile, an
     } catch (const LaunchError& e) {
         CHECK(std::string(e.what()).find("two package indexes") != std::string::npos);
     }
+}
+
+TEST_CASE("trial search: pip index's versions, the releases below, and a bisection of few trials") {
+    const std::string output =
+        "packaging (26.0)\nAvailable versions: 26.0, 25.0, 24.2, 24.1, 22.0, 21.3, 21.0rc1, 21.0, "
+        "20.9\n  INSTALLED: 26.0\n  LATEST:    26.0\n";
+    const auto versions = fix::parse_index_versions(output);
+    CHECK(versions.size() == 9);
+    CHECK(versions.front() == "26.0");
+    CHECK(fix::parse_index_versions("ERROR: No matching distribution found for x\n").empty());
+    CHECK(fix::releases_below(versions, "26.0") ==
+          std::vector<std::string>{"20.9", "21.0", "21.3", "22.0", "24.1", "24.2", "25.0"});
+
+    // Every place the passing prefix can end, for several lengths: the answer is exact, and the
+    // trials stay logarithmic.
+    for (std::size_t n : {1u, 2u, 3u, 7u, 46u, 100u}) {
+        for (std::size_t passing = 0; passing <= n; ++passing) {
+            int calls = 0;
+            auto r = fix::newest_passing(n, [&](std::size_t i) -> std::optional<bool> {
+                ++calls;
+                return i < passing;
+            });
+            CAPTURE(n);
+            CAPTURE(passing);
+            if (passing == 0) {
+                CHECK_FALSE(r.found);
+            } else {
+                REQUIRE(r.found);
+                CHECK(*r.found == passing - 1);
+            }
+            int bound = 2;
+            for (std::size_t k = 1; k < n; k *= 2) {
+                ++bound;
+            }
+            CHECK(calls <= bound);
+            CHECK(r.tried.size() == static_cast<std::size_t>(calls));
+        }
+    }
+    // Out of time: stops at once, nothing found.
+    auto r = fix::newest_passing(10, [](std::size_t) -> std::optional<bool> { return {}; });
+    CHECK(r.stopped);
+    CHECK_FALSE(r.found);
 }
