@@ -134,7 +134,8 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
         if (!r.doctor || r.when.empty() || !all_hold(r.when, facts)) {
             continue;
         }
-        out.push_back({r.id, r.severity, expand(r.message, facts, py), expand(r.fix, facts, py)});
+        out.push_back({r.id, r.severity, expand(r.message, facts, py),
+                       render_fix(expand_action(r.action, facts, py), py, f.platform)});
     }
     for (const auto& p : rules.profiles) {
         if (p.detect.empty() || !all_hold(p.detect, facts)) {
