@@ -190,7 +190,7 @@ std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo
     if (!imp) {
         return std::nullopt;
     }
-    return Explanation{imp->key, imp->id, imp->message, "", imp->fix, {}};
+    return Explanation{imp->key, imp->id, imp->message, "", imp->fix, imp->action};
 }
 
 std::string format_explanation(const Explanation& e) {

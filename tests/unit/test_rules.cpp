@@ -762,6 +762,50 @@ TEST_CASE("fixes as data: a malformed [rule.fix] is an error that names the rule
     }
 }
 
+TEST_CASE("fixes as data: the doctor's findings carry their actions, expanded for the env") {
+    DoctorFacts f = facts_in_env("/r");
+    f.scan = scan_of({dist("gradio", "3.50.2", {"pydantic<2.0; python_version >= '3.8'"}),
+                      dist("pydantic", "2.6.4"), dist("coqpit", "0.0.17"),
+                      dist("coqpit-config", "0.2.1"), dist("coqui-tts", "0.24.3"),
+                      dist("torch", "2.5.1+cu121"), dist("torchvision", "0.19.1+cu121"),
+                      dist("torchaudio", "2.5.1+cu121")});
+    f.markers = {{"python_version", "3.11"}};
+    const DoctorReport r = diagnose(f, builtin_rules());
+    const std::string py = "/r/env/bin/python";
+    for (const auto& x : r.findings) {
+        CAPTURE(x.id);
+        CHECK(x.fix == render_fix(x.action, py, Platform::Posix));  // never disagree
+    }
+    const Finding* c = finding(r, "requirement-conflict");
+    REQUIRE(c);
+    CHECK(c->action.install == std::vector<std::string>{"pydantic<2.0"});  // without its marker
+    CHECK(c->action.automatable());
+    const Finding* q = finding(r, "coqpit-original-beside-fork");
+    REQUIRE(q);
+    CHECK(q->action.remove == std::vector<std::string>{"coqpit"});
+    CHECK(q->action.install == std::vector<std::string>{"coqpit-config==0.2.1"});
+    CHECK(q->action.options == std::vector<std::string>{"--force-reinstall", "--no-deps"});
+    const Finding* p = finding(r, "profile-alltalk-v2");
+    REQUIRE(p);
+    CHECK(p->action.install == std::vector<std::string>{"gradio==4.44.1", "pydantic==2.10.6"});
+    const Finding* t = finding(r, "torch-release-mismatch");
+    REQUIRE(t);
+    CHECK(t->action.install == std::vector<std::string>{"torchvision==0.20.*"});
+    CHECK(t->action.index_url == "https://download.pytorch.org/whl/cu121");
+    const Finding* g = finding(r, "gradio3-pydantic2");
+    REQUIRE(g);
+    CHECK(g->action.install == std::vector<std::string>{"pydantic<2"});
+    CHECK(g->fix == py + " -m pip install 'pydantic<2'");
+
+    // Advice only: a note, nothing to apply.
+    f.root.root = "/home/u/alltalk_tts-main";
+    const DoctorReport renamed = diagnose(f, builtin_rules());
+    const Finding* dash = finding(renamed, "root-path-dash");
+    REQUIRE(dash);
+    CHECK_FALSE(dash->action.automatable());
+    CHECK(dash->action.note == dash->fix);
+}
+
 TEST_CASE("fixes as data: a failure's explanation carries the rule's action") {
     SiteScan scan = scan_of({dist("torch", "2.6.0")});
     InstalledFacts facts{&scan, "3.11.9", {}};
