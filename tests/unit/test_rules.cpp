@@ -832,3 +832,19 @@ TEST_CASE("fixes as data: a failure's explanation carries the rule's action") {
           "cuDNN 9; or move to cuDNN 9: py -m pip install 'ctranslate2>=4.5' "
           "'faster-whisper>=1.1')");
 }
+
+TEST_CASE("fixes as data: doctor --json has each finding's action") {
+    DoctorFacts f = facts_in_env("/r");
+    f.commands = {Command::Server};
+    f.scan = scan_of({dist("coqpit", "0.0.17"), dist("coqpit-config", "0.2.1")});
+    f.root.root = "/home/u/alltalk_tts-main";
+    const std::string json = format_json(diagnose_all({f}, builtin_rules()));
+    CAPTURE(json);
+    CHECK(json.find(R"("action":{"automatable":true,"index_url":null,)"
+                    R"("install":["coqpit-config==0.2.1"],"note":"",)"
+                    R"("options":["--force-reinstall","--no-deps"],"remove":["coqpit"]})") !=
+          std::string::npos);
+    CHECK(json.find(
+              R"("action":{"automatable":false,"index_url":null,"install":[],"note":"Rename)") !=
+          std::string::npos);  // root-path-dash: advice only
+}
