@@ -131,17 +131,7 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
         m.major = major;
         m.needed_by = who;
         const std::string py = text::quote_arg(python.string(), platform);
-        std::string requirement, alternative, conda;
-        for (const auto& n : who) {
-            if (n.requirement.rfind("conda ", 0) == 0) {
-                conda = n.requirement;
-            } else if (requirement.empty()) {
-                requirement = n.requirement;
-            }
-            if (!n.alternative.empty()) {
-                alternative = n.alternative;
-            }
-        }
+        const auto [requirement, conda, alternative] = cudnn_fix_parts(m);
         if (!requirement.empty()) {
             m.fix = py + " -m pip install " + text::quote_arg(requirement, platform);
         } else if (!conda.empty()) {
@@ -154,6 +144,21 @@ NativeDecision choose_cudnn(std::vector<CudnnNeed> needs, std::vector<CudnnCandi
         d.missing.push_back(std::move(m));
     }
     return d;
+}
+
+CudnnFixParts cudnn_fix_parts(const MissingCudnn& m) {
+    CudnnFixParts p;
+    for (const auto& n : m.needed_by) {
+        if (n.requirement.rfind("conda ", 0) == 0) {
+            p.conda = n.requirement;
+        } else if (p.requirement.empty()) {
+            p.requirement = n.requirement;
+        }
+        if (!n.alternative.empty()) {
+            p.alternative = n.alternative;
+        }
+    }
+    return p;
 }
 
 NativeDecision analyze_native(const NativeFacts& facts) {

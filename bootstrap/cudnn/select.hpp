@@ -28,6 +28,16 @@ struct MissingCudnn {
     std::string fix;  // the command(s) that fix it in this env
 };
 
+// What `fix` is made of, from `needed_by`: the pip requirement that provides the cuDNN (the first
+// need's that names one), else a conda command; and another requirement that removes the need
+// (e.g. "ctranslate2>=4.5.0"), if any. Empty strings where there is none.
+struct CudnnFixParts {
+    std::string requirement;
+    std::string conda;
+    std::string alternative;
+};
+CudnnFixParts cudnn_fix_parts(const MissingCudnn& missing);
+
 struct NativeDecision {
     std::vector<CudnnNeed> needs;
     std::vector<CudnnCandidate> candidates;

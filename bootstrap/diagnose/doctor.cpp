@@ -102,8 +102,9 @@ void conflict_findings(const DoctorFacts& f, const CheckResult& check, std::vect
         while (!req.empty() && req.back() == ' ') {
             req.pop_back();
         }
-        x.action.install = {req};
-        x.fix = py + " -m pip install " + text::quote_arg(req, f.platform);
+        FixAction a;
+        a.install = {req};
+        x.set_action(std::move(a), py, f.platform);
         out.push_back(std::move(x));
     }
     for (const auto& p : f.scan.problems) {
@@ -135,13 +136,15 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
         if (!r.doctor || r.when.empty() || !all_hold(r.when, facts)) {
             continue;
         }
-        out.push_back({r.id, r.severity, expand(r.message, facts, py), expand(r.fix, facts, py)});
+        out.push_back({r.id, r.severity, expand(r.message, facts, py),
+                       expand_action(r.action, facts, py), py, f.platform});
     }
     for (const auto& p : rules.profiles) {
         if (p.detect.empty() || !all_hold(p.detect, facts)) {
             continue;
         }
-        std::vector<std::string> off, pins;
+        std::vector<std::string> off;
+        FixAction pins;  // the known-good pins this env is off
         for (const auto& e : p.expect) {
             auto ok = condition_holds(e, facts);
             if (ok && !*ok) {
@@ -150,14 +153,14 @@ void rule_findings(const DoctorFacts& f, const RuleSet& rules, std::vector<Findi
                 const Distribution* d = f.scan.find(name);
                 off.push_back(name + " " + (d ? d->version_text : std::string("not installed")) +
                               " (known good: " + (req ? req->specifier.str() : e) + ")");
-                pins.push_back(text::quote_arg(e.substr(0, e.find(';')), f.platform));
+                pins.install.emplace_back(text::trim(e.substr(0, e.find(';'))));
             }
         }
         if (!off.empty()) {
             out.push_back({"profile-" + p.id, Severity::Warning,
                            "This env differs from the known-good set \"" + p.description +
                                "\": " + join(off, "; ") + ".",
-                           py + " -m pip install " + join(pins, " ")});
+                           std::move(pins), py, f.platform});
         }
     }
 }
@@ -189,7 +192,8 @@ void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const bool v1 = t->first == 1;
     const std::pair<int, int> want_vision{0, v1 ? 14 : t->second + 15};
     const std::pair<int, int> want_audio{v1 ? 0 : 2, v1 ? 13 : t->second};
-    std::vector<std::string> off, pins;
+    std::vector<std::string> off;
+    FixAction pins;  // the companions of torch's release
     for (auto [name, want] :
          {std::pair<const char*, std::pair<int, int>>{"torchvision", want_vision},
           {"torchaudio", want_audio}}) {
@@ -201,15 +205,14 @@ void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
         const std::string release = std::to_string(want.first) + "." + std::to_string(want.second);
         off.push_back(std::string(name) + " " + d->version_text + " (torch " + torch->version_text +
                       " goes with " + name + " " + release + ")");
-        pins.push_back(text::quote_arg(std::string(name) + "==" + release + ".*", f.platform));
+        pins.install.push_back(std::string(name) + "==" + release + ".*");
     }
     if (off.empty()) {
         return;
     }
-    std::string fix = python_cmd(f) + " -m pip install " + join(pins, " ");
     if (const std::string local = torch->version->local_str();
         local == "cpu" || local.rfind("cu", 0) == 0 || local.rfind("rocm", 0) == 0) {
-        fix += " --index-url https://download.pytorch.org/whl/" + local;
+        pins.index_url = "https://download.pytorch.org/whl/" + local;
     }
     out.push_back({"torch-release-mismatch", Severity::Error,
                    "torch " + torch->version_text +
@@ -218,7 +221,7 @@ void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                        join(off, "; ") +
                        ". Their native parts do not load (e.g. \"operator torchvision::nms does "
                        "not exist\").",
-                   fix});
+                   std::move(pins), python_cmd(f), f.platform});
 }
 
 // DeepSpeed turned on in AllTalk's settings: it needs DeepSpeed installed and a usable NVIDIA GPU
@@ -400,6 +403,15 @@ void platform_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     }
 }
 
+// torch and torchaudio again, from `index_url` (a CUDA build for this GPU).
+FixAction torch_reinstall(std::string index_url) {
+    FixAction a;
+    a.install = {"torch", "torchaudio"};
+    a.options = {"--force-reinstall"};
+    a.index_url = std::move(index_url);
+    return a;
+}
+
 std::string gib(std::uint64_t bytes) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
@@ -419,11 +431,24 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                 gpu_only = gpu_only && n.gpu_only;
             }
             const bool error = !gpu_only || have_gpu;
-            out.push_back({"cudnn-missing", error ? Severity::Error : Severity::Warning,
-                           "cuDNN " + std::to_string(m.major) + " is needed by " + who +
-                               ", and no folder with it was found" +
-                               (error ? "." : " (needed only on the GPU; none was found here)."),
-                           m.fix});
+            Finding x{"cudnn-missing", error ? Severity::Error : Severity::Warning,
+                      "cuDNN " + std::to_string(m.major) + " is needed by " + who +
+                          ", and no folder with it was found" +
+                          (error ? "." : " (needed only on the GPU; none was found here)."),
+                      m.fix};
+            // The pip requirement as the action (the launch's own message keeps m.fix); a conda
+            // package stays advice.
+            if (const CudnnFixParts parts = cudnn_fix_parts(m); !parts.requirement.empty()) {
+                const std::string py = python_cmd(f);
+                FixAction a;
+                a.install = {parts.requirement};
+                if (!parts.alternative.empty()) {
+                    a.note = "or remove the cuDNN " + std::to_string(m.major) + " need with " + py +
+                             " -m pip install " + text::quote_arg(parts.alternative, f.platform);
+                }
+                x.set_action(std::move(a), py, f.platform);
+            }
+            out.push_back(std::move(x));
         }
         for (const auto& c : f.native->choices) {
             std::string who;
@@ -468,8 +493,8 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                                " is a CPU-only build, but an NVIDIA "
                                "GPU is present: AllTalk runs on the CPU (\"CUDA is not "
                                "available\") and DeepSpeed cannot work.",
-                           python_cmd(f) + " -m pip install --force-reinstall torch torchaudio "
-                                           "--index-url https://download.pytorch.org/whl/cu128"});
+                           torch_reinstall("https://download.pytorch.org/whl/cu128"), python_cmd(f),
+                           f.platform});
         }
         for (const auto& d : f.gpus->devices) {
             const std::string sm = "sm_" + std::to_string(d.cc_major) + std::to_string(d.cc_minor);
@@ -499,10 +524,8 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                                    ". CUDA operations fail with \"no kernel image is available "
                                    "for execution on the device\"." +
                                    off,
-                               py +
-                                   " -m pip install --force-reinstall torch torchaudio "
-                                   "--index-url " +
-                                   torch_index_for(d.cc_major, d.cc_minor)});
+                               torch_reinstall(torch_index_for(d.cc_major, d.cc_minor)), py,
+                               f.platform});
             }
         }
     }
@@ -545,7 +568,14 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
         const std::string what = "`" + s.name + "`" + step_place(s);
         const std::string known =
             s.explanation ? " [" + s.explanation->id + "] " + s.explanation->message : "";
-        const std::string fix = s.explanation ? s.explanation->fix : "";
+        // The explanation's action, and its fix as rendered from it.
+        auto explained = [&](Finding x) {
+            if (s.explanation) {
+                x.action = s.explanation->action;
+                x.fix = s.explanation->fix;
+            }
+            return x;
+        };
         const bool soft = s.optional || s.conditional;
         const std::string why_soft =
             s.optional      ? " The script catches this failure (the import is in a try)."
@@ -560,22 +590,22 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
                            "run the check again with a longer limit: alltalk-launch doctor --deep "
                            "--deep-timeout 300"});
         } else if (s.status == StepStatus::Crashed) {
-            out.push_back(
+            out.push_back(explained(
                 {"deep-crash", Severity::Error,
                  what + " ended the process (" +
                      (s.exit_status < 0 ? signal_description(-s.exit_status)
                                         : "exit status " + std::to_string(s.exit_status)) +
                      ")." + known,
-                 fix});
+                 ""}));
         } else {
             const std::string error =
                 last_part_of(s.failure.exception_type) +
                 (s.failure.message.empty() ? "" : ": " + one_line(s.failure.message));
-            out.push_back(
+            out.push_back(explained(
                 {s.kind == "gpu" ? "deep-gpu" : "deep-import",
                  soft ? Severity::Warning : Severity::Error,
                  what + " failed: " + error + (error.ends_with('.') ? "" : ".") + known + why_soft,
-                 fix});
+                 ""}));
         }
     }
 }

@@ -26,6 +26,8 @@
 
 namespace alltalk {
 
+// `fix` is always render_fix(action): the text the doctor prints and what `alltalk-launch fix`
+// applies cannot disagree.
 struct Finding {
     std::string id;
     Severity severity = Severity::Warning;
@@ -35,11 +37,22 @@ struct Finding {
     std::vector<Command> commands;  // the commands it concerns (empty: not labelled)
 
     Finding() = default;
-    Finding(std::string id_, Severity severity_, std::string message_, std::string fix_)
-        : id(std::move(id_)),
-          severity(severity_),
-          message(std::move(message_)),
-          fix(std::move(fix_)) {}
+    // Advice only (nothing to install or remove): the action's note.
+    Finding(std::string id_, Severity severity_, std::string message_, std::string advice)
+        : id(std::move(id_)), severity(severity_), message(std::move(message_)) {
+        action.note = std::move(advice);
+        fix = action.note;
+    }
+    // `python` is the env's python, quoted.
+    Finding(std::string id_, Severity severity_, std::string message_, FixAction action_,
+            std::string_view python, Platform platform)
+        : id(std::move(id_)), severity(severity_), message(std::move(message_)) {
+        set_action(std::move(action_), python, platform);
+    }
+    void set_action(FixAction a, std::string_view python, Platform platform) {
+        action = std::move(a);
+        fix = render_fix(action, python, platform);
+    }
 };
 
 struct StartupHook {

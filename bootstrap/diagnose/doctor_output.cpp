@@ -187,6 +187,17 @@ std::string format_text(const DoctorResult& r) {
 
 namespace {
 
+// A fix as data (what `alltalk-launch fix` applies): empty lists and a null index_url where
+// there is nothing of the kind.
+nlohmann::json action_json(const FixAction& a) {
+    return {{"remove", a.remove},
+            {"install", a.install},
+            {"index_url", a.index_url ? nlohmann::json(*a.index_url) : nlohmann::json(nullptr)},
+            {"options", a.options},
+            {"note", a.note},
+            {"automatable", a.automatable()}};
+}
+
 nlohmann::json conflicts_json(const DoctorReport& c) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& x : c.check.conflicts) {
@@ -232,7 +243,8 @@ nlohmann::json deep_json(const DeepCheck& d) {
         if (s.explanation) {
             j["explanation"] = {{"id", s.explanation->id},
                                 {"message", s.explanation->message},
-                                {"fix", s.explanation->fix}};
+                                {"fix", s.explanation->fix},
+                                {"action", action_json(s.explanation->action)}};
         }
         steps.push_back(std::move(j));
     }
@@ -298,6 +310,7 @@ std::string format_json(const DoctorResult& r) {
                                  {"severity", to_string(f.severity)},
                                  {"message", f.message},
                                  {"fix", f.fix},
+                                 {"action", action_json(f.action)},
                                  {"commands", commands_json(f.commands)}});
     }
     j["commands"] = nlohmann::json::object();

@@ -163,15 +163,19 @@ std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo
     if (const Rule* r = match_failure(rules, f, facts)) {
         Explanation e;
         e.key = e.id = r->id;
-        e.message = expand(r->message, facts, python);
-        e.fix = expand(r->fix, facts, python);
+        // {global} first: expand() would take it for a distribution's name.
+        std::string message = r->message;
+        FixAction action = r->action;
         const std::string global = unsupported_global(f.message);
-        for (std::string* text : {&e.message, &e.fix}) {
+        for (std::string* text : {&message, &action.note}) {
             for (std::size_t at = text->find("{global}"); at != std::string::npos;
                  at = text->find("{global}")) {
                 text->replace(at, 8, global.empty() ? "<the class torch names>" : global);
             }
         }
+        e.message = expand(message, facts, python);
+        e.action = expand_action(action, facts, python);
+        e.fix = render_fix(e.action, python, facts.platform);
         e.involved = versions_involved(*r, facts);
         return e;
     }
@@ -186,7 +190,7 @@ std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo
     if (!imp) {
         return std::nullopt;
     }
-    return Explanation{imp->key, imp->id, imp->message, "", imp->fix};
+    return Explanation{imp->key, imp->id, imp->message, "", imp->fix, imp->action};
 }
 
 std::string format_explanation(const Explanation& e) {

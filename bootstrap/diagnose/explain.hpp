@@ -34,7 +34,8 @@ struct Explanation {
     std::string id;        // shown in brackets: the rule id, "import-missing", "import-name"
     std::string message;   // what happened
     std::string involved;  // the installed versions the rule talks about; may be empty
-    std::string fix;       // may be empty
+    std::string fix;       // may be empty; render_fix(action) where there is an action
+    FixAction action;      // the fix as data, expanded for this env
 };
 
 // The installed files, read only when a failed import is to be explained.

@@ -217,8 +217,10 @@ std::string where(const ImportFailure& f, const InstalledModules::Entry* owner) 
     return out + ")";
 }
 
-std::string pip(const std::string& python, const std::string& what, Platform platform) {
-    return python + " -m pip install " + text::quote_arg(what, platform);
+// The explanation's fix: `action`, and the text rendered from it.
+void set_fix(ImportExplanation& e, FixAction action, const std::string& python, Platform platform) {
+    e.action = std::move(action);
+    e.fix = render_fix(e.action, python, platform);
 }
 
 std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
@@ -234,8 +236,10 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
     if (const auto* p = provider_of(m, f.module)) {
         e.message = lead + ", although " + dist_text(*p->dist) +
                     " lists its files: that install is damaged or incomplete.";
-        e.fix = python + " -m pip install --force-reinstall --no-deps " +
-                text::quote_arg(p->dist->name + "==" + p->dist->version_text, facts.platform);
+        FixAction a;
+        a.install = {p->dist->name + "==" + p->dist->version_text};
+        a.options = {"--force-reinstall", "--no-deps"};
+        set_fix(e, std::move(a), python, facts.platform);
         return e;
     }
     if (top != f.module) {
@@ -250,14 +254,18 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
                 e.message += " " + dist_text(*importer->dist) + " requires " + d->requirement +
                              ": a release of " + p->dist->name + " that has " + f.module +
                              " is needed.";
-                e.fix = pip(python, d->requirement, facts.platform) + "   (if that keeps " +
-                        p->dist->version_text + ", pick the release of " + p->dist->name +
-                        " that has " + f.module + ")";
+                FixAction a;
+                a.install = {d->requirement};
+                a.note = "if that keeps " + p->dist->version_text + ", pick the release of " +
+                         p->dist->name + " that has " + f.module;
+                set_fix(e, std::move(a), python, facts.platform);
             } else {
                 e.message += " A release of " + p->dist->name + " that has it is needed.";
-                e.fix = "find the release of " + p->dist->name + " that has " + f.module +
-                        " and install it: " + python + " -m pip install " +
-                        text::quote_arg(p->dist->name + "==<that version>", facts.platform);
+                FixAction a;
+                a.note = "find the release of " + p->dist->name + " that has " + f.module +
+                         " and install it: " + python + " -m pip install " +
+                         text::quote_arg(p->dist->name + "==<that version>", facts.platform);
+                set_fix(e, std::move(a), python, facts.platform);
             }
             return e;
         }
@@ -268,22 +276,26 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
         e.message = lead + ": " + top + " is a module of Python's standard library on " +
                     (windows ? "Linux and macOS" : "Windows") +
                     " only, so this code path cannot run on this system (no package provides it).";
-        e.fix = "run this part on " + std::string(windows ? "Linux" : "Windows") +
-                ", or skip it on this system (check sys.platform before the import)";
+        FixAction a;
+        a.note = "run this part on " + std::string(windows ? "Linux" : "Windows") +
+                 ", or skip it on this system (check sys.platform before the import)";
+        set_fix(e, std::move(a), python, facts.platform);
         return e;
     }
     if (listed(top, kBuiltWith)) {
         e.message = lead + ": " + top +
                     " is part of Python's standard library, but this Python was built without the "
                     "C library behind it (no package on PyPI provides it).";
-        e.fix = top == "_tkinter" || top == "tkinter"
-                    ? std::string(
-                          "install Tk support for this Python (Debian/Ubuntu: sudo apt "
-                          "install python3-tk; a conda env: conda install tk), or "
-                          "recreate the env with AllTalk's installer")
-                    : std::string(
-                          "recreate the env from a complete Python build (AllTalk's "
-                          "installer sets up one)");
+        FixAction a;
+        a.note = top == "_tkinter" || top == "tkinter"
+                     ? std::string(
+                           "install Tk support for this Python (Debian/Ubuntu: sudo apt "
+                           "install python3-tk; a conda env: conda install tk), or "
+                           "recreate the env with AllTalk's installer")
+                     : std::string(
+                           "recreate the env from a complete Python build (AllTalk's "
+                           "installer sets up one)");
+        set_fix(e, std::move(a), python, facts.platform);
         return e;
     }
     // Nothing installed provides it: the usual PyPI name, else the module's own.
@@ -316,7 +328,13 @@ std::optional<ImportExplanation> explain_no_module(const ImportFailure& f,
             what = declared->requirement;
         }
     }
-    e.fix = pip(python, what, facts.platform);
+    FixAction a;
+    if (pep508::parse_requirement(what)) {
+        a.install = {what};
+    } else {  // a module name that is no project name ("_private"): nothing pip could take
+        a.note = "install the package that provides " + top;
+    }
+    set_fix(e, std::move(a), python, facts.platform);
     return e;
 }
 
@@ -354,9 +372,12 @@ std::optional<ImportExplanation> explain_no_name(const ImportFailure& f, const I
                  "was added later).";
     // A bare name ("requires packaging") bounds nothing.
     const bool bounded = range.find_first_of("<>=!~") != std::string::npos;
-    e.fix = "find the release of " + d.name + (bounded ? " within " + range : "") + " that has " +
-            f.name + " and install it: " + python + " -m pip install " +
-            text::quote_arg(d.name + "==<that version>", facts.platform);
+    FixAction a;
+    a.note = "find the release of " + d.name + (bounded ? " within " + range : "") + " that has " +
+             f.name + " and install it: " + python + " -m pip install " +
+             text::quote_arg(d.name + "==<that version>", facts.platform) +
+             " (alltalk-launch fix --deep finds it by trial)";
+    set_fix(e, std::move(a), python, facts.platform);
     return e;
 }
 

@@ -54,7 +54,8 @@ struct ImportExplanation {
     std::string key;      // for "once per process": "import-missing:yaml", "import-name:M:N"
     std::string id;       // "import-missing" or "import-name"
     std::string message;  // what is missing, who imports it, which distributions are involved
-    std::string fix;      // a command (or advice) for this env
+    std::string fix;      // a command (or advice) for this env: render_fix(action)
+    FixAction action;     // the fix as data (something to install where a package is known)
 };
 
 // `python` is the env's python, quoted. nullopt when there is nothing useful to say (a name

@@ -70,6 +70,111 @@ std::string string(const toml::table& t, const char* key, std::string_view origi
     return s->get();
 }
 
+// The names between braces in `text`: "coqpit-config=={coqpit-config}" -> {"coqpit-config"}.
+std::vector<std::string> placeholders(std::string_view text) {
+    std::vector<std::string> out;
+    for (std::size_t i = text.find('{'); i != std::string_view::npos; i = text.find('{', i + 1)) {
+        const std::size_t close = text.find('}', i);
+        if (close == std::string_view::npos) {
+            break;
+        }
+        out.emplace_back(text.substr(i + 1, close - i - 1));
+        i = close;
+    }
+    return out;
+}
+
+// The distributions that `when` requires installed ("name<spec>" without '!' or '$').
+std::vector<std::string> required_installed(const std::vector<std::string>& when) {
+    std::vector<std::string> out;
+    for (const auto& c : when) {
+        const std::string_view t = text::trim(c);
+        if (t.empty() || t.front() == '!' || t.front() == '$') {
+            continue;
+        }
+        if (auto req = pep508::parse_requirement(t)) {
+            out.push_back(req->key);
+        }
+    }
+    return out;
+}
+
+// pip install flags (no value) that a fix may use; values go through their own keys (index_url).
+constexpr std::string_view kFixOptions[] = {
+    "--force-reinstall",    "--no-deps",         "--upgrade", "--pre", "--no-cache-dir",
+    "--no-build-isolation", "--ignore-installed"};
+
+// A [rule.fix] table. Strict: unknown keys and requirements that are not PEP 508 are errors, so
+// that what `alltalk-launch fix` applies is checked when the data is built.
+FixAction parse_fix(const toml::table& t, const Rule& r, std::string_view origin) {
+    const std::string at = where(origin, t) + ": rule " + r.id + ": [rule.fix] ";
+    auto fail = [&](const std::string& why) { throw LaunchError(Stage::Rules, at + why); };
+    for (const auto& [key, value] : t) {
+        const std::string_view k = key.str();
+        if (k != "install" && k != "remove" && k != "index_url" && k != "options" && k != "note") {
+            fail("has an unknown key `" + std::string(k) +
+                 "` (install, remove, index_url, options, note)");
+        }
+    }
+    FixAction a;
+    try {
+        a.install = strings(t, "install", origin);
+        a.remove = strings(t, "remove", origin);
+        a.options = strings(t, "options", origin);
+        a.note = string(t, "note", origin, false);
+        if (t.get("index_url")) {
+            a.index_url = string(t, "index_url", origin, false);
+        }
+    } catch (const LaunchError& e) {  // a value of the wrong type: name the rule too
+        throw LaunchError(Stage::Rules, e.text().what + " (rule " + r.id + ", [rule.fix])");
+    }
+    const auto installed = required_installed(r.when);
+    for (const auto& req : a.install) {
+        // The shape with each {name} replaced by a version; only installed versions that the
+        // rule's conditions guarantee can be placed in a requirement.
+        std::string shape = req;
+        for (const auto& name : placeholders(req)) {
+            if (std::find(installed.begin(), installed.end(), normalize_name(name)) ==
+                installed.end()) {
+                fail("install '" + req + "': {" + name +
+                     "} is not a distribution that the rule's `when` requires installed");
+            }
+            const std::string ph = "{" + name + "}";
+            shape.replace(shape.find(ph), ph.size(), "1.0");
+        }
+        std::string error;
+        if (!pep508::parse_requirement(shape, &error)) {
+            fail("install '" + req + "' is not a PEP 508 requirement: " + error);
+        }
+    }
+    for (const auto& name : a.remove) {
+        auto req = pep508::parse_requirement(name);
+        if (!req || req->text != req->name) {
+            fail("remove '" + name + "' is not a distribution name");
+        }
+    }
+    for (const auto& o : a.options) {
+        if (std::find(std::begin(kFixOptions), std::end(kFixOptions), o) == std::end(kFixOptions)) {
+            fail("option '" + o + "' is not one of the pip install flags a fix may use");
+        }
+    }
+    if (a.index_url &&
+        ((!a.index_url->starts_with("https://") && !a.index_url->starts_with("http://")) ||
+         a.index_url->find_first_of(" \t\n\"'{}") != std::string::npos)) {
+        fail("index_url '" + *a.index_url + "' is not a URL");
+    }
+    if (a.install.empty() && (a.index_url || !a.options.empty())) {
+        fail("index_url and options need something to install");
+    }
+    if (!a.automatable() && a.note.empty()) {
+        fail("is empty (install, remove or note)");
+    }
+    if (a.automatable() && a.note.starts_with("(")) {
+        fail("note: written without parentheses (the command's remark gets them when printed)");
+    }
+    return a;
+}
+
 int signal_number(const std::string& name) {
     if (name == "SIGABRT") {
         return SIGABRT;
@@ -117,7 +222,14 @@ RuleSet parse_rules(std::string_view toml_text, std::string_view origin) {
                                          : Severity::Warning;
             r.when = strings(*t, "when", origin);
             r.message = string(*t, "message", origin, true);
-            r.fix = string(*t, "fix", origin, false);
+            if (const toml::node* fix = t->get("fix")) {
+                const auto* ft = fix->as_table();
+                if (!ft) {
+                    throw LaunchError(Stage::Rules, where(origin, *fix) + ": rule " + r.id +
+                                                        ": fix must be a [rule.fix] table");
+                }
+                r.action = parse_fix(*ft, r, origin);
+            }
             if (const auto* d = t->get_as<bool>("doctor")) {
                 r.doctor = d->get();
             }
@@ -271,6 +383,46 @@ std::string expand(std::string_view text, const InstalledFacts& facts, std::stri
             }
         }
         out += text[i++];
+    }
+    return out;
+}
+
+FixAction expand_action(const FixAction& action, const InstalledFacts& facts,
+                        std::string_view python) {
+    FixAction out = action;
+    for (auto& req : out.install) {
+        req = expand(req, facts, python);
+    }
+    if (out.index_url) {
+        out.index_url = expand(*out.index_url, facts, python);
+    }
+    out.note = expand(out.note, facts, python);
+    return out;
+}
+
+std::string render_fix(const FixAction& a, std::string_view python, Platform platform) {
+    std::string out;
+    if (!a.remove.empty()) {
+        out += std::string(python) + " -m pip uninstall -y";
+        for (const auto& name : a.remove) {
+            out += " " + text::quote_arg(name, platform);
+        }
+    }
+    if (!a.install.empty()) {
+        out +=
+            std::string(out.empty() ? "" : "   then   ") + std::string(python) + " -m pip install";
+        for (const auto& o : a.options) {
+            out += " " + o;  // flags only (parse_fix): nothing to quote
+        }
+        for (const auto& req : a.install) {
+            out += " " + text::quote_arg(req, platform);
+        }
+        if (a.index_url) {
+            out += " --index-url " + text::quote_arg(*a.index_url, platform);
+        }
+    }
+    if (!a.note.empty()) {
+        out += out.empty() ? a.note : "   (" + a.note + ")";
     }
     return out;
 }

@@ -18,14 +18,18 @@ namespace alltalk {
 enum class Severity { Error, Warning, Info };
 
 // A fix as data: what `alltalk-launch fix` applies through the env's own pip, and what the
-// doctor prints (render_fix), so that the two can never disagree. Texts may hold {name}
-// placeholders (installed versions), expanded with the rule's message.
+// doctor prints (render_fix), so that the two can never disagree. In a rule, `install` and
+// `note` may hold {name} placeholders (installed versions), and `note` also {python} and {arg:X};
+// expand_action() replaces them for one env. A finding's action is already expanded.
 struct FixAction {
     std::vector<std::string> remove;       // distributions to uninstall first (pip uninstall -y)
     std::vector<std::string> install;      // PEP 508 requirements, resolved by pip with the env
     std::optional<std::string> index_url;  // --index-url (the torch CUDA indexes)
-    std::vector<std::string> options;      // further pip install options (--force-reinstall, ...)
-    std::string note;  // what cannot be automated, or a remark printed after the command
+    std::vector<std::string> options;      // further pip install options: flags such as
+                                           // --force-reinstall, --no-deps (no values)
+    // What cannot be automated (the whole advice when there is nothing to install or remove), or
+    // a remark that render_fix() prints in parentheses after the command.
+    std::string note;
     // A fix that `alltalk-launch fix` can apply (something to install or remove).
     bool automatable() const { return !install.empty() || !remove.empty(); }
 };
@@ -40,8 +44,7 @@ struct Rule {
     // variables is set (not empty) in the app's environment; "!$A|B": none is.
     std::vector<std::string> when;
     std::string message;  // what is wrong and why, with {name} placeholders for installed versions
-    std::string fix;      // a command; {python} is the env's python, quoted
-    FixAction action;     // the fix as data (`fix` is rendered from it where it has one)
+    FixAction action;     // the fix as data ([rule.fix]); render_fix(expand_action(...)) prints it
     bool doctor = true;   // reported by `alltalk-launch doctor` when `when` holds
     // Failure matching (after a crash): the exception's type name (last dotted part) and
     // substrings of its message or of the traceback text; empty = not a failure rule.
@@ -87,5 +90,15 @@ bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& 
 // Replaces {python} (quoted env python) and {name} (installed version of `name`, or "not
 // installed") in rule texts.
 std::string expand(std::string_view text, const InstalledFacts& facts, std::string_view python);
+
+// A rule's action for one env: expand() applied to its requirements and its note.
+FixAction expand_action(const FixAction& action, const InstalledFacts& facts,
+                        std::string_view python);
+
+// The text the doctor and the failure explanations print for an (expanded) action, each argument
+// quoted for `platform`'s shell (text::quote_arg); `python` is the env's python, already quoted:
+//   PY -m pip uninstall -y A B   then   PY -m pip install OPTIONS REQ... --index-url URL   (note)
+// An action with nothing to install or remove prints its note alone; an empty action, "".
+std::string render_fix(const FixAction& action, std::string_view python, Platform platform);
 
 }  // namespace alltalk

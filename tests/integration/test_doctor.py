@@ -138,6 +138,9 @@ def test_conflicts_exit_1_with_fix_command(tmp_path, pip_wheel):
                                     "installed": "2.6.4"}]
     fix = next(f for f in report["findings"] if f["id"] == "requirement-conflict")
     assert fix["severity"] == "error" and "pip install" in fix["fix"]
+    # The same fix as data, what `alltalk-launch fix` applies.
+    assert fix["action"] == {"remove": [], "install": ["pydantic<2.0"], "index_url": None,
+                             "options": [], "note": "", "automatable": True}
 
 
 def test_missing_dependency_is_null_in_json(tmp_path, pip_wheel):

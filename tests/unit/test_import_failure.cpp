@@ -115,6 +115,7 @@ TEST_CASE("a module nothing provides: the usual PyPI name, the importing distrib
     CHECK(e->message.find("PyPI package") == std::string::npos);  // the requirement says it
     CHECK(e->message.find("requires pyyaml>=6.0") != std::string::npos);
     CHECK(e->fix == "/env/bin/python -m pip install 'pyyaml>=6.0'");
+    CHECK(e->action.install == std::vector<std::string>{"pyyaml>=6.0"});  // what `fix` applies
 
     f.module = "torchaudio";  // declared in an extra only
     e = explain_import_failure(f, env.modules, env.facts, "/env/bin/python");
@@ -131,6 +132,8 @@ TEST_CASE("a module nothing provides: the usual PyPI name, the importing distrib
     e = explain_import_failure(f, env.modules, env.facts, "/env/bin/python");
     CHECK(e->message.find("standard library on Windows only") != std::string::npos);
     CHECK(e->fix.find("pip") == std::string::npos);
+    CHECK_FALSE(e->action.automatable());
+    CHECK(e->action.note == e->fix);
     f.module = "_tkinter";
     e = explain_import_failure(f, env.modules, env.facts, "/env/bin/python");
     CHECK(e->message.find("built without the C library") != std::string::npos);
@@ -151,6 +154,8 @@ TEST_CASE("a module an installed distribution lists, and a missing submodule") {
     auto e = explain_import_failure(f, env.modules, env.facts, "py");
     CHECK(e->message.find("although pyyaml 6.0.1 lists its files") != std::string::npos);
     CHECK(e->fix == "py -m pip install --force-reinstall --no-deps pyyaml==6.0.1");
+    CHECK(e->action.install == std::vector<std::string>{"pyyaml==6.0.1"});
+    CHECK(e->action.options == std::vector<std::string>{"--force-reinstall", "--no-deps"});
 
     f.module = "transformers.generation.streamers";
     f.importer = std::string(kSite) + "/TTS/tts/layers/xtts/gpt.py";

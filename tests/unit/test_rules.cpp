@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "diagnose/doctor.hpp"
 #include "diagnose/explain.hpp"
 #include "diagnose/rules.hpp"
@@ -86,7 +87,8 @@ TEST_CASE("failures match on type, pattern, conditions and signals") {
 id = "a"
 when = ["gradio<4", "pydantic>=2"]
 message = "gradio {gradio} with pydantic {pydantic}"
-fix = "{python} -m pip install 'pydantic<2'"
+[rule.fix]
+install = ["pydantic<2"]
 [rule.failure]
 exception = ["ValidationError"]
 patterns = ["Input should be a valid integer"]
@@ -629,4 +631,220 @@ TEST_CASE("doctor: what finetune.py checks before training") {
     f.finetune = {};  // the finetune command not checked
     r = diagnose(f, builtin_rules());
     CHECK_FALSE(has_finding(r, "finetune-disk"));
+}
+
+namespace {
+
+// An env where every distribution that `when` requires installed is, at version 1.0 (enough to
+// expand a rule's {name} placeholders).
+SiteScan scan_for(const Rule& r) {
+    std::vector<Distribution> ds;
+    for (const auto& c : r.when) {
+        if (c.empty() || c.front() == '!' || c.front() == '$') {
+            continue;
+        }
+        if (auto req = pep508::parse_requirement(c); req && req->key != "python") {
+            ds.push_back(dist(req->name, "1.0"));
+        }
+    }
+    return scan_of(ds);
+}
+
+}  // namespace
+
+TEST_CASE("fixes as data: every automatable builtin fix renders to a command of its own data") {
+    int automatable = 0;
+    for (const auto& r : builtin_rules().rules) {
+        CAPTURE(r.id);
+        SiteScan scan = scan_for(r);
+        for (Platform platform : {Platform::Posix, Platform::Windows}) {
+            InstalledFacts facts{&scan, "3.11.9", {}, platform};
+            const std::string py = platform == Platform::Windows
+                                       ? "\"C:\\AllTalk\\env\\python.exe\""
+                                       : "/env/bin/python";
+            const FixAction a = expand_action(r.action, facts, py);
+            const std::string text = render_fix(a, py, platform);
+            CAPTURE(text);
+            CHECK(text.find("{") == std::string::npos);  // every placeholder expanded
+            if (!a.automatable()) {
+                CHECK(text == a.note);
+                continue;
+            }
+            automatable += platform == Platform::Posix;
+            for (const auto& req : a.install) {
+                CAPTURE(req);
+                std::string error;
+                CHECK(pep508::parse_requirement(req, &error).has_value());
+                CHECK(text.find(" " + text::quote_arg(req, platform)) != std::string::npos);
+            }
+            for (const auto& name : a.remove) {
+                CHECK(text.find(py + " -m pip uninstall -y") == 0);
+                CHECK(text.find(" " + text::quote_arg(name, platform)) != std::string::npos);
+            }
+            if (!a.install.empty()) {
+                CHECK(text.find(py + " -m pip install") != std::string::npos);
+            }
+            for (const auto& o : a.options) {
+                CHECK(text.find(" " + o + " ") != std::string::npos);
+            }
+            if (a.index_url) {
+                CHECK(text.find(" --index-url " + text::quote_arg(*a.index_url, platform)) !=
+                      std::string::npos);
+            }
+            if (!a.note.empty()) {
+                CHECK(text.ends_with("   (" + a.note + ")"));
+            }
+        }
+    }
+    CHECK(automatable >= 20);
+}
+
+TEST_CASE("fixes as data: render_fix, two steps and Windows quoting") {
+    FixAction a;
+    a.remove = {"coqpit"};
+    a.install = {"coqpit-config==0.2.1"};
+    a.options = {"--force-reinstall", "--no-deps"};
+    CHECK(render_fix(a, "/e/bin/python", Platform::Posix) ==
+          "/e/bin/python -m pip uninstall -y coqpit   then   /e/bin/python -m pip install "
+          "--force-reinstall --no-deps coqpit-config==0.2.1");
+    CHECK(render_fix(a, "\"C:\\e\\python.exe\"", Platform::Windows) ==
+          "\"C:\\e\\python.exe\" -m pip uninstall -y \"coqpit\"   then   \"C:\\e\\python.exe\" -m "
+          "pip install --force-reinstall --no-deps \"coqpit-config==0.2.1\"");
+    FixAction t;
+    t.install = {"torch>=2.4", "torchaudio>=2.4"};
+    t.index_url = "https://download.pytorch.org/whl/cu121";
+    t.note = "one release for both";
+    CHECK(render_fix(t, "py", Platform::Posix) ==
+          "py -m pip install 'torch>=2.4' 'torchaudio>=2.4' --index-url "
+          "https://download.pytorch.org/whl/cu121   (one release for both)");
+    CHECK(render_fix(t, "py", Platform::Windows) ==
+          "py -m pip install \"torch>=2.4\" \"torchaudio>=2.4\" --index-url "
+          "\"https://download.pytorch.org/whl/cu121\"   (one release for both)");
+    FixAction advice;
+    advice.note = "export MKL_THREADING_LAYER=GNU";
+    CHECK_FALSE(advice.automatable());
+    CHECK(render_fix(advice, "py", Platform::Posix) == "export MKL_THREADING_LAYER=GNU");
+    CHECK(render_fix(FixAction{}, "py", Platform::Posix).empty());
+
+    // The builtin coqpit rule: its {coqpit-config} placeholder is the installed version.
+    const Rule& coqpit =
+        *std::find_if(builtin_rules().rules.begin(), builtin_rules().rules.end(),
+                      [](const Rule& r) { return r.id == "coqpit-original-beside-fork"; });
+    SiteScan scan = scan_of({dist("coqpit", "0.0.17"), dist("coqpit-config", "0.2.1")});
+    InstalledFacts facts{&scan, "3.11.9", {}, Platform::Windows};
+    CHECK(render_fix(expand_action(coqpit.action, facts, "\"C:\\e\\python.exe\""),
+                     "\"C:\\e\\python.exe\"", Platform::Windows) ==
+          render_fix(a, "\"C:\\e\\python.exe\"", Platform::Windows));
+}
+
+TEST_CASE("fixes as data: a malformed [rule.fix] is an error that names the rule") {
+    auto parse = [](const std::string& fix) {
+        return parse_rules("[[rule]]\nid = 'bad-fix'\nmessage = 'm'\nwhen = ['coqpit']\n" + fix,
+                           "r.toml");
+    };
+    CHECK_NOTHROW(parse("[rule.fix]\ninstall = ['coqpit-config=={coqpit}']\nnote = 'n'\n"));
+    for (const char* fix : {
+             "[rule.fix]\ninstall = ['a']\nindex = 'https://x'\n",        // unknown key
+             "[rule.fix]\ninstall = ['pydantic >>> 2']\n",                // not PEP 508
+             "[rule.fix]\ninstall = ['x=={torch}']\n",                    // torch: not in `when`
+             "[rule.fix]\ninstall = ['{python} -m pip']\n",               // no such placeholder
+             "[rule.fix]\nremove = ['coqpit<1']\n",                       // not a name
+             "[rule.fix]\ninstall = ['a']\noptions = ['--target=/x']\n",  // not a flag we allow
+             "[rule.fix]\ninstall = ['a']\nindex_url = 'download.pytorch.org'\n",  // not a URL
+             "[rule.fix]\noptions = ['--no-deps']\nnote = 'n'\n",  // options without install
+             "[rule.fix]\n",                                       // empty
+             "[rule.fix]\ninstall = 'a'\nnote = 3\n",              // note of another type
+             "[rule.fix]\ninstall = ['a']\nnote = '(in parentheses)'\n",
+             "fix = 'pip install a'\n",  // the old string form
+         }) {
+        CAPTURE(fix);
+        CHECK_THROWS_WITH_AS(parse(fix), doctest::Contains("bad-fix"), LaunchError);
+    }
+}
+
+TEST_CASE("fixes as data: the doctor's findings carry their actions, expanded for the env") {
+    DoctorFacts f = facts_in_env("/r");
+    f.scan = scan_of({dist("gradio", "3.50.2", {"pydantic<2.0; python_version >= '3.8'"}),
+                      dist("pydantic", "2.6.4"), dist("coqpit", "0.0.17"),
+                      dist("coqpit-config", "0.2.1"), dist("coqui-tts", "0.24.3"),
+                      dist("torch", "2.5.1+cu121"), dist("torchvision", "0.19.1+cu121"),
+                      dist("torchaudio", "2.5.1+cu121")});
+    f.markers = {{"python_version", "3.11"}};
+    const DoctorReport r = diagnose(f, builtin_rules());
+    const std::string py = "/r/env/bin/python";
+    for (const auto& x : r.findings) {
+        CAPTURE(x.id);
+        CHECK(x.fix == render_fix(x.action, py, Platform::Posix));  // never disagree
+    }
+    const Finding* c = finding(r, "requirement-conflict");
+    REQUIRE(c);
+    CHECK(c->action.install == std::vector<std::string>{"pydantic<2.0"});  // without its marker
+    CHECK(c->action.automatable());
+    const Finding* q = finding(r, "coqpit-original-beside-fork");
+    REQUIRE(q);
+    CHECK(q->action.remove == std::vector<std::string>{"coqpit"});
+    CHECK(q->action.install == std::vector<std::string>{"coqpit-config==0.2.1"});
+    CHECK(q->action.options == std::vector<std::string>{"--force-reinstall", "--no-deps"});
+    const Finding* p = finding(r, "profile-alltalk-v2");
+    REQUIRE(p);
+    CHECK(p->action.install == std::vector<std::string>{"gradio==4.44.1", "pydantic==2.10.6"});
+    const Finding* t = finding(r, "torch-release-mismatch");
+    REQUIRE(t);
+    CHECK(t->action.install == std::vector<std::string>{"torchvision==0.20.*"});
+    CHECK(t->action.index_url == "https://download.pytorch.org/whl/cu121");
+    const Finding* g = finding(r, "gradio3-pydantic2");
+    REQUIRE(g);
+    CHECK(g->action.install == std::vector<std::string>{"pydantic<2"});
+    CHECK(g->fix == py + " -m pip install 'pydantic<2'");
+
+    // Advice only: a note, nothing to apply.
+    f.root.root = "/home/u/alltalk_tts-main";
+    const DoctorReport renamed = diagnose(f, builtin_rules());
+    const Finding* dash = finding(renamed, "root-path-dash");
+    REQUIRE(dash);
+    CHECK_FALSE(dash->action.automatable());
+    CHECK(dash->action.note == dash->fix);
+}
+
+TEST_CASE("fixes as data: a failure's explanation carries the rule's action") {
+    SiteScan scan = scan_of({dist("torch", "2.6.0")});
+    InstalledFacts facts{&scan, "3.11.9", {}};
+    FailureInfo named{"UnpicklingError",
+                      "Weights only load failed ... Unsupported global: GLOBAL "
+                      "mymod.Custom was not an allowed global",
+                      "", 0};
+    auto e = explain_known(builtin_rules(), named, facts, "py", {});
+    REQUIRE(e);
+    CHECK(e->id == "torch-weights-only");
+    CHECK_FALSE(e->action.automatable());
+    CHECK(e->fix.find("safe_globals = [\"mymod.Custom\"]") != std::string::npos);
+    CHECK(e->message.find("mymod.Custom") != std::string::npos);
+
+    SiteScan ct = scan_of({dist("ctranslate2", "4.4.0")});
+    InstalledFacts withct{&ct, "3.11.9", {}};
+    FailureInfo so8{"OSError", "libcudnn_ops_infer.so.8: cannot open shared object file", "", 0};
+    e = explain_known(builtin_rules(), so8, withct, "py", {});
+    REQUIRE(e);
+    CHECK(e->id == "cudnn8-missing-ctranslate2");
+    CHECK(e->action.install == std::vector<std::string>{"nvidia-cudnn-cu12==8.9.7.29"});
+    CHECK(e->fix ==
+          "py -m pip install nvidia-cudnn-cu12==8.9.7.29   (alltalk-launch serves it beside "
+          "cuDNN 9; or move to cuDNN 9: py -m pip install 'ctranslate2>=4.5' "
+          "'faster-whisper>=1.1')");
+}
+
+TEST_CASE("fixes as data: doctor --json has each finding's action") {
+    DoctorFacts f = facts_in_env("/r");
+    f.commands = {Command::Server};
+    f.scan = scan_of({dist("coqpit", "0.0.17"), dist("coqpit-config", "0.2.1")});
+    f.root.root = "/home/u/alltalk_tts-main";
+    const std::string json = format_json(diagnose_all({f}, builtin_rules()));
+    CAPTURE(json);
+    CHECK(json.find(R"("action":{"automatable":true,"index_url":null,)"
+                    R"("install":["coqpit-config==0.2.1"],"note":"",)"
+                    R"("options":["--force-reinstall","--no-deps"],"remove":["coqpit"]})") !=
+          std::string::npos);
+    CHECK(json.find(
+              R"("action":{"automatable":false,"index_url":null,"install":[],"note":"Rename)") !=
+          std::string::npos);  // root-path-dash: advice only
 }
