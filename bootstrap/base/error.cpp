@@ -28,6 +28,8 @@ const char* to_string(Stage stage) {
             return "install";
         case Stage::Rules:
             return "rules";
+        case Stage::Fix:
+            return "fix";
     }
     return "?";
 }

@@ -26,6 +26,7 @@ enum class Stage {
     Child,    // a process started by the app through the launcher
     Install,  // the launcher's own files (its embed plugin)
     Rules,    // the rules data
+    Fix,      // `fix`: its lock, its undo points, the pip steps
 };
 const char* to_string(Stage stage);
 
