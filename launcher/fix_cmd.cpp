@@ -15,9 +15,4 @@ int run_fix(const cli::Options& opts) {
     return 2;
 }
 
-int run_fix_maintenance(const cli::Options&) {
-    std::fputs("alltalk-launch: error: fix --undo is not built yet.\n", stderr);
-    return 2;
-}
-
 }  // namespace alltalk
