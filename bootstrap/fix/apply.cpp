@@ -62,6 +62,7 @@ ApplyResult apply_fix(const ApplyRequest& request) {
                       "Run `alltalk-launch fix --undo` to put the env back as it was before that "
                       "fix, then run the fix again."});
     }
+    remove_incomplete_undo_points(env);  // killed while recording: nothing had changed
     ApplyResult result;
     UndoManifest m = record_undo_point(env, request.scan, request.replaced, request.installs,
                                        request.summary, request.record, &result.recorded);

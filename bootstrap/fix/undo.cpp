@@ -515,6 +515,18 @@ std::optional<UndoManifest> interrupted_undo_point(const PythonEnv& env) {
     return out;
 }
 
+std::vector<std::string> remove_incomplete_undo_points(const PythonEnv& env) {
+    std::vector<std::string> out;
+    for (const auto& p : list_undo_points(env)) {
+        if (p.manifest && p.manifest->state == UndoState::Recording) {
+            std::error_code ec;
+            fs::remove_all(point_dir(env, p.id), ec);
+            out.push_back(p.id);
+        }
+    }
+    return out;
+}
+
 void forget_undo_point(const PythonEnv& env, const std::string& id) {
     std::error_code ec;
     if (id.empty() || id.find('/') != std::string::npos || id.find('\\') != std::string::npos ||

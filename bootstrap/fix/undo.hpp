@@ -66,6 +66,11 @@ UndoManifest read_undo_point(const PythonEnv& env, const std::string& id);
 // The latest point whose fix was interrupted (state "applying"): the next fix refuses to start.
 std::optional<UndoManifest> interrupted_undo_point(const PythonEnv& env);
 
+// Removes the points left in state "recording" by a fix that was killed while writing them
+// (they changed nothing); called with the fix lock held, so none of them is being written.
+// Returns their ids.
+std::vector<std::string> remove_incomplete_undo_points(const PythonEnv& env);
+
 // Removes a point; LaunchError for an unknown id.
 void forget_undo_point(const PythonEnv& env, const std::string& id);
 
