@@ -92,9 +92,11 @@ FixLock FixLock::acquire(const PythonEnv& env, std::string what) {
         case files::FileLock::Outcome::Failed:
             break;
     }
-    throw LaunchError(Stage::Fix, ErrorText{"Cannot take the fix lock: " + why + ".", "",
-                                            "Make " + process::to_utf8(env.dir) +
-                                                " writable for this user and run it again."});
+    throw LaunchError(Stage::Fix,
+                      ErrorText{"Cannot take the fix lock: " + why + ". Nothing was changed.", "",
+                                "The env is not writable for this user (or is on a read-only "
+                                "disk): run alltalk-launch as the user who owns " +
+                                    process::to_utf8(env.dir) + ", or make it writable."});
 }
 
 std::optional<LockHolder> fix_lock_holder(const PythonEnv& env) {

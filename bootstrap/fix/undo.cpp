@@ -128,10 +128,7 @@ void save_file(const fs::path& src, const fs::path& dst, bool allow_links, Recor
     }
     fs::path tmp = dst;
     tmp += ".tmp";
-    fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
-    if (!ec) {
-        ec = files::sync_file(tmp);
-    }
+    ec = files::copy_file_synced(src, tmp);
     if (!ec) {
         fs::rename(tmp, dst, ec);
     }
@@ -442,11 +439,8 @@ bool put_back(const fs::path& saved, const fs::path& target, const SavedFile& f)
     fs::create_hard_link(saved, tmp, ec);
     if (ec) {
         ec.clear();
-        fs::copy_file(saved, tmp, ec);
+        ec = files::copy_file_synced(saved, tmp);
         copied = !ec;
-        if (!ec) {
-            ec = files::sync_file(tmp);
-        }
     }
     if (!ec) {
         fs::rename(tmp, target, ec);

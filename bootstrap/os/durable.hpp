@@ -19,6 +19,12 @@ std::error_code sync_dir(const std::filesystem::path& dir);
 // Creates or truncates `path` and writes `data` into it, flushed.
 std::error_code write_file_synced(const std::filesystem::path& path, std::string_view data);
 
+// Copies `from` to `to` (created or truncated, with `from`'s permissions), flushed. Unlike
+// std::filesystem::copy_file it reports the real error of a short write (libstdc++'s sendfile
+// path turns EFBIG into EIO).
+std::error_code copy_file_synced(const std::filesystem::path& from,
+                                 const std::filesystem::path& to);
+
 // Writes `data` to `path` atomically: a temporary name beside it, flushed, renamed over `path`,
 // the folder flushed. On failure `path` is unchanged and the temporary file removed.
 std::error_code replace_file_atomically(const std::filesystem::path& path, std::string_view data);

@@ -37,6 +37,13 @@ std::error_code sync_dir(const fs::path&) {
     return {};  // NTFS journals its folder entries; there is no handle to flush them through
 }
 
+std::error_code copy_file_synced(const fs::path& from, const fs::path& to) {
+    if (!::CopyFileW(from.c_str(), to.c_str(), FALSE)) {
+        return last_error();
+    }
+    return sync_file(to);
+}
+
 std::error_code write_file_synced(const fs::path& path, std::string_view data) {
     HANDLE f = ::CreateFileW(path.c_str(), GENERIC_WRITE, FILE_SHARE_READ, nullptr, CREATE_ALWAYS,
                              FILE_ATTRIBUTE_NORMAL, nullptr);
