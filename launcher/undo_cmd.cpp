@@ -6,8 +6,10 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "cli.hpp"
 #include "fix/lock.hpp"
+#include "fix/state_dir.hpp"
 #include "fix/undo.hpp"
 #include "os/process.hpp"
 #include "plan/resolve.hpp"
@@ -118,6 +120,10 @@ int history(const cli::Options& opts, const PythonEnv& env) {
 }
 
 int undo(const cli::Options& opts, const PythonEnv& env) {
+    if (!files::is_dir(fix::undo_root(env))) {
+        // No point at all: the error (nothing to undo, unknown id) without creating the lock.
+        fix::restore_undo_point(env, opts.fix->undo_id);
+    }
     fix::FixLock lock = fix::FixLock::acquire(env, "fix --undo");
     const fix::RestoreResult r = fix::restore_undo_point(env, opts.fix->undo_id);
     if (opts.fix->json) {
@@ -158,10 +164,16 @@ int run_fix_maintenance(const cli::Options& opts) {
         case cli::FixOptions::Action::Undo:
             return undo(opts, env);
         case cli::FixOptions::Action::Forget: {
+            const std::string id = opts.fix->undo_id.value_or("");
+            if (!files::is_dir(fix::undo_root(env))) {
+                fix::forget_undo_point(env, id);  // the unknown-id error, creating nothing
+            }
             fix::FixLock lock = fix::FixLock::acquire(env, "fix --forget");
-            fix::forget_undo_point(env, opts.fix->undo_id.value_or(""));
-            if (!opts.fix->json) {
-                std::printf("Removed the undo point %s.\n", opts.fix->undo_id->c_str());
+            fix::forget_undo_point(env, id);
+            if (opts.fix->json) {
+                std::puts(json{{"forgot", id}}.dump().c_str());
+            } else {
+                std::printf("Removed the undo point %s.\n", id.c_str());
             }
             return 0;
         }

@@ -375,6 +375,9 @@ def test_launcher_killed_while_writing_the_undo_point(six_env, root):
 def test_undo_without_any_point_or_with_an_unknown_id(six_env, root):
     err = one_paragraph_error(launcher(root, six_env, "fix", "--undo"))
     assert "nothing to undo" in err
+    err = one_paragraph_error(launcher(root, six_env, "fix", "--forget", "x"))
+    assert "There is no undo point x" in err
+    assert not (six_env / ".alltalk-launch").exists()  # asking created nothing
     driver("apply", six_env, "--replace", "six", "--", "/bin/true")
     err = one_paragraph_error(launcher(root, six_env, "fix", "--undo", "20200101-000000-1"))
     assert "There is no undo point 20200101-000000-1" in err and "fix --history" in err
@@ -499,6 +502,7 @@ def test_no_room_for_the_undo_point_removes_it_and_changes_nothing(six_env, mode
 
 
 def test_one_fix_at_a_time_and_no_server_during_a_fix(six_env, root):
+    first = json.loads(driver("apply", six_env, "--replace", "six", "--", "/bin/true").stdout)
     holder = subprocess.Popen(
         [str(DRIVER), "hold-lock", str(six_env)],
         stdin=subprocess.PIPE,
@@ -512,7 +516,7 @@ def test_one_fix_at_a_time_and_no_server_during_a_fix(six_env, root):
         pid = line[1]
         r = driver("apply", six_env, "--replace", "six", "--", "/bin/true")
         assert r.returncode == 2 and "Another fix is running" in r.stderr and pid in r.stderr
-        assert points(six_env) == []
+        assert points(six_env) == [first["undo_id"]]
         err = one_paragraph_error(launcher(root, six_env, "fix", "--undo"))
         assert "Another fix is running" in err and pid in err
         err = one_paragraph_error(launcher(root, six_env, "server"))
@@ -527,3 +531,42 @@ def test_one_fix_at_a_time_and_no_server_during_a_fix(six_env, root):
     assert r.returncode == 0, r.stderr
     r = driver("apply", six_env, "--replace", "six", "--", "/bin/true")
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_removes_the_partial_point(tmp_path):
+    """A real ENOSPC: the env on a 4 MiB tmpfs filled up to a few kB, the undo point copied."""
+    mnt = tmp_path / "small disk"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], check=True)
+    try:
+        env = mnt / "env"
+        subprocess.run(
+            [str(UV), "venv", "-q", "--python", str(BASE_PYTHON), str(env)],
+            check=True,
+            env=clean_env(),
+        )
+        subprocess.run(
+            [
+                str(UV),
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(env / "bin" / "python"),
+                "six==1.16.0",
+            ],
+            check=True,
+            env=clean_env(UV_LINK_MODE="copy"),
+        )
+        before = snapshot(env)
+        free = shutil.disk_usage(mnt).free
+        with open(mnt / "filler", "wb") as f:
+            f.write(b"\0" * (free - 16 * 1024))
+        r = driver("apply", env, "--replace", "six", "--copy", "--", "/bin/true")
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "no room for the undo point" in r.stderr, r.stderr
+        assert "No space left on device" in r.stderr
+        assert points(env) == [] and snapshot(env) == before
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
