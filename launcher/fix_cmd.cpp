@@ -348,8 +348,23 @@ int plan_and_apply(const cli::Options& opts) {
                      "alltalk-launch: asking the env's pip what would change (pip install "
                      "--dry-run): this changes nothing\n");
     }
-    const PipReport report = fix::plan_with_pip(env, *pip, r.request, kPlanTimeoutSeconds);
-    r.prediction = fix::predict(r.facts.scan, r.request.remove, report);
+    fix::Plan plan = fix::plan_keeping_dependents(
+        env, *pip, r.request, r.facts.scan, r.facts.markers, kPlanTimeoutSeconds,
+        [&](const std::string& line) {
+            if (!fo.json) {
+                std::fprintf(stderr, "alltalk-launch: %s\n", line.c_str());
+            }
+        });
+    r.request = std::move(plan.request);
+    r.prediction = std::move(plan.prediction);
+    for (auto& c : r.prediction->changes) {
+        if (std::find(plan.joined.begin(), plan.joined.end(), c.key) != plan.joined.end()) {
+            c.why = "kept working: the release installed needs what the fix replaces";
+        }
+    }
+    for (const auto& u : plan.unkept) {
+        out("pip found no release of " + u + " that fits the change.\n");
+    }
     for (auto& c : r.prediction->changes) {
         for (const auto& t : r.trials) {
             for (const auto& pin : t.pins) {
@@ -517,11 +532,6 @@ int run_fix(const cli::Options& opts) {
         std::fprintf(stderr, "alltalk-launch: error: %s\n", e.what());
         return e.exit_status() == kLaunchFailureStatus ? 2 : e.exit_status();
     }
-}
-
-int run_fix_maintenance(const cli::Options&) {
-    std::fputs("alltalk-launch: error: fix --undo is not built yet.\n", stderr);
-    return 2;
 }
 
 }  // namespace alltalk

@@ -14,7 +14,6 @@
 #include "fix/pip.hpp"
 #include "fix/predict.hpp"
 #include "os/process.hpp"
-#include "pypa/pip_check.hpp"
 
 namespace fs = std::filesystem;
 
@@ -171,47 +170,20 @@ class Trials {
         fix::FixRequest req;
         req.install = {t.dist + "==" + version};
         std::optional<fix::Prediction> p;
-        for (int round = 0; round < 4; ++round) {
-            try {
-                const PipReport report =
-                    fix::plan_with_pip(*facts_.env, pip_, req, limit - since(t0));
-                p = fix::predict(facts_.scan, {}, report);
-            } catch (const LaunchError&) {
-                say("trial: " + t.dist + " " + version + ": pip cannot resolve it with the rest");
+        try {
+            fix::Plan plan = fix::plan_keeping_dependents(
+                *facts_.env, pip_, req, facts_.scan, facts_.markers, limit,
+                [&](const std::string& line) {
+                    say("trial: " + t.dist + " " + version + ": " + line);
+                });
+            if (!plan.unkept.empty()) {
+                say("trial: " + t.dist + " " + version + " breaks " +
+                    text::join(plan.unkept, ", ") + ", and pip finds no release of it that fits");
                 return std::nullopt;
             }
-            // Dependents whose requirements the trial breaks join the request by name.
-            std::set<std::string> changed;
-            for (const auto& c : p->changes) {
-                changed.insert(c.key);
-            }
-            const CheckResult before = check_requirements(facts_.scan, facts_.markers);
-            const CheckResult after = check_requirements(p->after, facts_.markers);
-            std::vector<std::string> join;
-            for (const auto& c : after.conflicts) {
-                const bool old = std::any_of(
-                    before.conflicts.begin(), before.conflicts.end(), [&](const Conflict& b) {
-                        return b.package == c.package && b.requirement == c.requirement;
-                    });
-                const bool requested =
-                    std::any_of(req.install.begin(), req.install.end(), [&](const std::string& r) {
-                        return normalize_name(r.substr(0, r.find_first_of("=<>!~ ["))) == c.package;
-                    });
-                if (!old && changed.count(c.dependency) && !requested) {
-                    join.push_back(c.package);
-                }
-            }
-            if (join.empty()) {
-                break;
-            }
-            say("trial: " + t.dist + " " + version + " breaks " + text::join(join, ", ") +
-                "; asking pip for releases of them that fit");
-            for (auto& j : join) {
-                req.install.push_back(j);
-            }
-            p.reset();
-        }
-        if (!p) {
+            p = std::move(plan.prediction);
+        } catch (const LaunchError&) {
+            say("trial: " + t.dist + " " + version + ": pip cannot resolve it with the rest");
             return std::nullopt;
         }
         Scratch s;

@@ -20,6 +20,7 @@
 #include "console.hpp"
 #include "cudnn/codec.hpp"
 #include "doctor_cmd.hpp"
+#include "fix/lock.hpp"
 #include "fix_cmd.hpp"
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
@@ -408,6 +409,10 @@ int run_launch(const Invocation& inv) {
                        .c_str(),
                    stdout);
         return 0;
+    }
+    // Never while a fix changes the env's packages (one failed open when no fix was ever run).
+    if (plan.command == Command::Server || plan.command == Command::Finetune) {
+        fix::refuse_while_fixing(plan.env, to_string(plan.command));
     }
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
     // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need

@@ -26,7 +26,7 @@ enum class Stage {
     Child,    // a process started by the app through the launcher
     Install,  // the launcher's own files (its embed plugin)
     Rules,    // the rules data
-    Fix,      // `alltalk-launch fix`: its plan, pip, undo points
+    Fix,      // `alltalk-launch fix`: its plan, pip, the lock, undo points
 };
 const char* to_string(Stage stage);
 

@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "fix/apply.hpp"
 #include "os/process.hpp"
 #include "pypa/pep440.hpp"
 
@@ -76,11 +77,7 @@ bool pip_can_plan(const std::string& version) {
 }
 
 void prepare_pip_environment() {
-    process::set_env("PYTHONNOUSERSITE", "1");
-    process::set_env("PIP_USER", "0");
-    for (const char* var : {"PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PYTHONHOME", "PYTHONPATH"}) {
-        process::unset_env(var);
-    }
+    process::apply(pip_environment());
 }
 
 std::optional<std::string> find_uv(const PythonEnv& env, const EnvMap& env_vars) {
@@ -151,6 +148,46 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const 
                           (r.install.empty() ? std::string("pip") : r.install.front()) + ")."});
     }
     return parse_pip_report(read_all(report));
+}
+
+Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
+                             FixRequest request, const SiteScan& scan,
+                             const pep508::MarkerEnv& markers, double timeout_s,
+                             const std::function<void(const std::string&)>& say) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto left = [&] {
+        return timeout_s -
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    Plan plan;
+    plan.request = request;
+    plan.prediction =
+        predict(scan, request.remove, plan_with_pip(env, pip_version, request, left()));
+    for (int round = 0; round < 4; ++round) {
+        std::vector<std::string> asked;
+        for (const auto& r : plan.request.install) {
+            asked.push_back(requirement_key(r));
+        }
+        const auto broken = broken_dependents(scan, plan.prediction, markers, asked);
+        if (broken.empty()) {
+            break;
+        }
+        say("the change breaks " + text::join(broken, ", ") +
+            "; asking pip for releases of them that fit");
+        FixRequest next = plan.request;
+        next.install.insert(next.install.end(), broken.begin(), broken.end());
+        try {
+            Prediction p =
+                predict(scan, next.remove, plan_with_pip(env, pip_version, next, left()));
+            plan.request = std::move(next);
+            plan.prediction = std::move(p);
+            plan.joined.insert(plan.joined.end(), broken.begin(), broken.end());
+        } catch (const LaunchError&) {
+            plan.unkept = broken;  // pip cannot fit them in: the conflict stays in the prediction
+            break;
+        }
+    }
+    return plan;
 }
 
 }  // namespace alltalk::fix

@@ -1,12 +1,14 @@
 #pragma once
 // Asking the env's own pip (effects): its version, and its plan for a fix request
 // (`pip install --dry-run --report`), which changes nothing in the env.
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "base/environ.hpp"
 #include "discover/python_env.hpp"
 #include "fix/plan.hpp"
+#include "fix/predict.hpp"
 #include "pypa/pip_report.hpp"
 #include "pypa/site_packages.hpp"
 
@@ -30,5 +32,20 @@ std::optional<std::string> find_uv(const PythonEnv& env, const EnvMap& env_vars)
 // fails (an unresolvable request, no network) or runs past `timeout_s`.
 PipReport plan_with_pip(const PythonEnv& env, const std::string& pip_version, const FixRequest& r,
                         double timeout_s);
+
+// A plan that keeps the env's other distributions working where pip can: after each prediction,
+// the installed distributions it breaks (broken_dependents) join the request by name and pip
+// plans again (at most a few rounds). When pip cannot fit a dependent in, the last plan that it
+// could make stands, and the prediction shows the conflict (the caller refuses it).
+struct Plan {
+    FixRequest request;  // with the joined dependents
+    Prediction prediction;
+    std::vector<std::string> joined;  // PEP 503 names that joined the request
+    std::vector<std::string> unkept;  // dependents that pip could not fit in
+};
+Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
+                             FixRequest request, const SiteScan& scan,
+                             const pep508::MarkerEnv& markers, double timeout_s,
+                             const std::function<void(const std::string&)>& say);
 
 }  // namespace alltalk::fix

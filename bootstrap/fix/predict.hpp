@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diagnose/doctor.hpp"
+#include "pypa/pep508.hpp"
 #include "pypa/pip_report.hpp"
 #include "pypa/site_packages.hpp"
 
@@ -35,6 +36,13 @@ struct Prediction {
 // `remove`: distribution names uninstalled before pip installs the report's items.
 Prediction predict(const SiteScan& before, const std::vector<std::string>& remove,
                    const PipReport& report);
+
+// The installed distributions whose requirements the prediction breaks (a conflict that was not
+// there before, on a distribution the fix changes), leaving out those in `requested` (PEP 503
+// names): they join the request by name, so that pip picks releases of them that fit.
+std::vector<std::string> broken_dependents(const SiteScan& before, const Prediction& p,
+                                           const pep508::MarkerEnv& markers,
+                                           const std::vector<std::string>& requested);
 
 // The findings before and after, compared: a finding is the same one in both when its id is
 // (pip-check conflicts: its id and message, so a conflict with other versions is a new one).

@@ -15,6 +15,17 @@ void apply(const std::vector<EnvChange>& changes) {
     }
 }
 
+EnvMap with_changes(EnvMap env, const std::vector<EnvChange>& changes) {
+    for (const auto& c : changes) {
+        if (c.value) {
+            env[c.name] = *c.value;
+        } else {
+            env.erase(c.name);
+        }
+    }
+    return env;
+}
+
 Child::Child(Child&& other) noexcept
     : handle_(std::exchange(other.handle_, 0)),
       job_(std::exchange(other.job_, 0)),

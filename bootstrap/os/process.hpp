@@ -13,9 +13,6 @@ namespace alltalk::process {
 // The running executable, resolved (/proc/self/exe on Linux).
 std::filesystem::path self_exe();
 
-// This process's id.
-long current_pid();
-
 // A snapshot of the process environment.
 EnvMap environment();
 
@@ -27,6 +24,8 @@ void unset_env(const std::string& name);
 // such thing (always fails).
 std::string exec_self(const std::vector<std::string>& args);
 void apply(const std::vector<EnvChange>& changes);
+// `env` with `changes` applied (a value: nothing is set in this process).
+EnvMap with_changes(EnvMap env, const std::vector<EnvChange>& changes);
 
 // ':' on POSIX, ';' on Windows.
 char path_list_separator();
@@ -54,6 +53,17 @@ struct HostInfo {
     std::string machine;  // platform.machine(): "x86_64", "AMD64"
 };
 HostInfo host_info();
+
+// This process's id.
+long long current_pid();
+
+// Runs argv[0] (a full path) with `argv`, sharing this process's stdin, stdout and stderr (its
+// output shows live), in this process's environment with `changes` applied, and waits for its
+// end: its exit status (POSIX: -N when killed by signal N); nullopt with `why` when it cannot
+// start. While it runs, Ctrl-C goes to the child, and this process waits for its end instead of
+// ending first (POSIX: SIGINT and SIGQUIT are ignored here meanwhile, as system(3) does).
+std::optional<int> run_attached(const std::vector<std::string>& argv,
+                                const std::vector<EnvChange>& changes, std::string& why);
 
 // True when a TCP listener already holds `port` on this machine (binding it fails).
 bool tcp_port_in_use(int port);

@@ -29,10 +29,6 @@ fs::path self_exe() {
     return ec ? fs::path() : p;
 }
 
-long current_pid() {
-    return static_cast<long>(::getpid());
-}
-
 EnvMap environment() {
     EnvMap out;
     for (char** e = ::environ; e && *e; ++e) {
@@ -126,6 +122,82 @@ HostInfo host_info() {
         h.machine = u.machine;
     }
     return h;
+}
+
+long long current_pid() {
+    return ::getpid();
+}
+
+std::optional<int> run_attached(const std::vector<std::string>& argv,
+                                const std::vector<EnvChange>& changes, std::string& why) {
+    if (argv.empty()) {
+        why = "nothing to run";
+        return std::nullopt;
+    }
+    std::vector<std::string> env_text;
+    for (const auto& [name, value] : with_changes(environment(), changes)) {
+        env_text.push_back(name + "=" + value);
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    // The child reports a failed exec through this pipe (closed by a successful one).
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        why = std::string("pipe: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    struct sigaction ignore {};
+    struct sigaction old_int {};
+    struct sigaction old_quit {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGINT, &ignore, &old_int);
+    ::sigaction(SIGQUIT, &ignore, &old_quit);
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(report[0]);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        ::sigaction(SIGINT, &dfl, nullptr);
+        ::sigaction(SIGQUIT, &dfl, nullptr);
+        ::execve(args[0], args.data(), envp.data());
+        const int err = errno;
+        ssize_t ignored = ::write(report[1], &err, sizeof err);
+        (void)ignored;
+        ::_exit(127);
+    }
+    ::close(report[1]);
+    std::optional<int> status;
+    if (pid < 0) {
+        why = std::string("fork: ") + std::strerror(errno);
+    } else {
+        int err = 0;
+        ssize_t n = 0;
+        while ((n = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
+        }
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        if (n == static_cast<ssize_t>(sizeof err)) {
+            why = "cannot start " + argv[0] + ": " + std::strerror(err);
+        } else {
+            status = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+        }
+    }
+    ::close(report[0]);
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+    return status;
 }
 
 bool tcp_port_in_use(int port) {

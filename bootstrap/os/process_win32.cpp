@@ -69,10 +69,6 @@ fs::path self_exe() {
     }
 }
 
-long current_pid() {
-    return static_cast<long>(::GetCurrentProcessId());
-}
-
 EnvMap environment() {
     EnvMap out;
     wchar_t* block = ::GetEnvironmentStringsW();
@@ -245,6 +241,46 @@ std::wstring quote_windows_arg(const std::wstring& arg) {
 }
 
 }  // namespace
+
+long long current_pid() {
+    return static_cast<long long>(::GetCurrentProcessId());
+}
+
+std::optional<int> run_attached(const std::vector<std::string>& argv,
+                                const std::vector<EnvChange>& changes, std::string& why) {
+    if (argv.empty()) {
+        why = "nothing to run";
+        return std::nullopt;
+    }
+    std::wstring cmd;
+    for (const auto& a : argv) {
+        cmd += (cmd.empty() ? L"" : L" ") + quote_windows_arg(widen(a));
+    }
+    // A Unicode environment block: NAME=VALUE entries, each ended by a NUL, and one more NUL.
+    std::wstring block;
+    for (const auto& [name, value] : with_changes(environment(), changes)) {
+        block += widen(name) + L"=" + widen(value);
+        block.push_back(L'\0');
+    }
+    block.push_back(L'\0');
+    STARTUPINFOW si{};
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi{};
+    const std::wstring exe = widen(argv[0]);
+    if (!::CreateProcessW(exe.c_str(), cmd.data(), nullptr, nullptr, TRUE,
+                          CREATE_UNICODE_ENVIRONMENT, block.data(), nullptr, &si, &pi)) {
+        why = "cannot start " + argv[0] + ": " + last_error_text(::GetLastError());
+        return std::nullopt;
+    }
+    ::CloseHandle(pi.hThread);
+    ::SetConsoleCtrlHandler(nullptr, TRUE);  // Ctrl-C ends the child; this process waits for it
+    ::WaitForSingleObject(pi.hProcess, INFINITE);
+    ::SetConsoleCtrlHandler(nullptr, FALSE);
+    DWORD code = 0;
+    ::GetExitCodeProcess(pi.hProcess, &code);
+    ::CloseHandle(pi.hProcess);
+    return static_cast<int>(code);
+}
 
 bool Child::start(const std::vector<std::string>& argv, const fs::path& output, std::string& why) {
     if (argv.empty()) {
