@@ -358,12 +358,36 @@ int plan_and_apply(const cli::Options& opts) {
     r.request = std::move(plan.request);
     r.prediction = std::move(plan.prediction);
     for (auto& c : r.prediction->changes) {
-        if (std::find(plan.joined.begin(), plan.joined.end(), c.key) != plan.joined.end()) {
-            c.why = "kept working: the release installed needs what the fix replaces";
+        if (c.why == "requested") {
+            // Which of the selected findings asked for it.
+            std::vector<std::string> by;
+            for (const auto& f : r.before.findings) {
+                const bool selected = std::find(r.request.from.begin(), r.request.from.end(),
+                                                f.id) != r.request.from.end();
+                for (const auto& req : f.action.install) {
+                    if (selected && fix::requirement_key(req) == c.key &&
+                        std::find(by.begin(), by.end(), f.id) == by.end()) {
+                        by.push_back(f.id);
+                    }
+                }
+            }
+            if (fo.profile) {
+                by.push_back("profile " + *fo.profile);
+            }
+            if (!by.empty()) {
+                c.why = "requested by " + text::join(by, ", ");
+            }
+        }
+        for (const auto& j : plan.joined) {
+            if (j.package == c.key) {
+                c.why =
+                    "kept working: " + j.package + " " + j.version + " requires " + j.requirement;
+            }
         }
     }
     for (const auto& u : plan.unkept) {
-        out("pip found no release of " + u + " that fits the change.\n");
+        out("pip found no release of " + u.package + " that fits the change (" + u.package + " " +
+            u.version + " requires " + u.requirement + ").\n");
     }
     for (auto& c : r.prediction->changes) {
         for (const auto& t : r.trials) {

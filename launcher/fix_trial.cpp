@@ -177,8 +177,8 @@ class Trials {
                     say("trial: " + t.dist + " " + version + ": " + line);
                 });
             if (!plan.unkept.empty()) {
-                say("trial: " + t.dist + " " + version + " breaks " +
-                    text::join(plan.unkept, ", ") + ", and pip finds no release of it that fits");
+                say("trial: " + t.dist + " " + version + " breaks " + plan.unkept.front().package +
+                    ", and pip finds no release of it that fits");
                 return std::nullopt;
             }
             p = std::move(plan.prediction);

@@ -172,10 +172,13 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
         if (broken.empty()) {
             break;
         }
-        say("the change breaks " + text::join(broken, ", ") +
-            "; asking pip for releases of them that fit");
+        std::vector<std::string> names;
+        for (const auto& b : broken) {
+            names.push_back(b.package);
+        }
+        say("the change breaks " + text::join(names, ", ") + "; asking pip for releases that fit");
         FixRequest next = plan.request;
-        next.install.insert(next.install.end(), broken.begin(), broken.end());
+        next.install.insert(next.install.end(), names.begin(), names.end());
         try {
             Prediction p =
                 predict(scan, next.remove, plan_with_pip(env, pip_version, next, left()));

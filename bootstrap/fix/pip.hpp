@@ -40,8 +40,8 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& pip_version, co
 struct Plan {
     FixRequest request;  // with the joined dependents
     Prediction prediction;
-    std::vector<std::string> joined;  // PEP 503 names that joined the request
-    std::vector<std::string> unkept;  // dependents that pip could not fit in
+    std::vector<Conflict> joined;  // the dependents that joined the request, and why
+    std::vector<Conflict> unkept;  // dependents that pip could not fit in
 };
 Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
                              FixRequest request, const SiteScan& scan,

@@ -88,26 +88,28 @@ Prediction predict(const SiteScan& before, const std::vector<std::string>& remov
     return p;
 }
 
-std::vector<std::string> broken_dependents(const SiteScan& before, const Prediction& p,
-                                           const pep508::MarkerEnv& markers,
-                                           const std::vector<std::string>& requested) {
+std::vector<Conflict> broken_dependents(const SiteScan& before, const Prediction& p,
+                                        const pep508::MarkerEnv& markers,
+                                        const std::vector<std::string>& requested) {
     std::set<std::string> changed, asked(requested.begin(), requested.end());
     for (const auto& c : p.changes) {
         changed.insert(c.key);
     }
     const CheckResult was = check_requirements(before, markers);
     const CheckResult is = check_requirements(p.after, markers);
-    std::vector<std::string> out;
+    std::vector<Conflict> out;
     for (const auto& c : is.conflicts) {
         const bool old =
             std::any_of(was.conflicts.begin(), was.conflicts.end(), [&](const Conflict& b) {
                 return b.package == c.package && b.requirement == c.requirement;
             });
         if (old || !changed.count(c.dependency) || asked.count(c.package) ||
-            !before.find(c.package) || std::find(out.begin(), out.end(), c.package) != out.end()) {
+            !before.find(c.package) || std::any_of(out.begin(), out.end(), [&](const Conflict& o) {
+                return o.package == c.package;
+            })) {
             continue;
         }
-        out.push_back(c.package);
+        out.push_back(c);
     }
     return out;
 }

@@ -9,6 +9,7 @@
 
 #include "diagnose/doctor.hpp"
 #include "pypa/pep508.hpp"
+#include "pypa/pip_check.hpp"
 #include "pypa/pip_report.hpp"
 #include "pypa/site_packages.hpp"
 
@@ -40,9 +41,9 @@ Prediction predict(const SiteScan& before, const std::vector<std::string>& remov
 // The installed distributions whose requirements the prediction breaks (a conflict that was not
 // there before, on a distribution the fix changes), leaving out those in `requested` (PEP 503
 // names): they join the request by name, so that pip picks releases of them that fit.
-std::vector<std::string> broken_dependents(const SiteScan& before, const Prediction& p,
-                                           const pep508::MarkerEnv& markers,
-                                           const std::vector<std::string>& requested);
+std::vector<Conflict> broken_dependents(const SiteScan& before, const Prediction& p,
+                                        const pep508::MarkerEnv& markers,
+                                        const std::vector<std::string>& requested);
 
 // The findings before and after, compared: a finding is the same one in both when its id is
 // (pip-check conflicts: its id and message, so a conflict with other versions is a new one).

@@ -165,11 +165,13 @@ def legacy_user_wheel(dest):
 
 def test_a_name_gone_from_a_new_major_is_fixed_by_trial(tmp_path, base_python):
     from conftest import make_root
-    root = make_root(tmp_path / "alltalk_tts", script="import legacy_user\nprint('started')\n")
+    # It also imports yaml, which nothing installed provides: the deep check's other fixable kind.
+    root = make_root(tmp_path / "alltalk_tts",
+                     script="import yaml\nimport legacy_user\nprint('started')\n")
     env = fresh_env(tmp_path / "env", base_python,
                     packages=["packaging==26.0", str(legacy_user_wheel(tmp_path))])
     broken = run_launcher("--root", root, "--env", env, "server")
-    assert broken.returncode != 0 and "LegacyVersion" in broken.stderr
+    assert broken.returncode != 0 and "yaml" in broken.stderr
 
     import tempfile
     scratch = lambda: set(Path(tempfile.gettempdir()).glob("alltalk-trial-*"))  # noqa: E731
@@ -183,11 +185,13 @@ def test_a_name_gone_from_a_new_major_is_fixed_by_trial(tmp_path, base_python):
     assert trial["trials"] <= 8  # bisection over ~46 releases, not one trial each
     assert any(c["name"] == "packaging" and c["after"] == "21.3" and "trial" in c["why"]
                for c in plan["changes"])
+    assert any(c["name"].lower() == "pyyaml" and c["now"] is None for c in plan["changes"])
     assert installed(env)["packaging"] == "26.0"  # --dry-run: nothing changed
     assert scratch() <= scratch_before  # every trial's scratch folder is gone
 
     done = fix(root, env, "--deep", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert installed(env)["packaging"] == "21.3"
+    assert "pyyaml" in installed(env)  # the provider of the missing module
     started = run_launcher("--root", root, "--env", env, "server")
     assert started.returncode == 0 and "started" in started.stdout, started.stderr

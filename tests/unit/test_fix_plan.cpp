@@ -263,3 +263,23 @@ TEST_CASE("trial search: pip index's versions, the releases below, and a bisecti
     CHECK(r.stopped);
     CHECK_FALSE(r.found);
 }
+
+TEST_CASE("broken dependents: installed distributions the change breaks join the request") {
+    const SiteScan before = scan_of({dist("fastapi", "0.165.0", {"pydantic>=2.9.0"}),
+                                     dist("gradio", "3.50.2", {"pydantic>=1.7.4,<3", "fastapi"}),
+                                     dist("pydantic", "2.10.6"),
+                                     dist("old-tool", "1.0", {"pydantic<1"})});  // broken already
+    PipReport r;
+    r.version = "1";
+    ReportItem item;
+    item.dist = dist("pydantic", "1.10.27");
+    item.requested = true;
+    r.install.push_back(item);
+    const fix::Prediction p = fix::predict(before, {}, r);
+    const auto broken = fix::broken_dependents(before, p, {}, {"pydantic"});
+    REQUIRE(broken.size() == 1);
+    CHECK(broken[0].package == "fastapi");
+    CHECK(broken[0].requirement == "pydantic>=2.9.0");
+    // Already in the request: not joined again.
+    CHECK(fix::broken_dependents(before, p, {}, {"pydantic", "fastapi"}).empty());
+}
