@@ -13,6 +13,7 @@
 #include "deep_check.hpp"
 #include "fix/pip.hpp"
 #include "fix/predict.hpp"
+#include "fix/state_dir.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -33,34 +34,6 @@ std::string read_all(const fs::path& p) {
     ss << in.rdbuf();
     return ss.str();
 }
-
-// A scratch folder outside the env, always removed.
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        std::random_device rd;
-        std::error_code ec;
-        const fs::path tmp = fs::temp_directory_path(ec);
-        for (int i = 0; i < 10 && dir.empty(); ++i) {
-            fs::path d = tmp / ("alltalk-trial-" + std::to_string(rd()));
-            if (fs::create_directory(d, ec)) {
-                dir = d;
-            }
-        }
-        if (dir.empty()) {
-            throw LaunchError(Stage::Fix, ErrorText{"fix could not make a scratch folder for its "
-                                                    "trials in " +
-                                                        tmp.string() + ".",
-                                                    "", "Check that TMPDIR is writable."});
-        }
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-};
 
 // Runs `argv` to its end or `limit_s`; its output goes to `log`. nullopt: past the limit
 // (killed) or not started.
@@ -103,7 +76,11 @@ std::string py_literal(const std::string& s) {
 class Trials {
   public:
     Trials(const cli::Options& opts, const DoctorFacts& facts, const std::string& pip)
-        : opts_(opts), facts_(facts), pip_(pip), start_(Clock::now()) {}
+        : opts_(opts),
+          facts_(facts),
+          pip_(pip),
+          root_(fix::scratch_root(*facts.env, opts.dry_run)),
+          start_(Clock::now()) {}
 
     TrialOutcome search(const fix::TrialTarget& t) {
         TrialOutcome out;
@@ -151,8 +128,8 @@ class Trials {
     }
 
     std::vector<std::string> released_versions(const std::string& dist) {
-        Scratch s;
-        const fs::path log = s.dir / "pip.log";
+        const fix::ScratchDir s(root_, "trial-");
+        const fs::path log = s.path() / "pip.log";
         run_bounded({process::to_utf8(facts_.env->python), "-m", "pip", "index", "versions", dist,
                      "--disable-pip-version-check", "--no-input"},
                     log, opts_.fix->trial_timeout);
@@ -172,7 +149,7 @@ class Trials {
         std::optional<fix::Prediction> p;
         try {
             fix::Plan plan = fix::plan_keeping_dependents(
-                *facts_.env, pip_, req, facts_.scan, facts_.markers, limit,
+                *facts_.env, pip_, req, facts_.scan, facts_.markers, limit, root_,
                 [&](const std::string& line) {
                     say("trial: " + t.dist + " " + version + ": " + line);
                 });
@@ -186,8 +163,8 @@ class Trials {
             say("trial: " + t.dist + " " + version + ": pip cannot resolve it with the rest");
             return std::nullopt;
         }
-        Scratch s;
-        const fs::path target = s.dir / "site";
+        const fix::ScratchDir s(root_, "trial-");
+        const fs::path target = s.path() / "site";
         std::vector<std::string> argv = {process::to_utf8(facts_.env->python),
                                          "-m",
                                          "pip",
@@ -199,7 +176,7 @@ class Trials {
                                          "--target",
                                          process::to_utf8(target)};
         argv.insert(argv.end(), p->installs.begin(), p->installs.end());
-        auto status = run_bounded(argv, s.dir / "install.log", limit - since(t0));
+        auto status = run_bounded(argv, s.path() / "install.log", limit - since(t0));
         if (!status || *status != 0) {
             say("trial: " + t.dist + " " + version + ": could not be installed for the trial");
             return std::nullopt;
@@ -213,7 +190,7 @@ class Trials {
         }
         std::vector<std::string> run = launch_options_argv(opts_, fs::current_path());
         run.insert(run.end(), {"python", "-c", code});
-        status = run_bounded(run, s.dir / "imports.log", limit - since(t0));
+        status = run_bounded(run, s.path() / "imports.log", limit - since(t0));
         const bool ok = status && *status == 0;
         say("trial: " + t.dist + " " + version + ": the imports " +
             (ok       ? "work"
@@ -234,6 +211,7 @@ class Trials {
     const cli::Options& opts_;
     const DoctorFacts& facts_;
     std::string pip_;
+    fs::path root_;  // where the scratch folders go (fix/state_dir.hpp)
     Clock::time_point start_;
 };
 

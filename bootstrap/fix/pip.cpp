@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "fix/apply.hpp"
+#include "fix/state_dir.hpp"
 #include "os/process.hpp"
 #include "pypa/pep440.hpp"
 
@@ -48,23 +49,6 @@ std::string pip_tail(const std::string& log) {
     return keep.empty() ? "    (pip printed nothing)" : text::join(keep, "\n");
 }
 
-// A private folder in the temporary directory for pip's report and output (never in the env).
-fs::path scratch_dir() {
-    std::random_device rd;
-    std::error_code ec;
-    const fs::path tmp = fs::temp_directory_path(ec);
-    for (int i = 0; i < 10; ++i) {
-        fs::path dir = tmp / ("alltalk-fix-" + std::to_string(rd()));
-        if (fs::create_directory(dir, ec)) {
-            return dir;
-        }
-    }
-    throw LaunchError(
-        Stage::Fix,
-        ErrorText{"fix could not make a folder for pip's report in " + tmp.string() + ".", "",
-                  "Check that the temporary folder is writable (TMPDIR)."});
-}
-
 }  // namespace
 
 std::optional<std::string> pip_version(const SiteScan& scan) {
@@ -97,15 +81,9 @@ std::optional<std::string> find_uv(const PythonEnv& env, const EnvMap& env_vars)
 }
 
 PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const FixRequest& r,
-                        double timeout_s) {
-    const fs::path dir = scratch_dir();
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } cleanup{dir};
+                        double timeout_s, const fs::path& scratch_root) {
+    const ScratchDir scratch(scratch_root, "pip-");
+    const fs::path& dir = scratch.path();
     const fs::path report = dir / "report.json";
     const fs::path log = dir / "pip.log";
     (void)version;  // the report goes to a file for every pip that can plan (22.2 and later)
@@ -153,6 +131,7 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const 
 Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
                              FixRequest request, const SiteScan& scan,
                              const pep508::MarkerEnv& markers, double timeout_s,
+                             const fs::path& scratch_root,
                              const std::function<void(const std::string&)>& say) {
     const auto t0 = std::chrono::steady_clock::now();
     auto left = [&] {
@@ -161,8 +140,8 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
     };
     Plan plan;
     plan.request = request;
-    plan.prediction =
-        predict(scan, request.remove, plan_with_pip(env, pip_version, request, left()));
+    plan.prediction = predict(scan, request.remove,
+                              plan_with_pip(env, pip_version, request, left(), scratch_root));
     for (int round = 0; round < 4; ++round) {
         std::vector<std::string> asked;
         for (const auto& r : plan.request.install) {
@@ -180,8 +159,8 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
         FixRequest next = plan.request;
         next.install.insert(next.install.end(), names.begin(), names.end());
         try {
-            Prediction p =
-                predict(scan, next.remove, plan_with_pip(env, pip_version, next, left()));
+            Prediction p = predict(scan, next.remove,
+                                   plan_with_pip(env, pip_version, next, left(), scratch_root));
             plan.request = std::move(next);
             plan.prediction = std::move(p);
             plan.joined.insert(plan.joined.end(), broken.begin(), broken.end());

@@ -1,11 +1,13 @@
 """`alltalk-launch fix`: the doctor's fixes applied through the env's own pip (pip 26.3, real PyPI
 packages from pinned requirement sets), proven before anything changes and undone exactly."""
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import ODD_NAME, clean_env, make_venv, run_launcher
-from fix_envs import fresh_env, installed, site_hashes
+from fix_envs import fresh_env, installed, site_hashes, uv, uv_env
 
 
 def fix(root, env, *args, timeout=600, input=None):
@@ -192,6 +194,38 @@ def test_a_name_gone_from_a_new_major_is_fixed_by_trial(tmp_path, base_python):
     done = fix(root, env, "--deep", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert installed(env)["packaging"] == "21.3"
+    assert not (env / ".alltalk-launch" / "tmp").exists()  # the trials' folders are gone
     assert "pyyaml" in installed(env)  # the provider of the missing module
     started = run_launcher("--root", root, "--env", env, "server")
     assert started.returncode == 0 and "started" in started.stdout, started.stderr
+
+
+def test_an_old_pip_is_upgraded_first_when_the_user_agrees(root, gradio3_env):
+    subprocess.run([uv(), "pip", "install", "-q", "--python", str(gradio3_env / "bin" / "python"),
+                    "pip==22.0.4"], check=True, env=uv_env())
+    before = site_hashes(gradio3_env)
+    dry = fix(root, gradio3_env, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "pip 22.0.4 in this env cannot say what it would change" in dry.stderr
+    assert "came in pip 22.2" in dry.stderr
+    assert site_hashes(gradio3_env) == before
+
+    done = fix(root, gradio3_env, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    now = installed(gradio3_env)
+    assert int(now["pip"].split(".")[0]) >= 23
+    assert now["pydantic"].startswith("1.")  # then the fix itself, planned by the new pip
+
+
+def test_the_same_plan_applied_with_uv_is_undone_too(root, gradio3_env):
+    before = site_hashes(gradio3_env)
+    path = str(Path(uv()).parent) + os.pathsep + os.environ.get("PATH", "")
+    done = run_launcher("--root", root, "--env", gradio3_env, "fix", "--yes", "--installer", "uv",
+                        env=clean_env(PATH=path, UV_CACHE_DIR=uv_env()["UV_CACHE_DIR"],
+                                      UV_LINK_MODE="copy"), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert installed(gradio3_env)["pydantic"].startswith("1.")
+    assert "pip installed exactly what was predicted" in done.stdout
+    undo = fix(root, gradio3_env, "--undo")
+    assert undo.returncode == 0, undo.stdout + undo.stderr
+    assert site_hashes(gradio3_env) == before
