@@ -15,6 +15,7 @@
 #include "fix/predict.hpp"
 #include "fix/state_dir.hpp"
 #include "os/process.hpp"
+#include "pypa/pep440.hpp"
 
 namespace fs = std::filesystem;
 
@@ -130,9 +131,15 @@ class Trials {
     std::vector<std::string> released_versions(const std::string& dist) {
         const fix::ScratchDir s(root_, "trial-");
         const fs::path log = s.path() / "pip.log";
-        run_bounded({process::to_utf8(facts_.env->python), "-m", "pip", "index", "versions", dist,
-                     "--disable-pip-version-check", "--no-input"},
-                    log, opts_.fix->trial_timeout);
+        std::vector<std::string> argv = {
+            process::to_utf8(facts_.env->python), "-m",        "pip", "index", "versions", dist,
+            "--disable-pip-version-check",        "--no-input"};
+        const auto v = pep440::parse(pip_);
+        const auto since = pep440::parse(fix::kPipIndexJsonSince);
+        if (v && since && pep440::compare(*v, *since) >= 0) {
+            argv.push_back("--json");  // structured output; older pips print text only
+        }
+        run_bounded(argv, log, opts_.fix->trial_timeout);
         return fix::parse_index_versions(read_all(log));
     }
 

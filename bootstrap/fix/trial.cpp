@@ -1,5 +1,7 @@
 #include "fix/trial.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include "base/text.hpp"
@@ -38,6 +40,23 @@ std::vector<TrialTarget> trial_targets(const DeepCheck& check, const InstalledMo
 }
 
 std::vector<std::string> parse_index_versions(std::string_view output) {
+    // pip --json prints one object; pip's warnings (if any) go to stderr, which shares the log.
+    for (const auto& line : text::split_nonempty(output, '\n')) {
+        const std::string_view l = text::trim(line);
+        if (l.empty() || l.front() != '{') {
+            continue;
+        }
+        auto doc = nlohmann::json::parse(l.begin(), l.end(), nullptr, false);
+        if (doc.is_object() && doc.contains("versions") && doc["versions"].is_array()) {
+            std::vector<std::string> out;
+            for (const auto& v : doc["versions"]) {
+                if (v.is_string()) {
+                    out.push_back(v.get<std::string>());
+                }
+            }
+            return out;
+        }
+    }
     for (const auto& line : text::split_nonempty(output, '\n')) {
         const std::string_view l = text::trim(line);
         constexpr std::string_view kLead = "Available versions:";

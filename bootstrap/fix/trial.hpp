@@ -30,9 +30,12 @@ struct TrialTarget {
 // The targets of a deep check's failed steps (one per owning distribution, in step order).
 std::vector<TrialTarget> trial_targets(const DeepCheck& check, const InstalledModules& modules);
 
-// The versions of `pip index versions NAME`'s "Available versions:" line, as printed (newest
-// first); empty when the output has none.
+// The versions of `pip index versions NAME` (newest first): its `--json` object's "versions"
+// (pip 25.1 and later), else the "Available versions:" line of its text; empty when the output
+// has neither.
 std::vector<std::string> parse_index_versions(std::string_view output);
+// The oldest pip whose `index versions` has --json.
+inline constexpr const char* kPipIndexJsonSince = "25.1";
 
 // The final releases below `installed`, oldest first (pre-, dev- and unparsable versions left
 // out).

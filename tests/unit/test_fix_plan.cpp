@@ -230,6 +230,10 @@ TEST_CASE("trial search: pip index's versions, the releases below, and a bisecti
     CHECK(versions.size() == 9);
     CHECK(versions.front() == "26.0");
     CHECK(fix::parse_index_versions("ERROR: No matching distribution found for x\n").empty());
+    CHECK(fix::parse_index_versions(
+              "{\"name\": \"packaging\", \"versions\": [\"26.0\", \"25.0\"], \"latest\": "
+              "\"26.0\", \"installed_version\": \"26.0\"}\n") ==
+          std::vector<std::string>{"26.0", "25.0"});
     CHECK(fix::releases_below(versions, "26.0") ==
           std::vector<std::string>{"20.9", "21.0", "21.3", "22.0", "24.1", "24.2", "25.0"});
 
