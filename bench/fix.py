@@ -76,7 +76,7 @@ def main():
         # The same pip runs that fix makes: the rule's requirement, then (fix keeps the env's other
         # distributions working) the request with the dependents it would break, by name.
         out = subprocess.run(ours + ["--json"], env=env_vars, capture_output=True, text=True)
-        final = json.loads(out.stdout[out.stdout.index("{\n"):])["request"]["install"]
+        final = json.loads(out.stdout)["request"]["install"]
         requests = [["pydantic<2"]] + ([final] if final != ["pydantic<2"] else [])
         pips = [[python, "-m", "pip", "install", "--dry-run", "--report", str(tmp / "r.json"),
                  "--quiet", "--no-input", "--disable-pip-version-check", *r] for r in requests]

@@ -13,4 +13,17 @@ int finish(int status);
 // Whether standard input is a terminal that a question can be asked on.
 bool stdin_is_terminal();
 
+// While it lives, this process's standard output (and so that of the children it starts) goes to
+// standard error: `fix --json` keeps stdout for its JSON object while pip's output stays visible.
+class StdoutToStderr {
+  public:
+    StdoutToStderr();
+    ~StdoutToStderr();
+    StdoutToStderr(const StdoutToStderr&) = delete;
+    StdoutToStderr& operator=(const StdoutToStderr&) = delete;
+
+  private:
+    int saved_ = -1;
+};
+
 }  // namespace alltalk::console

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 namespace alltalk::console {
 
 void init() {}
@@ -13,6 +15,22 @@ int finish(int status) {
 
 bool stdin_is_terminal() {
     return ::isatty(0) == 1;
+}
+
+StdoutToStderr::StdoutToStderr() {
+    std::fflush(stdout);
+    saved_ = ::dup(1);
+    if (saved_ >= 0) {
+        ::dup2(2, 1);
+    }
+}
+
+StdoutToStderr::~StdoutToStderr() {
+    std::fflush(stdout);
+    if (saved_ >= 0) {
+        ::dup2(saved_, 1);
+        ::close(saved_);
+    }
 }
 
 }  // namespace alltalk::console

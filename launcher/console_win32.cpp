@@ -50,4 +50,20 @@ bool stdin_is_terminal() {
     return ::_isatty(0) != 0;
 }
 
+StdoutToStderr::StdoutToStderr() {
+    std::fflush(stdout);
+    saved_ = ::_dup(1);
+    if (saved_ >= 0) {
+        ::_dup2(2, 1);
+    }
+}
+
+StdoutToStderr::~StdoutToStderr() {
+    std::fflush(stdout);
+    if (saved_ >= 0) {
+        ::_dup2(saved_, 1);
+        ::_close(saved_);
+    }
+}
+
 }  // namespace alltalk::console

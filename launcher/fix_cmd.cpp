@@ -509,7 +509,12 @@ int plan_and_apply(const cli::Options& opts) {
              (uv ? "uv pip install " : "pip install ") + text::join(r.request.install, " ")});
     }
     std::fflush(stdout);
+    std::optional<console::StdoutToStderr> keep_stdout_for_json;
+    if (fo.json) {
+        keep_stdout_for_json.emplace();  // pip's own output to stderr, the JSON alone on stdout
+    }
     const fix::ApplyResult res = fix::apply_fix(a);
+    keep_stdout_for_json.reset();
     r.applied = res.ok;
     r.undo_id = res.undo_id;
     if (!res.ok) {

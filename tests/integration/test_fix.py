@@ -60,7 +60,8 @@ def test_spacy_typer_prediction_equals_what_pip_installs(root, tmp_path, base_py
     was = installed(env)
     done = fix(root, env, "--only", "spacy-typer", "--yes", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
-    plan = json.loads(done.stdout[done.stdout.index("{\n"):])
+    plan = json.loads(done.stdout)  # stdout is the JSON alone: pip's own output went to stderr
+    assert "Successfully installed" in done.stderr
     predicted = {c["name"].lower().replace("_", "-"): c["after"] for c in plan["changes"]}
     now = installed(env)
     actual = {k: v for k, v in now.items() if was.get(k) != v}
@@ -180,7 +181,7 @@ def test_a_name_gone_from_a_new_major_is_fixed_by_trial(tmp_path, base_python):
     scratch_before = scratch()
     dry = fix(root, env, "--deep", "--dry-run", "--json")
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    plan = json.loads(dry.stdout[dry.stdout.index("{\n"):])
+    plan = json.loads(dry.stdout)
     [trial] = plan["trial_fixes"]
     assert trial["distribution"] == "packaging" and trial["names"] == ["LegacyVersion"]
     assert trial["found"] == "21.3"  # the newest release before 22.0 removed it
