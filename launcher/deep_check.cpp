@@ -9,6 +9,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/files.hpp"
 #include "base/text.hpp"
 #include "os/process.hpp"
 #include "plan/plan.hpp"
@@ -25,17 +26,10 @@ double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // The end of the child's output, for a launch that failed before Python ran: its error lines
 // when it printed some, else its last lines.
 std::string output_tail(const fs::path& log) {
-    const std::string text = read_all(log);
+    const std::string text = files::read_all(log);
     std::vector<std::string> errors;
     const auto lines = text::split_nonempty(text, '\n');
     for (const auto& l : lines) {
@@ -79,7 +73,7 @@ std::vector<std::string> child_argv(const cli::Options& opts, Command command, c
 // Reads the complete lines added to results.jsonl since `offset`.
 std::vector<ProbeRecord> new_records(const fs::path& file, std::size_t& offset) {
     std::vector<ProbeRecord> out;
-    const std::string text = read_all(file);
+    const std::string text = files::read_all(file);
     while (offset < text.size()) {
         const std::size_t eol = text.find('\n', offset);
         if (eol == std::string::npos) {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/text.hpp"
 #include "deep_check.hpp"
 #include "fix/pip.hpp"
@@ -27,13 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // Runs `argv` to its end or `limit_s`; its output goes to `log`. nullopt: past the limit
@@ -140,7 +134,7 @@ class Trials {
             argv.push_back("--json");  // structured output; older pips print text only
         }
         run_bounded(argv, log, opts_.fix->trial_timeout);
-        return fix::parse_index_versions(read_all(log));
+        return fix::parse_index_versions(files::read_all(log));
     }
 
     // One trial: pip resolves dist==version against the rest (an installed dependent that it

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/text.hpp"
 #include "fix/apply.hpp"
 #include "fix/state_dir.hpp"
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 namespace alltalk::fix {
 
 namespace {
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 bool at_least(const std::string& version, const char* floor) {
     auto v = pep440::parse(version);
@@ -119,13 +113,13 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const 
             Stage::Fix,
             ErrorText{"pip cannot make this change (it exited with status " +
                           std::to_string(*status) + "); nothing was changed. " + "pip said:\n" +
-                          pip_tail(read_all(log)),
+                          pip_tail(files::read_all(log)),
                       "",
                       "Fix one finding at a time (--only RULE_ID), or see "
                       "whether the index is reachable (pip download " +
                           (r.install.empty() ? std::string("pip") : r.install.front()) + ")."});
     }
-    return parse_pip_report(read_all(report));
+    return parse_pip_report(files::read_all(report));
 }
 
 Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "fix/state_dir.hpp"
 #include "os/durable.hpp"
 #include "os/process.hpp"
@@ -90,17 +91,6 @@ std::string top_component(const std::string& rel) {
         return {};
     }
     return rel.substr(0, rel.find('/'));
-}
-
-bool read_text(const fs::path& p, std::string& out) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-        return false;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
 }
 
 std::string trimmed(std::string s) {
@@ -250,7 +240,7 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
             sd.name = d.name;
             sd.version = d.version_text;
             std::string installer;
-            if (read_text(d.metadata_dir / "INSTALLER", installer)) {
+            if (files::read_text(d.metadata_dir / "INSTALLER", installer)) {
                 sd.installer = trimmed(installer);
             }
             sd.metadata_dir = rel_text(d.metadata_dir, env.site_packages);
@@ -344,7 +334,7 @@ namespace {
 UndoManifest load_point(const PythonEnv& env, const std::string& id) {
     std::string text;
     const fs::path path = manifest_path(env, id);
-    if (!read_text(path, text)) {
+    if (!files::read_text(path, text)) {
         throw LaunchError(
             Stage::Fix,
             ErrorText{

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/files.hpp"
 #include "base/text.hpp"
 
 namespace fs = std::filesystem;
@@ -38,17 +39,6 @@ std::vector<std::string> csv_fields(std::string_view line) {
         }
     }
     return out;
-}
-
-bool read_text(const fs::path& p, std::string& out) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-        return false;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
 }
 
 }  // namespace
@@ -90,12 +80,12 @@ std::vector<RecordEntry> parse_record(std::string_view text) {
 std::optional<std::vector<RecordEntry>> record_entries(const Distribution& d) {
     std::string text;
     if (d.metadata_dir.extension() != ".egg-info") {
-        if (!read_text(d.metadata_dir / "RECORD", text)) {
+        if (!files::read_text(d.metadata_dir / "RECORD", text)) {
             return std::nullopt;
         }
         return parse_record(text);
     }
-    if (!read_text(d.metadata_dir / "installed-files.txt", text)) {
+    if (!files::read_text(d.metadata_dir / "installed-files.txt", text)) {
         return std::nullopt;
     }
     std::vector<RecordEntry> out;

@@ -1,5 +1,6 @@
 #include "pypa/site_packages.hpp"
 
+#include "base/files.hpp"
 #include "base/text.hpp"
 
 #include <algorithm>
@@ -42,17 +43,6 @@ namespace {
 
 std::string trim(std::string_view s) {
     return std::string(text::trim(s));
-}
-
-bool read_file(const fs::path& p, std::string& out) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-        return false;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    out = ss.str();
-    return true;
 }
 
 // The header block of a METADATA / PKG-INFO file: reading stops at the first empty line, so a
@@ -236,7 +226,7 @@ SiteScan scan_site_packages(const fs::path& dir) {
         if (egg && dist->requires_dist.empty()) {
             std::string requires_txt;
             inputs::note(p / "requires.txt");
-            if (read_file(p / "requires.txt", requires_txt)) {
+            if (files::read_text(p / "requires.txt", requires_txt)) {
                 dist->requires_dist = requires_txt_to_requires_dist(requires_txt);
             }
         }
@@ -274,7 +264,7 @@ std::vector<std::string> installed_files(const Distribution& d) {
     std::vector<std::string> out;
     std::string text;
     const bool egg = d.metadata_dir.extension() == ".egg-info";
-    if (!read_file(d.metadata_dir / (egg ? "installed-files.txt" : "RECORD"), text)) {
+    if (!files::read_text(d.metadata_dir / (egg ? "installed-files.txt" : "RECORD"), text)) {
         return out;
     }
     for (const auto& raw : text::split_nonempty(text, '\n')) {
@@ -295,7 +285,7 @@ std::vector<std::string> installed_files(const Distribution& d) {
 std::vector<std::string> top_level_names(const Distribution& d) {
     std::vector<std::string> out;
     std::string text;
-    if (!read_file(d.metadata_dir / "top_level.txt", text)) {
+    if (!files::read_text(d.metadata_dir / "top_level.txt", text)) {
         return out;
     }
     for (const auto& raw : text::split_nonempty(text, '\n')) {

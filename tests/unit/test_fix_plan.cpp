@@ -14,6 +14,7 @@
 
 using namespace alltalk;
 using alltalk::test::dist;
+using alltalk::test::scan_of;
 
 namespace {
 
@@ -35,14 +36,6 @@ const char* kReport = R"({
   ],
   "environment": {"python_version": "3.11"}
 })";
-
-SiteScan scan_of(std::vector<Distribution> dists) {
-    SiteScan s;
-    s.dists = std::move(dists);
-    std::sort(s.dists.begin(), s.dists.end(),
-              [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
-    return s;
-}
 
 DoctorFacts facts_with(SiteScan scan) {
     DoctorFacts f;

@@ -16,14 +16,7 @@ using namespace alltalk;
 namespace {
 
 using test::dist;
-
-SiteScan scan_of(std::vector<Distribution> dists) {
-    SiteScan s;
-    s.dists = std::move(dists);
-    std::sort(s.dists.begin(), s.dists.end(),
-              [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
-    return s;
-}
+using test::scan_of;
 
 // Facts of an AllTalk root `root` whose env is <root>/env with Python 3.11.9.
 DoctorFacts facts_in_env(const std::string& root) {

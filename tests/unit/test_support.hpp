@@ -112,4 +112,13 @@ inline Distribution dist(const std::string& name, const std::string& version,
     return d;
 }
 
+// A scan holding `dists`, sorted by key as scan_site_packages sorts them.
+inline SiteScan scan_of(std::vector<Distribution> dists) {
+    SiteScan s;
+    s.dists = std::move(dists);
+    std::sort(s.dists.begin(), s.dists.end(),
+              [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
+    return s;
+}
+
 }  // namespace alltalk::test
