@@ -25,8 +25,8 @@ struct DoctorOptions {
 struct FixOptions {
     enum class Action { Apply, Undo, History, Forget };
     Action action = Action::Apply;
-    std::optional<Command> command;  // --command: server or finetune (default server)
-    std::vector<std::string> only;   // --only RULE_ID...: these findings' fixes only
+    std::optional<Command> command;      // --command: server or finetune (default server)
+    std::vector<std::string> only;       // --only RULE_ID...: these findings' fixes only
     std::optional<std::string> profile;  // --profile NAME: the profile's pins
     bool yes = false;                    // --yes: no question
     bool force = false;                  // --force: apply a plan that creates new errors

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "pypa/site_packages.hpp"
 #include "pypa/pep508.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace alltalk {
 

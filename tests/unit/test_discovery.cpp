@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "base/error.hpp"
-#include "discover/root.hpp"
 #include "discover/python_env.hpp"
+#include "discover/root.hpp"
 #include "test_support.hpp"
 
 using namespace alltalk;
