@@ -25,6 +25,7 @@
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
 #include "os/process.hpp"
+#include "overlay_cmd.hpp"
 #include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
 #include "start/cudnn_apply.hpp"
@@ -331,6 +332,10 @@ int run_launch(const Invocation& inv) {
     if (opts.fix) {
         drop_handover();
         return run_fix(opts);
+    }
+    if (opts.overlay) {
+        drop_handover();
+        return run_overlay(opts);
     }
     logging::init_console(opts.verbose);
     PlanContext ctx;
