@@ -1,13 +1,13 @@
 #include "discover/overlay.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
 
 #include "os/process.hpp"
-#include "os/sha256.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -99,11 +99,17 @@ std::string inputs_hash(const std::vector<std::string>& requirements,
     for (const auto& d : dist_info_names) {
         text += d + "\n";
     }
+    // FNV-1a, 64 bits: this detects a change, it guards against no one, and it runs at every
+    // start of a command with an overlay, where OpenSSL's first digest (its initialisation) would
+    // cost milliseconds (bench/overlay.py).
+    std::uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : text) {
+        h = (h ^ c) * 1099511628211ULL;
+    }
     static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : sha256_of(text)) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, h >>= 4) {
+        out[static_cast<std::size_t>(i)] = hex[h & 15];
     }
     return out;
 }

@@ -39,7 +39,8 @@ std::optional<Manifest> decode_manifest(std::string_view text, std::string* erro
 std::vector<std::string> dist_info_names(const std::filesystem::path& site_packages);
 
 // The hash of an overlay's inputs (pure): its requirements in order, and the base env's
-// dist-info folder names (name-version), sorted. Hex SHA-256.
+// dist-info folder names (name-version), sorted. 16 hex digits (FNV-1a, 64 bits: change
+// detection, cheap at every start).
 std::string inputs_hash(const std::vector<std::string>& requirements,
                         std::vector<std::string> dist_info_names);
 
