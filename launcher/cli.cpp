@@ -186,7 +186,27 @@ Parsed parse(const std::vector<std::string>& args) {
     fix->add_option("--trials-timeout", fx.trials_timeout,
                     "Seconds all trial fixes together may take (default 1200)")
         ->type_name("S");
-    for (auto* sub : {server, finetune, run, python, doctor, fix}) {
+    auto* overlay = app.add_subcommand(
+        "overlay",
+        "Per-command overlays ([server] / [finetune] overlay = [requirements]): a folder of only "
+        "the distributions that differ for that command, ahead of the env's site-packages for it "
+        "alone; the env itself is never changed");
+    overlay->require_subcommand(1, 1);
+    auto* overlay_sync = overlay->add_subcommand(
+        "sync",
+        "Resolve the overlay with the env's pip and install what differs from the env into "
+        "<env>/.alltalk-launch/overlays/COMMAND (default: every command with an overlay)");
+    auto* overlay_status = overlay->add_subcommand(
+        "status", "Say for each overlay: current, stale, missing or corrupt");
+    auto* overlay_remove = overlay->add_subcommand("remove", "Delete one command's overlay");
+    std::string overlay_sync_command, overlay_remove_command;
+    overlay_sync->add_option("command", overlay_sync_command, "server or finetune")
+        ->type_name("COMMAND");
+    overlay_remove->add_option("command", overlay_remove_command, "server or finetune")
+        ->type_name("COMMAND")
+        ->required();
+    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay, overlay_sync,
+                      overlay_status, overlay_remove}) {
         sub->fallthrough();
     }
 
@@ -297,6 +317,20 @@ Parsed parse(const std::vector<std::string>& args) {
             return {std::nullopt, kLaunchFailureStatus};
         }
         opts.fix = fx;
+        return {opts, 0};
+    }
+    if (overlay->parsed()) {
+        OverlayOptions o;
+        if (overlay_sync->parsed()) {
+            o.action = OverlayOptions::Action::Sync;
+            if (!overlay_sync_command.empty()) {
+                o.command = overlay_sync_command;
+            }
+        } else if (overlay_remove->parsed()) {
+            o.action = OverlayOptions::Action::Remove;
+            o.command = overlay_remove_command;
+        }
+        opts.overlay = o;
         return {opts, 0};
     }
     if (!deep_probe.empty()) {

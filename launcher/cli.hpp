@@ -38,6 +38,13 @@ struct FixOptions {
     double trials_timeout = 1200;        // --trials-timeout S: all trial fixes together
 };
 
+// `alltalk-launch overlay sync [COMMAND] | status | remove COMMAND` (launcher/overlay_cmd.hpp).
+struct OverlayOptions {
+    enum class Action { Sync, Status, Remove };
+    Action action = Action::Status;
+    std::optional<std::string> command;  // as typed: checked against the config's overlays
+};
+
 struct Options {
     std::optional<std::filesystem::path> root;
     std::optional<std::filesystem::path> env;
@@ -45,8 +52,9 @@ struct Options {
     bool verbose = false;
     bool dry_run = false;
     LaunchRequest request;
-    std::optional<DoctorOptions> doctor;  // `doctor` instead of a launch
-    std::optional<FixOptions> fix;        // `fix` instead of a launch
+    std::optional<DoctorOptions> doctor;    // `doctor` instead of a launch
+    std::optional<FixOptions> fix;          // `fix` instead of a launch
+    std::optional<OverlayOptions> overlay;  // `overlay` instead of a launch
     // --deep-probe DIR (hidden): the launch of `doctor --deep`'s child, which runs the probe in
     // DIR instead of the command's script (launcher/deep_check.hpp).
     std::optional<std::filesystem::path> deep_probe;

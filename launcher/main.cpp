@@ -25,6 +25,7 @@
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
 #include "os/process.hpp"
+#include "overlay_cmd.hpp"
 #include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
 #include "start/cudnn_apply.hpp"
@@ -332,6 +333,10 @@ int run_launch(const Invocation& inv) {
         drop_handover();
         return run_fix(opts);
     }
+    if (opts.overlay) {
+        drop_handover();
+        return run_overlay(opts);
+    }
     logging::init_console(opts.verbose);
     PlanContext ctx;
     std::optional<GpuProbe> handed_probe;
@@ -409,6 +414,25 @@ int run_launch(const Invocation& inv) {
                        .c_str(),
                    stdout);
         return 0;
+    }
+    // A damaged overlay stops the command; a stale one is used and a missing one leaves the env's
+    // own packages, each with one warning (in the launch, not again in its re-exec or children).
+    require_overlay(plan);
+    if (plan.overlay && inv.role == Role::Launch &&
+        plan.overlay->state != overlay::State::Current) {
+        const char* cmd = to_string(plan.command);
+        if (plan.overlay->state == overlay::State::Stale) {
+            spdlog::warn(
+                "the overlay of {} is stale: its requirements or the env changed since it was "
+                "made; it is used as it is: run `alltalk-launch overlay sync {}` to make it again",
+                cmd, cmd);
+        } else {
+            spdlog::warn(
+                "{} has an overlay in its config, but it has not been made (or was removed): "
+                "running with the env's own packages; run `alltalk-launch overlay sync {}` to "
+                "make it",
+                cmd, cmd);
+        }
     }
     // Never while a fix changes the env's packages (one failed open when no fix was ever run).
     if (plan.command == Command::Server || plan.command == Command::Finetune) {

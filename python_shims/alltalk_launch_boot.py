@@ -18,6 +18,23 @@ _plan = alltalk_launch.plan()
 if _plan.get("launcher"):
     sys.executable = _plan["launcher"]
 
+# The command's overlay (alltalk-launch overlay sync): a folder of the distributions that differ
+# for this command, ahead of the env's site-packages, so that imports and importlib.metadata both
+# find its versions first. Children get it again through the launcher (ALLTALK_LAUNCH_CHILD).
+def _put_overlay_first(overlay, site_packages):
+    if overlay in sys.path:
+        return
+    for i, entry in enumerate(sys.path):
+        if entry == site_packages or entry.rstrip("/\\").endswith("site-packages"):
+            sys.path.insert(i, overlay)
+            return
+    sys.path.append(overlay)
+
+
+if _plan.get("overlay"):
+    _put_overlay_first(_plan["overlay"], _plan.get("site_packages"))
+del _put_overlay_first
+
 if sys.platform == "win32" and _plan.get("launcher"):
     # multiprocessing on Windows starts sys._base_executable instead of sys.executable whenever
     # the two differ (multiprocessing.popen_spawn_win32.WINENV, meant for venv redirectors), which

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "pypa/pep508.hpp"
 
 namespace fs = std::filesystem;
 
@@ -96,6 +97,30 @@ struct Reader {
         std::vector<std::string> out;
         for (const auto& item : *arr) {
             out.push_back(string_of(item, key + "[]"));
+        }
+        return out;
+    }
+
+    // `<command>.overlay`: an array of PEP 508 requirements, each parsed here so that a typo is
+    // reported at load, with its line, and not by pip at `overlay sync`.
+    std::vector<std::string> overlay_of(const toml::node& node, const std::string& key) const {
+        const toml::array* arr = node.as_array();
+        if (!arr) {
+            fail(node, "`" + key +
+                           "` must be an array of requirements such as [\"gradio==3.50.2\", "
+                           "\"pydantic<2\"], not " +
+                           type_name(node) + ".");
+        }
+        std::vector<std::string> out;
+        for (const auto& item : *arr) {
+            std::string text = string_of(item, key + "[]");
+            std::string error;
+            if (!pep508::parse_requirement(text, &error)) {
+                fail(item, "the `" + key + "` entry \"" + text +
+                               "\" is not a PEP 508 requirement (" + error +
+                               "); write it as pip would take it, such as \"gradio==3.50.2\".");
+            }
+            out.push_back(std::move(text));
         }
         return out;
     }
@@ -196,9 +221,12 @@ struct Reader {
                 out.env = path_of(value, name + ".env");
             } else if (key == "environment") {
                 out.environment = environment_of(value, name + ".environment");
+            } else if (key == "overlay") {
+                out.overlay = overlay_of(value, name + ".overlay");
+                out.overlay_source = where(value);
             } else {
                 fail(value, "unknown key `" + key + "` in [" + name +
-                                "]. Known keys: script, args, env, environment.");
+                                "]. Known keys: script, args, env, environment, overlay.");
             }
         }
         return out;

@@ -10,6 +10,7 @@
 //   args = ["--tts_model", "xtts"]
 //   [finetune]
 //   env = "finetune_env"                   # the finetune UI may need its own gradio/pydantic
+//   overlay = ["gradio==3.50.2"]           # or only its own versions (discover/overlay.hpp)
 //   [finetune.environment]
 //   GRADIO_ANALYTICS_ENABLED = "False"
 //   [torch]
@@ -37,6 +38,11 @@ struct CommandConfig {
     std::vector<std::string> args;
     std::optional<std::filesystem::path> env;
     std::map<std::string, std::string> environment;
+    // `overlay`: PEP 508 requirements (each checked at load) for this command's overlay, a folder
+    // of the distributions that differ from the env's, ahead of its site-packages for this command
+    // alone (discover/overlay.hpp). Empty: no overlay.
+    std::vector<std::string> overlay;
+    std::string overlay_source;  // "<file>:<line>" of the key, for messages
 };
 
 struct NativeConfig {

@@ -68,6 +68,9 @@ std::string encode_child_plan(const LaunchPlan& plan, const StartOutcome& outcom
     if (plan.script) {
         t.insert("script", utf8(*plan.script));
     }
+    if (plan.overlay_dir) {
+        t.insert("overlay_dir", utf8(*plan.overlay_dir));
+    }
     if (plan.cudnn_link_dir && outcome.cudnn_links) {
         t.insert("cudnn_link_dir", plan.cudnn_link_dir->string());
     }
@@ -113,6 +116,9 @@ LaunchPlan decode_child_plan(std::string_view text) {
         }
         if (auto s = t["script"].value<std::string>()) {
             plan.script = process::from_utf8(*s);
+        }
+        if (auto o = t["overlay_dir"].value<std::string>()) {
+            plan.overlay_dir = process::from_utf8(*o);
         }
         if (auto d = t["cudnn_link_dir"].value<std::string>()) {
             plan.cudnn_link_dir = fs::path(*d);

@@ -267,9 +267,35 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (cc) {
         add_configured(cc->environment);
     }
+    if (cc && !cc->overlay.empty()) {
+        plan.overlay = overlay::check(plan.env, to_string(plan.command), cc->overlay);
+        if (plan.overlay->state == overlay::State::Current ||
+            plan.overlay->state == overlay::State::Stale) {
+            plan.overlay_dir = plan.overlay->dir;
+        }
+    }
     plan.env_changes = environment_changes(plan, in.env_vars, kHostPlatform);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;
+}
+
+void require_overlay(const LaunchPlan& plan) {
+    if (!plan.overlay || plan.overlay->state != overlay::State::Corrupt) {
+        return;
+    }
+    const overlay::Status& s = *plan.overlay;
+    const std::string cmd = to_string(plan.command);
+    const std::string config = plan.config_file ? plan.config_file->string() : "the config";
+    throw LaunchError(
+        Stage::Config,
+        ErrorText{"`" + cmd + "` has an overlay in " + config + ", but it is damaged: " +
+                      s.problem + " (" + s.dir.string() + "). Without it " + cmd +
+                      " would run with the env's own versions, which the overlay exists to "
+                      "replace, so it was not started; the env itself is fine.",
+                  "",
+                  "Run `alltalk-launch overlay sync " + cmd +
+                      "` to make it again, or `alltalk-launch overlay remove " + cmd +
+                      "` to run on the env."});
 }
 
 std::string describe_safe_globals(const std::vector<SafeGlobal>& list) {
@@ -310,6 +336,14 @@ std::string describe_plan(const LaunchPlan& plan, const std::vector<std::string>
     row("argv:", "python " + argv);
     row("cwd:", plan.cwd.string());
     row("log:", plan.log_file ? plan.log_file->string() : "none (not an AllTalk folder)");
+    if (plan.overlay) {
+        row("overlay:", overlay::describe(*plan.overlay) +
+                            (plan.overlay_dir ? " (ahead of site-packages for this command and "
+                                                "its children)"
+                             : plan.overlay->state == overlay::State::Missing
+                                 ? " (the env's own packages are used)"
+                                 : " (a launch stops here)"));
+    }
     os << "  environment:\n";
     for (const auto& change : plan.env_changes) {
         os << "    " << change.name;

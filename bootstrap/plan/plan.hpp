@@ -13,6 +13,7 @@
 #include "base/environ.hpp"
 #include "cudnn/select.hpp"
 #include "discover/config.hpp"
+#include "discover/overlay.hpp"
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
 #include "discover/safe_globals.hpp"
@@ -47,6 +48,13 @@ struct LaunchPlan {
     bool gpu_check = true;  // the torch architecture check (--no-gpu-check, [native] gpu_check)
     // [environment] and [<command>.environment] of the config, in order, with their source.
     std::vector<EnvChange> configured_env;
+    // The command's overlay ([server] / [finetune] overlay), when it has one: its state, read at
+    // plan time (overlay.json and one listing of site-packages). Corrupt stops a launch
+    // (require_overlay); --dry-run shows every state.
+    std::optional<overlay::Status> overlay;
+    // The folder put ahead of site-packages in this process and its children (a Current or Stale
+    // overlay); what children get through the child codec.
+    std::optional<std::filesystem::path> overlay_dir;
 
     // The argv that the script sees: python_argv without the interpreter (and its options).
     std::vector<std::string> script_argv() const;
@@ -87,6 +95,12 @@ EnvChange native_library_path(const NativeDecision& decision, const EnvMap& env_
 // The same with given folders (the link folder) first.
 EnvChange library_path_with(const std::vector<std::filesystem::path>& dirs,
                             const std::string& reason, const EnvMap& env_vars, Platform style);
+
+// Throws LaunchError(Stage::Config) when the command's overlay is corrupt: the command was
+// configured to need other versions than the env's, and running it on the env's own would fail
+// later and further from the cause. A stale overlay is used, and a missing one (never made, or
+// removed with `overlay remove`) leaves the env's own packages; the caller warns for both.
+void require_overlay(const LaunchPlan& plan);
 
 // --dry-run text; `cudnn_confirmed` as for describe_native.
 std::string describe_plan(const LaunchPlan& plan,

@@ -81,6 +81,9 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
         {"launcher", plan.launcher.string()},
         {"torch_safe_globals", safe_globals},  // "module:qualname" lines, for the allow-list shim
         {"verbose", verbose ? "1" : ""},
+        // The command's overlay, put ahead of site_packages by the boot shim ("": none).
+        {"overlay", plan.overlay_dir ? process::to_utf8(*plan.overlay_dir) : ""},
+        {"site_packages", process::to_utf8(plan.env.site_packages)},
     };
     std::vector<const char*> keys, values;
     for (const auto& [k, v] : items) {

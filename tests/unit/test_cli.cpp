@@ -93,3 +93,23 @@ TEST_CASE("doctor --deep, --deep-timeout, and the hidden --deep-probe of its chi
     CHECK(*o.deep_probe == "/tmp/probe");
     CHECK(o.request.args.empty());
 }
+
+TEST_CASE("overlay sync [COMMAND] | status | remove COMMAND") {
+    auto o = parse_ok({"--root", "/r", "overlay", "sync"});
+    REQUIRE(o.overlay);
+    CHECK(o.overlay->action == cli::OverlayOptions::Action::Sync);
+    CHECK_FALSE(o.overlay->command);
+    CHECK(*o.root == "/r");
+    o = parse_ok({"overlay", "sync", "finetune", "--config", "c.toml"});
+    CHECK(*o.overlay->command == "finetune");
+    CHECK(*o.config == "c.toml");
+    o = parse_ok({"overlay", "sync", "trainer"});  // refused with the config's names, later
+    CHECK(*o.overlay->command == "trainer");
+    o = parse_ok({"overlay", "status"});
+    CHECK(o.overlay->action == cli::OverlayOptions::Action::Status);
+    o = parse_ok({"overlay", "remove", "finetune"});
+    CHECK(o.overlay->action == cli::OverlayOptions::Action::Remove);
+    CHECK(*o.overlay->command == "finetune");
+    CHECK_FALSE(cli::parse({"overlay", "remove"}).options);
+    CHECK_FALSE(cli::parse({"overlay"}).options);
+}

@@ -73,3 +73,27 @@ TEST_CASE("an unreadable file is a config error") {
     CHECK_THROWS_WITH_AS(load_config("/nonexistent/alltalk-launch.toml"),
                          doctest::Contains("Cannot read the configuration file"), LaunchError);
 }
+
+TEST_CASE("[server] and [finetune] overlay: PEP 508 requirements, checked at load") {
+    Config c = parse_config(R"([finetune]
+overlay = ["gradio==3.50.2", "pydantic<2", "typer[all]>=0.9; python_version >= '3.8'"]
+[server]
+overlay = []
+)",
+                            "/cfg/alltalk-launch.toml");
+    CHECK(c.finetune.overlay ==
+          std::vector<std::string>{"gradio==3.50.2", "pydantic<2",
+                                   "typer[all]>=0.9; python_version >= '3.8'"});
+    CHECK(c.finetune.overlay_source == "/cfg/alltalk-launch.toml:2");
+    CHECK(c.server.overlay.empty());
+
+    auto msg =
+        error_of("[finetune]\nenv = \"e\"\noverlay = [\"gradio==3.50.2\", \"pydantic<<2\"]\n");
+    CHECK(msg.find("/cfg/alltalk-launch.toml:3") != std::string::npos);
+    CHECK(msg.find("`finetune.overlay` entry \"pydantic<<2\" is not a PEP 508 requirement") !=
+          std::string::npos);
+    msg = error_of("[server]\noverlay = \"gradio==4.44.1\"\n");
+    CHECK(msg.find("`server.overlay` must be an array of requirements") != std::string::npos);
+    msg = error_of("[server]\noverlay = [3]\n");
+    CHECK(msg.find("must be a string, not an integer") != std::string::npos);
+}
