@@ -35,16 +35,6 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import fix_envs  # noqa: E402
 
 
-def tools_python():
-    if os.environ.get("ALLTALK_TEST_PYTHON"):
-        return os.environ["ALLTALK_TEST_PYTHON"]
-    found = sorted((fix_envs.cache_root() / "venvs").glob("tools-*/bin/python"))
-    if not found:
-        sys.exit("bench/fix.py: no test tools venv: run scripts/test.sh once, or set "
-                 "ALLTALK_TEST_PYTHON")
-    return str(found[-1])
-
-
 def timed(cmd, cwd, env):
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -61,7 +51,7 @@ def main():
     ap.add_argument("--driver", default=str(ROOT / "build" / "tests" / "fix_driver"))
     ap.add_argument("--torch-env", default=None)
     args = ap.parse_args()
-    os.environ["ALLTALK_TEST_PYTHON"] = tools_python()
+    os.environ["ALLTALK_TEST_PYTHON"] = fix_envs.tools_python("bench/fix.py")
     env_vars = {k: v for k, v in os.environ.items()
                 if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME")}
     with tempfile.TemporaryDirectory() as tmp:

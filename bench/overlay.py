@@ -29,16 +29,6 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import fix_envs  # noqa: E402
 
 
-def tools_python():
-    if os.environ.get("ALLTALK_TEST_PYTHON"):
-        return os.environ["ALLTALK_TEST_PYTHON"]
-    found = sorted((fix_envs.cache_root() / "venvs").glob("tools-*/bin/python"))
-    if not found:
-        sys.exit("bench/overlay.py: no test tools venv: run scripts/test.sh once, or set "
-                 "ALLTALK_TEST_PYTHON")
-    return str(found[-1])
-
-
 def timed(cmd, env):
     t0 = time.perf_counter()
     r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -52,7 +42,7 @@ def main():
     ap.add_argument("--launcher", default=str(ROOT / "build" / "alltalk-launch"))
     ap.add_argument("--runs", type=int, default=21)
     args = ap.parse_args()
-    os.environ["ALLTALK_TEST_PYTHON"] = tools_python()
+    os.environ["ALLTALK_TEST_PYTHON"] = fix_envs.tools_python("bench/overlay.py")
     env_vars = {k: v for k, v in os.environ.items()
                 if k not in ("ALLTALK_LAUNCH_CHILD", "ALLTALK_ROOT", "CONDA_PREFIX", "VIRTUAL_ENV",
                              "PYTHONHOME", "PYTHONPATH")}

@@ -15,6 +15,18 @@ def cache_root() -> Path:
     return Path(os.environ.get("ALLTALK_TEST_CACHE", Path.home() / ".cache" / "alltalk-launch-tests"))
 
 
+def tools_python(who: str) -> str:
+    """The test tools venv's python (for its uv): ALLTALK_TEST_PYTHON, else the newest in the test
+    cache; `who` (a script name) is said when there is none."""
+    if os.environ.get("ALLTALK_TEST_PYTHON"):
+        return os.environ["ALLTALK_TEST_PYTHON"]
+    found = sorted((cache_root() / "venvs").glob("tools-*/bin/python"))
+    if not found:
+        sys.exit(f"{who}: no test tools venv: run scripts/test.sh once, or set "
+                 "ALLTALK_TEST_PYTHON")
+    return str(found[-1])
+
+
 def uv() -> str:
     """The tools venv's uv (beside ALLTALK_TEST_PYTHON, the tools venv's python)."""
     return str(Path(os.environ.get("ALLTALK_TEST_PYTHON", sys.executable)).parent / "uv")
