@@ -610,6 +610,41 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
     }
 }
 
+// The command's overlay: a note of what its view holds, or what is wrong with it.
+void overlay_findings(const DoctorFacts& f, std::vector<Finding>& out) {
+    if (!f.overlay) {
+        return;
+    }
+    const overlay::Status& s = *f.overlay;
+    const std::string sync = "alltalk-launch overlay sync " + s.command;
+    switch (s.state) {
+        case overlay::State::Current:
+            out.push_back({"overlay", Severity::Info,
+                           "This check sees " + s.command + "'s view: " + overlay::describe(s) +
+                               ", ahead of the env's site-packages.",
+                           ""});
+            break;
+        case overlay::State::Stale:
+            out.push_back({"overlay-stale", Severity::Warning,
+                           s.command + "'s overlay was made for other requirements or another " +
+                               "base env (" + overlay::describe(s) + "); it is still used.",
+                           sync});
+            break;
+        case overlay::State::Missing:
+            out.push_back({"overlay-missing", Severity::Warning,
+                           s.command + " has an overlay configured, but it has not been made, so " +
+                               s.command + " runs with the env's own versions.",
+                           sync});
+            break;
+        case overlay::State::Corrupt:
+            out.push_back({"overlay-corrupt", Severity::Error,
+                           s.command + "'s overlay is damaged (" + s.problem + "), so `" +
+                               "alltalk-launch " + s.command + "` refuses to start.",
+                           sync});
+            break;
+    }
+}
+
 // A further command that could not be resolved (its configured env does not exist, say).
 void unresolved_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const LaunchError& e = *f.unresolved;
@@ -655,6 +690,7 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     conflict_findings(facts, r.check, r.findings);
     rule_findings(facts, rules, r.findings);
     torch_release_findings(facts, r.findings);
+    overlay_findings(facts, r.findings);
     deepspeed_findings(facts, r.findings);
     finetune_findings(facts, r.findings);
     platform_findings(facts, r.findings);

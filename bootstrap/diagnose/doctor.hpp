@@ -18,6 +18,7 @@
 #include "cudnn/select.hpp"
 #include "diagnose/deep.hpp"
 #include "diagnose/rules.hpp"
+#include "discover/overlay.hpp"
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
 #include "gpu/probe.hpp"
@@ -116,6 +117,9 @@ struct DoctorFacts {
     std::optional<NativeDecision> native;
     std::optional<GpuProbe> gpus;
     std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found
+    // The command's overlay (discover/overlay.hpp), when it has one; a current or stale one is
+    // part of `scan` (the command's view: the overlay's distributions over the env's).
+    std::optional<overlay::Status> overlay;
     // doctor --deep: the imports of the command's start, run in a child prepared as its launch.
     std::optional<DeepCheck> deep;
 };

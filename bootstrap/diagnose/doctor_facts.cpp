@@ -387,6 +387,14 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
         f.scan = scan_site_packages(*site);
         f.startup_hooks = startup_hooks(*site);
     }
+    if (f.env && !res.overlay().empty()) {
+        // The command's view: what it imports with its overlay ahead of site-packages.
+        f.overlay = overlay::check(*f.env, to_string(res.command), res.overlay());
+        if (f.overlay->state == overlay::State::Current ||
+            f.overlay->state == overlay::State::Stale) {
+            f.scan = layered(scan_site_packages(f.overlay->dir), f.scan);
+        }
+    }
     if (f.env) {
         f.markers = marker_env(*f.env);
         f.ffmpeg =

@@ -4,6 +4,7 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "diagnose/doctor.hpp"
 #include "fix/lock.hpp"
 #include "fix/pip.hpp"
 #include "fix/state_dir.hpp"
@@ -91,7 +92,18 @@ OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
     request.install = requirements;
     PipReport report;
     try {
-        report = plan_with_pip(env, *pip, request, timeout_s, scratch_root(env, false));
+        // Distributions of the base that the overlay's versions would break in this command's
+        // view (typer needing pydantic 2 beside an overlay's pydantic 1) join by name, so that
+        // pip puts releases of them that fit into the overlay too (fix/pip.hpp).
+        Plan plan = plan_keeping_dependents(env, *pip, request, base, marker_env(env), timeout_s,
+                                            scratch_root(env, false), say);
+        for (const auto& u : plan.unkept) {
+            say("warning: pip found no release of " + u.package + " that fits the overlay (" +
+                u.package + " " + u.version + " requires " + u.requirement +
+                "); `doctor` shows "
+                "it in this command's view");
+        }
+        report = std::move(plan.report);
     } catch (const LaunchError& e) {
         throw LaunchError(
             Stage::Fix,

@@ -134,8 +134,8 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
     };
     Plan plan;
     plan.request = request;
-    plan.prediction = predict(scan, request.remove,
-                              plan_with_pip(env, pip_version, request, left(), scratch_root));
+    plan.report = plan_with_pip(env, pip_version, request, left(), scratch_root);
+    plan.prediction = predict(scan, request.remove, plan.report);
     for (int round = 0; round < 4; ++round) {
         std::vector<std::string> asked;
         for (const auto& r : plan.request.install) {
@@ -153,9 +153,10 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
         FixRequest next = plan.request;
         next.install.insert(next.install.end(), names.begin(), names.end());
         try {
-            Prediction p = predict(scan, next.remove,
-                                   plan_with_pip(env, pip_version, next, left(), scratch_root));
+            PipReport report = plan_with_pip(env, pip_version, next, left(), scratch_root);
+            Prediction p = predict(scan, next.remove, report);
             plan.request = std::move(next);
+            plan.report = std::move(report);
             plan.prediction = std::move(p);
             plan.joined.insert(plan.joined.end(), broken.begin(), broken.end());
         } catch (const LaunchError&) {

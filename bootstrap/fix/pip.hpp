@@ -41,6 +41,7 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& pip_version, co
 // could make stands, and the prediction shows the conflict (the caller refuses it).
 struct Plan {
     FixRequest request;  // with the joined dependents
+    PipReport report;    // pip's report for `request`
     Prediction prediction;
     std::vector<Conflict> joined;  // the dependents that joined the request, and why
     std::vector<Conflict> unkept;  // dependents that pip could not fit in

@@ -24,12 +24,17 @@ const CommandConfig* CommandResolution::command_config() const {
     return config.command(to_string(command));
 }
 
+std::vector<std::string> CommandResolution::overlay() const {
+    const CommandConfig* cc = command_config();
+    return cc ? cc->overlay : std::vector<std::string>{};
+}
+
 bool CommandResolution::same_checks_as(const CommandResolution& other) const {
     return env_choice.dir == other.env_choice.dir &&
            native.override_dir == other.native.override_dir &&
            native.configured_majors == other.native.configured_majors &&
            native.system_dirs == other.native.system_dirs && cpu_only == other.cpu_only &&
-           gpu_check == other.gpu_check;
+           gpu_check == other.gpu_check && overlay() == other.overlay();
 }
 
 std::optional<fs::path> find_config(const DiscoveryInputs& in, const RootChoice& root) {

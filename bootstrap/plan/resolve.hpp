@@ -73,7 +73,10 @@ struct CommandResolution {
     bool gpu_check = true;  // not --no-gpu-check, and [native] gpu_check not false
     // [server] / [finetune] of the config, when the command has such a section.
     const CommandConfig* command_config() const;
-    // Whether `other` checks the same things: the same env folder, cuDNN inputs, cpu and gpu_check.
+    // The command's overlay requirements (empty: none).
+    std::vector<std::string> overlay() const;
+    // Whether `other` checks the same things: the same env folder, cuDNN inputs, cpu, gpu_check and
+    // overlay.
     bool same_checks_as(const CommandResolution& other) const;
 };
 

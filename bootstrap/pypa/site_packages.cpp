@@ -178,6 +178,19 @@ std::vector<std::string> requires_txt_to_requires_dist(std::string_view text) {
     return out;
 }
 
+SiteScan layered(const SiteScan& overlay, const SiteScan& base) {
+    SiteScan out = overlay;
+    for (const auto& d : base.dists) {
+        if (!overlay.find(d.key)) {
+            out.dists.push_back(d);
+        }
+    }
+    std::sort(out.dists.begin(), out.dists.end(),
+              [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
+    out.problems.insert(out.problems.end(), base.problems.begin(), base.problems.end());
+    return out;
+}
+
 SiteScan scan_site_packages(const fs::path& dir) {
     SiteScan scan;
     std::error_code ec;

@@ -35,6 +35,11 @@ struct SiteScan {
     const Distribution* find(std::string_view name) const;  // any spelling of the name
 };
 
+// A command's view of an env with an overlay (discover/overlay.hpp): the overlay's
+// distributions, then the base's that the overlay does not hold (one per name, the overlay's
+// first, as Python finds them with the overlay ahead on sys.path); problems of both.
+SiteScan layered(const SiteScan& overlay, const SiteScan& base);
+
 // PEP 503: lower case, runs of "-", "_" and "." become one "-".
 std::string normalize_name(std::string_view name);
 

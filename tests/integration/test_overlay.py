@@ -14,12 +14,14 @@ from fix_envs import fresh_env, site_hashes
 OVERLAY = ["gradio==3.50.2", "pydantic<2"]
 
 # What pip 26.3 resolves for OVERLAY against overlay-gradio4.txt: only what differs from the base
-# (numpy 1.26.4, pandas, pillow, huggingface-hub... are the base's and stay out).
+# (numpy 1.26.4, pandas, pillow, huggingface-hub... are the base's and stay out), and typer: the
+# base's typer 0.29.2 requires pydantic>=2.5.3, so it joins by name and pip puts the newest that
+# takes pydantic 1 into the overlay, which keeps finetune's view free of conflicts.
 EXPECTED = {"gradio": "3.50.2", "gradio-client": "0.6.1", "altair": "5.5.0",
             "websockets": "11.0.3", "jsonschema": "4.26.0", "attrs": "26.1.0",
             "jsonschema-specifications": "2025.9.1", "narwhals": "2.29.0",
             "referencing": "0.37.0", "rpds-py": "2026.9.1", "fastapi": "0.125.0",
-            "starlette": "0.50.0"}
+            "starlette": "0.50.0", "typer": "0.28.0"}
 
 # The fake AllTalk: both scripts print what gradio and pydantic they import and what
 # importlib.metadata says, in the main process, a sys.executable child, `-m pip show` and a
@@ -110,7 +112,7 @@ def test_sync_installs_only_what_differs(ov):
 def test_status_says_current(ov):
     r = launch(ov["root"], "overlay", "status")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.startswith("finetune: current, 13 distributions (gradio 3.50.2"), r.stdout
+    assert r.stdout.startswith("finetune: current, 14 distributions (gradio 3.50.2"), r.stdout
 
 
 def test_server_keeps_the_base(ov):
@@ -199,6 +201,41 @@ def test_a_bad_requirement_is_a_config_error(ov, tmp_path):
     assert r.returncode == 2
     assert f"Error in {cfg}:3" in r.stderr
     assert '`finetune.overlay` entry "pydantic<<2" is not a PEP 508 requirement' in r.stderr
+
+
+def doctor_views(ov):
+    r = launch(ov["root"], "doctor", "--json")
+    report = json.loads(r.stdout)
+    return r, [(f["id"], f["commands"], f["message"]) for f in report["findings"]]
+
+
+def test_the_doctor_checks_each_commands_view(ov):
+    r, findings = doctor_views(ov)
+    # Both views hold together, as pip check would say for each (gradio 3 with its client 0.6.1
+    # in finetune's, gradio 4 with its 1.x client in server's).
+    assert [f for f in findings if f[0].startswith("requirement-")] == [], r.stdout
+    assert ("overlay", ["finetune"]) in [(i, c) for i, c, _ in findings], r.stdout
+    assert "gradio3-pydantic2" not in [i for i, _, _ in findings]  # pydantic 1 in the overlay
+
+    # One distribution removed from the overlay by hand: finetune's view now has gradio 3.50.2
+    # with the base's gradio_client 1.x, and only finetune's check says so.
+    aside = ov["dir"].parent / "aside"
+    aside.mkdir(exist_ok=True)
+    moved = [p for p in ov["dir"].iterdir() if p.name.startswith("gradio_client")]
+    assert moved, list(ov["dir"].iterdir())
+    try:
+        for p in moved:
+            shutil.move(str(p), str(aside / p.name))
+        r, findings = doctor_views(ov)
+        broken = [(c, m) for i, c, m in findings if i == "requirement-conflict"]
+        assert broken == [(["finetune"], broken[0][1])], r.stdout
+        assert "gradio 3.50.2 requires gradio-client==0.6.1" in broken[0][1]
+        assert r.returncode == 1
+    finally:
+        for p in moved:
+            shutil.move(str(aside / p.name), str(p))
+        aside.rmdir()
+    assert site_hashes(ov["env"]) == ov["before"]
 
 
 def test_remove_brings_finetune_back_to_the_base(ov):
