@@ -166,17 +166,8 @@ class Trials {
         }
         const fix::ScratchDir s(root_, "trial-");
         const fs::path target = s.path() / "site";
-        std::vector<std::string> argv = {process::to_utf8(facts_.env->python),
-                                         "-m",
-                                         "pip",
-                                         "install",
-                                         "--no-deps",
-                                         "--no-input",
-                                         "--disable-pip-version-check",
-                                         "--quiet",
-                                         "--target",
-                                         process::to_utf8(target)};
-        argv.insert(argv.end(), p->installs.begin(), p->installs.end());
+        const auto argv = fix::target_install_argv(process::to_utf8(facts_.env->python),
+                                                   process::to_utf8(target), p->installs, true);
         auto status = run_bounded(argv, s.path() / "install.log", limit - since(t0));
         if (!status || *status != 0) {
             say("trial: " + t.dist + " " + version + ": could not be installed for the trial");

@@ -7,6 +7,7 @@
 #include "diagnose/doctor.hpp"
 #include "fix/lock.hpp"
 #include "fix/pip.hpp"
+#include "fix/plan.hpp"
 #include "fix/state_dir.hpp"
 #include "os/durable.hpp"
 #include "os/process.hpp"
@@ -34,19 +35,11 @@ std::vector<NameVersion> overlay_installs(const PipReport& report, const SiteSca
 
 std::vector<std::string> overlay_install_argv(const std::string& python, const fs::path& dir,
                                               const std::vector<NameVersion>& installs) {
-    std::vector<std::string> argv = {python,
-                                     "-m",
-                                     "pip",
-                                     "install",
-                                     "--no-deps",
-                                     "--no-input",
-                                     "--disable-pip-version-check",
-                                     "--target",
-                                     process::to_utf8(dir)};
+    std::vector<std::string> pins;
     for (const auto& [name, version] : installs) {
-        argv.push_back(name + "==" + version);
+        pins.push_back(name + "==" + version);
     }
-    return argv;
+    return target_install_argv(python, process::to_utf8(dir), pins, false);
 }
 
 namespace {

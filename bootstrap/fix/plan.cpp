@@ -153,6 +153,18 @@ std::vector<std::string> install_argv(const std::string& python, const FixReques
     return argv;
 }
 
+std::vector<std::string> target_install_argv(const std::string& python, const std::string& dir,
+                                             const std::vector<std::string>& pins, bool quiet) {
+    std::vector<std::string> argv = {
+        python, "-m", "pip", "install", "--no-deps", "--no-input", "--disable-pip-version-check"};
+    if (quiet) {
+        argv.push_back("--quiet");
+    }
+    argv.insert(argv.end(), {"--target", dir});
+    argv.insert(argv.end(), pins.begin(), pins.end());
+    return argv;
+}
+
 std::string constraints_text(const std::vector<std::string>& installs) {
     std::string out;
     for (const auto& x : installs) {

@@ -39,6 +39,10 @@ std::optional<std::vector<std::string>> uninstall_argv(const std::string& python
 std::vector<std::string> install_argv(const std::string& python, const FixRequest& r,
                                       const std::string& constraints,
                                       const std::optional<std::string>& uv = std::nullopt);
+// `python -m pip install --no-deps --target DIR PINS...`: exactly these "name==version" pins into
+// a folder of their own (an overlay, a trial fix's scratch folder); `quiet` adds --quiet.
+std::vector<std::string> target_install_argv(const std::string& python, const std::string& dir,
+                                             const std::vector<std::string>& pins, bool quiet);
 // The constraints file's text: one "name==version" line per planned install.
 std::string constraints_text(const std::vector<std::string>& installs);
 
