@@ -349,7 +349,7 @@ int plan_and_apply(const cli::Options& opts) {
                      "--dry-run): this changes nothing\n");
     }
     fix::Plan plan = fix::plan_keeping_dependents(
-        env, *pip, r.request, r.facts.scan, r.facts.markers, kPlanTimeoutSeconds,
+        env, r.request, r.facts.scan, r.facts.markers, kPlanTimeoutSeconds,
         fix::scratch_root(env, opts.dry_run), [&](const std::string& line) {
             if (!fo.json) {
                 std::fprintf(stderr, "alltalk-launch: %s\n", line.c_str());

@@ -150,7 +150,7 @@ class Trials {
         std::optional<fix::Prediction> p;
         try {
             fix::Plan plan = fix::plan_keeping_dependents(
-                *facts_.env, pip_, req, facts_.scan, facts_.markers, limit, root_,
+                *facts_.env, req, facts_.scan, facts_.markers, limit, root_,
                 [&](const std::string& line) {
                     say("trial: " + t.dist + " " + version + ": " + line);
                 });

@@ -88,7 +88,7 @@ OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
         // Distributions of the base that the overlay's versions would break in this command's
         // view (typer needing pydantic 2 beside an overlay's pydantic 1) join by name, so that
         // pip puts releases of them that fit into the overlay too (fix/pip.hpp).
-        Plan plan = plan_keeping_dependents(env, *pip, request, base, marker_env(env), timeout_s,
+        Plan plan = plan_keeping_dependents(env, request, base, marker_env(env), timeout_s,
                                             scratch_root(env, false), say);
         for (const auto& u : plan.unkept) {
             say("warning: pip found no release of " + u.package + " that fits the overlay (" +

@@ -74,13 +74,12 @@ std::optional<std::string> find_uv(const PythonEnv& env, const EnvMap& env_vars)
     return std::nullopt;
 }
 
-PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const FixRequest& r,
-                        double timeout_s, const fs::path& scratch_root) {
+PipReport plan_with_pip(const PythonEnv& env, const FixRequest& r, double timeout_s,
+                        const fs::path& scratch_root) {
     const ScratchDir scratch(scratch_root, "pip-");
     const fs::path& dir = scratch.path();
     const fs::path report = dir / "report.json";
     const fs::path log = dir / "pip.log";
-    (void)version;  // the report goes to a file for every pip that can plan (22.2 and later)
     const auto argv = dry_run_argv(process::to_utf8(env.python), r, process::to_utf8(report));
     process::Child child;
     std::string why;
@@ -122,8 +121,7 @@ PipReport plan_with_pip(const PythonEnv& env, const std::string& version, const 
     return parse_pip_report(files::read_all(report));
 }
 
-Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
-                             FixRequest request, const SiteScan& scan,
+Plan plan_keeping_dependents(const PythonEnv& env, FixRequest request, const SiteScan& scan,
                              const pep508::MarkerEnv& markers, double timeout_s,
                              const fs::path& scratch_root,
                              const std::function<void(const std::string&)>& say) {
@@ -134,7 +132,7 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
     };
     Plan plan;
     plan.request = request;
-    plan.report = plan_with_pip(env, pip_version, request, left(), scratch_root);
+    plan.report = plan_with_pip(env, request, left(), scratch_root);
     plan.prediction = predict(scan, request.remove, plan.report);
     for (int round = 0; round < 4; ++round) {
         std::vector<std::string> asked;
@@ -153,7 +151,7 @@ Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_versio
         FixRequest next = plan.request;
         next.install.insert(next.install.end(), names.begin(), names.end());
         try {
-            PipReport report = plan_with_pip(env, pip_version, next, left(), scratch_root);
+            PipReport report = plan_with_pip(env, next, left(), scratch_root);
             Prediction p = predict(scan, next.remove, report);
             plan.request = std::move(next);
             plan.report = std::move(report);

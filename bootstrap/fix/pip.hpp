@@ -32,8 +32,8 @@ std::optional<std::string> find_uv(const PythonEnv& env, const EnvMap& env_vars)
 // pip's plan for `r`. Throws LaunchError (Stage::Fix) with the end of pip's own output when pip
 // fails (an unresolvable request, no network) or runs past `timeout_s`.
 // Its report and output go to a ScratchDir under `scratch_root` (fix/state_dir.hpp).
-PipReport plan_with_pip(const PythonEnv& env, const std::string& pip_version, const FixRequest& r,
-                        double timeout_s, const std::filesystem::path& scratch_root);
+PipReport plan_with_pip(const PythonEnv& env, const FixRequest& r, double timeout_s,
+                        const std::filesystem::path& scratch_root);
 
 // A plan that keeps the env's other distributions working where pip can: after each prediction,
 // the installed distributions it breaks (broken_dependents) join the request by name and pip
@@ -46,8 +46,7 @@ struct Plan {
     std::vector<Conflict> joined;  // the dependents that joined the request, and why
     std::vector<Conflict> unkept;  // dependents that pip could not fit in
 };
-Plan plan_keeping_dependents(const PythonEnv& env, const std::string& pip_version,
-                             FixRequest request, const SiteScan& scan,
+Plan plan_keeping_dependents(const PythonEnv& env, FixRequest request, const SiteScan& scan,
                              const pep508::MarkerEnv& markers, double timeout_s,
                              const std::filesystem::path& scratch_root,
                              const std::function<void(const std::string&)>& say);
