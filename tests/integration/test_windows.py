@@ -75,9 +75,19 @@ def win_build() -> Path:
 def wine(tmp_path_factory):
     """Runs Windows programs in a fresh, headless wine prefix (wineboot once per module)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    # winemenubuilder only turns Start-menu links into .desktop files; the tests read the .lnk.
     env.update(WINEPREFIX=str(tmp_path_factory.mktemp("wineprefix")), WINEDEBUG="-all",
-               WINEDLLOVERRIDES="mscoree,mshtml=", LC_ALL="C.UTF-8")
-    subprocess.run(["wine", "wineboot", "-i"], env=env, capture_output=True, timeout=300)
+               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d", LC_ALL="C.UTF-8")
+    # One wineserver for the whole module, so that wine's background processes (services,
+    # plugplay, winedevice) start once, here, and keep running. They inherit the standard streams
+    # of the wine program that started them: without a persistent server they stop between tests
+    # and the next test's program starts them again on its own stdout and stderr, where a crash of
+    # one of them was once read as the tested program's output. Nothing here may hold a pipe that
+    # they inherit (the read would never end), so their output goes nowhere.
+    quiet = dict(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL)
+    subprocess.run(["wineserver", "-p"], **quiet, check=True, timeout=60)
+    subprocess.run(["wine", "wineboot", "-i"], **quiet, timeout=300)
 
     def call(*args, cwd=None, timeout=120):
         return subprocess.run(["wine", *map(str, args)], env=env, cwd=cwd, capture_output=True,
@@ -92,6 +102,10 @@ def wine(tmp_path_factory):
 
 def text(r) -> str:
     return (r.stdout + r.stderr).decode("utf-8", "replace")
+
+
+def stdout(r) -> str:
+    return r.stdout.decode("utf-8", "replace")
 
 
 def windows_alltalk(root: Path) -> Path:
@@ -114,7 +128,7 @@ def windows_alltalk(root: Path) -> Path:
 def test_version(win_build, wine):
     r = wine(win_build / "alltalk-launch.exe", "--version")
     assert r.returncode == 0, text(r)
-    assert text(r).strip() == "alltalk-launch 0.1.0 (embeds Python 3.11)"
+    assert stdout(r).strip() == "alltalk-launch 0.1.0 (embeds Python 3.11)", text(r)
 
 
 def test_dry_run_plans_with_windows_paths(win_build, wine, tmp_path):
@@ -218,10 +232,10 @@ def test_exit_statuses_and_tracebacks_match_python_exe(win_build, wine, real_all
 
 def test_python_options_and_version(win_build, wine, real_alltalk):
     r = wine(win_build / "alltalk-launch.exe", "python", "--version", cwd=real_alltalk)
-    assert r.returncode == 0 and text(r).strip() == "Python 3.11.9", text(r)
+    assert r.returncode == 0 and stdout(r).strip() == "Python 3.11.9", text(r)
     r = wine(win_build / "alltalk-launch.exe", "python", "-c",
              "import sys; print(sys.argv, sys.flags.optimize)", "x", "-O", cwd=real_alltalk)
-    assert r.returncode == 0 and text(r).strip() == "['-c', 'x', '-O'] 0", text(r)
+    assert r.returncode == 0 and stdout(r).strip() == "['-c', 'x', '-O'] 0", text(r)
 
 
 def test_children_through_sys_executable_are_prepared_again(win_build, wine, real_alltalk):
