@@ -283,6 +283,13 @@ std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
         places.push_back({*facts.override_dir, facts.override_source, 0, false});
     }
     const char* libdir = win ? "bin" : "lib";
+    if (facts.overlay_dir) {
+        places.push_back({*facts.overlay_dir / "nvidia" / "cudnn" / libdir,
+                          "the command's overlay's nvidia-cudnn wheel", 1, true});
+        places.push_back({*facts.overlay_dir / "nvidia" / "cu13" / libdir,
+                          "the command's overlay's nvidia-cudnn-cu13 wheel (cu13 layout)", 1,
+                          true});
+    }
     places.push_back({site / "nvidia" / "cudnn" / libdir, "the env's nvidia-cudnn wheel", 1, true});
     places.push_back({site / "nvidia" / "cu13" / libdir,
                       "the env's nvidia-cudnn-cu13 wheel (cu13 layout)", 1, true});

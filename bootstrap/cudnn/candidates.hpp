@@ -44,6 +44,7 @@ struct CandidateFacts {
     Platform platform = kHostPlatform;
     std::optional<std::filesystem::path> override_dir;  // --cudnn or [native] cudnn
     std::string override_source;
+    std::optional<std::filesystem::path> overlay_dir;  // the command's overlay, ahead of the env
     // The system's folders after the env's: /usr/local/cuda*, the loader's folders. Filled by
     // system_cudnn_dirs() in the launcher, by hand in tests.
     std::vector<std::pair<std::filesystem::path, std::string>> system_dirs;

@@ -60,6 +60,7 @@ std::string native_cache_key(const NativeFacts& facts, const std::string& launch
     field(k, e.version.text);
     field(k, facts.override_dir ? "override " + facts.override_dir->string() : "no override");
     field(k, facts.override_source);
+    field(k, facts.overlay_dir ? "overlay " + facts.overlay_dir->string() : "no overlay");
     std::string majors;
     for (int m : facts.configured_majors) {
         majors += std::to_string(m) + ",";

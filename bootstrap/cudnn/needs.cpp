@@ -134,10 +134,13 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
             std::replace(module.begin(), module.end(), '-', '_');
             // On Windows the DLLs sit in the package folder itself (ctranslate2\cudnn64_8.dll,
             // which then loads cudnn_ops_infer64_8.dll by name).
-            std::vector<fs::path> dirs = {facts.site_packages / module / "lib",
-                                          facts.site_packages / (module + ".libs")};
+            // Where this distribution is installed: the env's site-packages, or the command's
+            // overlay when the scan is its view.
+            const fs::path site =
+                dist.metadata_dir.empty() ? facts.site_packages : dist.metadata_dir.parent_path();
+            std::vector<fs::path> dirs = {site / module / "lib", site / (module + ".libs")};
             if (facts.platform == Platform::Windows) {
-                dirs.push_back(facts.site_packages / module);
+                dirs.push_back(site / module);
             }
             for (const fs::path& dir : dirs) {
                 auto names = list_names(dir);
@@ -150,8 +153,7 @@ std::vector<CudnnNeed> cudnn_needs(const NeedFacts& facts) {
                         }
                     }
                     add({major, who,
-                         "ships " +
-                             (dir.lexically_relative(facts.site_packages) / file).generic_string(),
+                         "ships " + (dir.lexically_relative(site) / file).generic_string(),
                          cudnn_requirement(major, cuda_suffix), "", true});
                 }
             }

@@ -167,6 +167,9 @@ NativeDecision analyze_native(const NativeFacts& facts) {
     const SiteScan* scan = facts.scan;
     if (!scan) {
         own = scan_site_packages(facts.env.site_packages);
+        if (facts.overlay_dir) {
+            own = layered(scan_site_packages(*facts.overlay_dir), own);
+        }
         scan = &own;
     }
     NeedFacts nf;
@@ -192,6 +195,7 @@ NativeDecision analyze_native(const NativeFacts& facts) {
     cf.platform = facts.platform;
     cf.override_dir = facts.override_dir;
     cf.override_source = facts.override_source;
+    cf.overlay_dir = facts.overlay_dir;
     cf.system_dirs =
         facts.system_dirs ? *facts.system_dirs : system_cudnn_dirs(facts.env_vars, facts.platform);
 

@@ -64,6 +64,9 @@ struct NativeFacts {
     Platform platform = kHostPlatform;
     std::optional<std::filesystem::path> override_dir;  // --cudnn DIR, else [native] cudnn
     std::string override_source;
+    // The command's overlay (current or stale): its distributions over the env's (`scan`, when
+    // the caller gives it, is that view already), and its cuDNN wheel ahead of the env's.
+    std::optional<std::filesystem::path> overlay_dir;
     std::vector<int> configured_majors;  // [native] cudnn_majors
     std::string configured_source;
     // Search candidates even when nothing needs cuDNN (the doctor); the launch skips the search.

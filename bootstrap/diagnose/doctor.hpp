@@ -120,6 +120,8 @@ struct DoctorFacts {
     // The command's overlay (discover/overlay.hpp), when it has one; a current or stale one is
     // part of `scan` (the command's view: the overlay's distributions over the env's).
     std::optional<overlay::Status> overlay;
+    // The env's own site-packages, without the overlay: what pip sees and changes (`fix`).
+    SiteScan base_scan;
     // doctor --deep: the imports of the command's start, run in a child prepared as its launch.
     std::optional<DeepCheck> deep;
 };

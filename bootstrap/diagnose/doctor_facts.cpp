@@ -385,14 +385,14 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
         f.env ? std::optional<fs::path>(f.env->site_packages) : guess_site_packages(choice.dir);
     if (site) {
         f.scan = scan_site_packages(*site);
+        f.base_scan = f.scan;
         f.startup_hooks = startup_hooks(*site);
     }
-    if (f.env && !res.overlay().empty()) {
+    if (f.env && res.overlay_status) {
         // The command's view: what it imports with its overlay ahead of site-packages.
-        f.overlay = overlay::check(*f.env, to_string(res.command), res.overlay());
-        if (f.overlay->state == overlay::State::Current ||
-            f.overlay->state == overlay::State::Stale) {
-            f.scan = layered(scan_site_packages(f.overlay->dir), f.scan);
+        f.overlay = res.overlay_status;
+        if (res.native.overlay_dir) {
+            f.scan = layered(scan_site_packages(*res.native.overlay_dir), f.scan);
         }
     }
     if (f.env) {

@@ -267,13 +267,8 @@ LaunchPlan make_plan(const LaunchRequest& request, const DiscoveryInputs& in,
     if (cc) {
         add_configured(cc->environment);
     }
-    if (cc && !cc->overlay.empty()) {
-        plan.overlay = overlay::check(plan.env, to_string(plan.command), cc->overlay);
-        if (plan.overlay->state == overlay::State::Current ||
-            plan.overlay->state == overlay::State::Stale) {
-            plan.overlay_dir = plan.overlay->dir;
-        }
-    }
+    plan.overlay = r.overlay_status;  // checked once, by the resolution
+    plan.overlay_dir = r.native.overlay_dir;
     plan.env_changes = environment_changes(plan, in.env_vars, kHostPlatform);
     plan.torch_safe_globals = merge_safe_globals(default_safe_globals(), config.torch_safe_globals);
     return plan;

@@ -98,6 +98,15 @@ CommandResolution resolve_command(const LaunchRequest& request, const DiscoveryI
         r.native.override_dir = r.config.native.cudnn;
         r.native.override_source = r.config.native.source + " [native] cudnn";
     }
+    if (r.env) {
+        if (const auto reqs = r.overlay(); !reqs.empty()) {
+            r.overlay_status = overlay::check(*r.env, to_string(r.command), reqs);
+            if (r.overlay_status->state == overlay::State::Current ||
+                r.overlay_status->state == overlay::State::Stale) {
+                r.native.overlay_dir = r.overlay_status->dir;
+            }
+        }
+    }
     r.native.configured_majors = r.config.native.cudnn_majors;
     r.native.configured_source = r.config.native.source;
     r.native.system_dirs = ctx.system_library_dirs;

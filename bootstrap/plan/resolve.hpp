@@ -14,6 +14,7 @@
 #include "base/error.hpp"
 #include "cudnn/select.hpp"
 #include "discover/config.hpp"
+#include "discover/overlay.hpp"
 #include "discover/python_env.hpp"
 #include "discover/root.hpp"
 
@@ -75,6 +76,9 @@ struct CommandResolution {
     const CommandConfig* command_config() const;
     // The command's overlay requirements (empty: none).
     std::vector<std::string> overlay() const;
+    // Its state, when it has one and the env was read (discover/overlay.hpp check); a current or
+    // stale one is also native.overlay_dir.
+    std::optional<overlay::Status> overlay_status;
     // Whether `other` checks the same things: the same env folder, cuDNN inputs, cpu, gpu_check and
     // overlay.
     bool same_checks_as(const CommandResolution& other) const;

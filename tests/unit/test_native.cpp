@@ -462,3 +462,45 @@ TEST_CASE("Requires-Dist markers are evaluated as PEP 508 for the target platfor
     CHECK(r->pinned == "9.1.0.70");
     CHECK_FALSE(parse_simple_requirement("nvidia-cudnn-cu12>=9,<10")->pinned);
 }
+
+TEST_CASE("a command's overlay: its needs and its cuDNN wheel are read from its view") {
+    Env e;
+    test::write_dist(e.site, "torch", "2.4.1", {"nvidia-cudnn-cu12==9.1.0.70"});
+    test::write_dist(e.site, "nvidia-cudnn-cu12", "9.1.0.70");
+    test::write_dist(e.site, "ctranslate2", "4.5.0");
+    test::write_files(e.site / "nvidia" / "cudnn" / "lib", kCudnn9Linux);
+    // The overlay holds an older ctranslate2 (cuDNN 8) and the cuDNN 8 wheel it needs.
+    const fs::path ov = e.tmp.path() / "overlays" / "finetune";
+    test::write_dist(ov, "ctranslate2", "4.4.0");
+    test::write_dist(ov, "nvidia-cudnn-cu12", "8.9.7.29");
+    test::write_files(ov / "nvidia" / "cudnn" / "lib", kCudnn8Linux);
+
+    // The base view: cuDNN 9 only, from the env.
+    auto base = e.analyze();
+    REQUIRE(base.missing.empty());
+    REQUIRE(base.choices.size() == 1);
+    CHECK(base.choices[0].major == 9);
+
+    NativeFacts f;
+    f.env = e.env;
+    f.platform = Platform::Posix;
+    f.system_dirs = std::vector<std::pair<fs::path, std::string>>{};
+    f.overlay_dir = ov;
+    auto d = analyze_native(f);
+    REQUIRE(d.missing.empty());
+    REQUIRE(d.choices.size() == 2);
+    CHECK(d.choices[0].major == 8);
+    CHECK(d.choices[0].candidate.dir == ov / "nvidia" / "cudnn" / "lib");
+    CHECK(d.choices[1].major == 9);
+    CHECK(d.choices[1].candidate.dir == e.site / "nvidia" / "cudnn" / "lib");
+    const std::string text = describe_native(d);
+    CHECK(text.find("ctranslate2 4.4.0") != std::string::npos);
+    CHECK(text.find("ctranslate2 4.5.0") == std::string::npos);
+
+    // Without the overlay's cuDNN 8 wheel, the need is missing in that view alone.
+    fs::remove_all(ov / "nvidia");
+    d = analyze_native(f);
+    REQUIRE(d.missing.size() == 1);
+    CHECK(d.missing[0].major == 8);
+    CHECK(e.analyze().missing.empty());
+}
