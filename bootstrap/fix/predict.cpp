@@ -15,6 +15,9 @@ namespace {
 std::string needed_by(const std::string& key, const std::vector<ReportItem>& items) {
     std::vector<std::string> who;
     for (const auto& item : items) {
+        if (item.dist.key == key) {
+            continue;  // its own extras (narwhals[pandas]) do not make it needed
+        }
         for (const auto& text : item.dist.requires_dist) {
             auto req = pep508::parse_requirement(text);
             if (req && req->key == key) {
