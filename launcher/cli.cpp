@@ -6,6 +6,7 @@
 #include "base/build_info.hpp"
 #include "base/error.hpp"
 #include "os/process.hpp"
+#include "pypa/pep508.hpp"
 
 namespace alltalk::cli {
 
@@ -16,7 +17,8 @@ bool takes_value(const std::string& arg) {
     return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
            arg == "--report" || arg == "--command" || arg == "--deep-timeout" ||
            arg == "--deep-probe" || arg == "--profile" || arg == "--installer" ||
-           arg == "--forget" || arg == "--trial-timeout" || arg == "--trials-timeout";
+           arg == "--forget" || arg == "--trial-timeout" || arg == "--trials-timeout" ||
+           arg == "--install";
 }
 
 struct Split {
@@ -164,6 +166,12 @@ Parsed parse(const std::vector<std::string>& args) {
     fix->add_option("--profile", fx.profile,
                     "Install a known-good profile's pins (alltalk-v2, alltalk-v1)")
         ->type_name("NAME");
+    fix->add_option("--install", fx.install,
+                    "Also install these requirements (PEP 508, such as gradio==3.50.2), planned "
+                    "and checked like the doctor's fixes; for a command whose change would break "
+                    "the other command, they go into an overlay for it instead")
+        ->type_name("REQ")
+        ->expected(1, -1);
     fix->add_flag("-y,--yes", fx.yes, "Apply without asking");
     fix->add_flag("--force", fx.force, "Apply even a plan that creates new errors");
     fix->add_flag("--json", fx.json, "Print the plan and the outcome as JSON");
@@ -302,6 +310,17 @@ Parsed parse(const std::vector<std::string>& args) {
         } else if (fix->count("--forget") > 0) {
             fx.action = FixOptions::Action::Forget;
             fx.undo_id = fix_forget;
+        }
+        for (const auto& req : fx.install) {
+            std::string why;
+            if (!pep508::parse_requirement(req, &why)) {
+                std::fprintf(stderr,
+                             "alltalk-launch: error: fix --install takes PEP 508 requirements "
+                             "(such as \"gradio==3.50.2\" or \"pydantic<2\"), and \"%s\" is "
+                             "not one: %s.\n",
+                             req.c_str(), why.c_str());
+                return {std::nullopt, kLaunchFailureStatus};
+            }
         }
         if (fx.installer != "pip" && fx.installer != "uv") {
             std::fprintf(stderr,

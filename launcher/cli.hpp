@@ -28,6 +28,7 @@ struct FixOptions {
     std::optional<Command> command;      // --command: server or finetune (default server)
     std::vector<std::string> only;       // --only RULE_ID...: these findings' fixes only
     std::optional<std::string> profile;  // --profile NAME: the profile's pins
+    std::vector<std::string> install;    // --install REQ...: requirements of the user's own
     bool yes = false;                    // --yes: no question
     bool force = false;                  // --force: apply a plan that creates new errors
     bool json = false;                   // --json: the plan (and outcome) as JSON

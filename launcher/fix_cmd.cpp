@@ -11,16 +11,21 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "base/text.hpp"
 #include "console.hpp"
 #include "diagnose/doctor.hpp"
+#include "discover/config_edit.hpp"
 #include "doctor_cmd.hpp"
 #include "fix/apply.hpp"
+#include "fix/overlay.hpp"
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
 #include "fix/predict.hpp"
 #include "fix/state_dir.hpp"
 #include "fix_trial.hpp"
+#include "fix_views.hpp"
+#include "os/durable.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -52,6 +57,12 @@ struct FixRun {
     std::optional<DoctorReport> after;
     std::vector<std::string> unpredicted;  // differences between the prediction and the result
     std::vector<TrialOutcome> trials;      // fix --deep: the trial fixes
+    std::vector<OtherView> views;          // other commands that run from the same env
+    // The change breaks another command's view: the requested versions go into an overlay for
+    // this command instead (fix_views.hpp), written to `overlay_config`.
+    std::optional<std::vector<std::string>> overlay;
+    std::filesystem::path overlay_config;
+    bool overlay_synced = false;
 };
 
 DoctorReport diagnose_one(const DoctorFacts& f) {
@@ -150,6 +161,20 @@ json run_json(const FixRun& r, bool dry_run) {
                           {"note", t.note}});
     }
     j["trial_fixes"] = trials;
+    json views = json::array();
+    for (const auto& v : r.views) {
+        views.push_back({{"command", to_string(v.command)},
+                         {"breaks", finding_json(v.broken)},
+                         {"imports_checked", v.imports_checked},
+                         {"imports", v.imports}});
+    }
+    j["other_views"] = views;
+    if (r.overlay) {
+        j["overlay"] = {{"command", to_string(r.command)},
+                        {"requirements", *r.overlay},
+                        {"config", process::to_utf8(r.overlay_config)},
+                        {"synced", r.overlay_synced}};
+    }
     j["refused"] = r.refused;
     if (r.refused) {
         j["reason"] = r.refusal;
@@ -261,6 +286,144 @@ bool offer_pip_upgrade(const cli::Options& opts, const FixRun& r, const std::str
     return true;
 }
 
+// The other commands that run from this env, each view predicted; when the change breaks one,
+// the requested versions go into an overlay for this command instead (r.overlay). False: apply
+// to the env as planned.
+template <typename Out>
+bool propose_overlay(const cli::Options& opts, FixRun& r, const std::vector<std::string>& requested,
+                     Out&& out) {
+    const cli::FixOptions& fo = *opts.fix;
+    r.views = shared_views(opts, r.facts);
+    std::vector<std::string> broken;
+    for (auto& v : r.views) {
+        if (fo.deep && !fo.json) {
+            std::fprintf(stderr,
+                         "alltalk-launch: running what %s imports against the change (a scratch "
+                         "folder; the env is not changed)\n",
+                         to_string(v.command));
+        }
+        predict_view(opts, v, *r.prediction, fo.deep);
+        if (!v.broken.empty()) {
+            broken.push_back(to_string(v.command));
+            out("\n`" + std::string(to_string(v.command)) +
+                "` runs from the same env, and this change would break it:\n" +
+                finding_lines(v.broken));
+        } else {
+            out("\n`" + std::string(to_string(v.command)) +
+                "` runs from the same env: the change keeps its view working (" +
+                (v.imports_checked ? std::to_string(v.imports) + " of its imports run against it"
+                                   : "its rules and requirements checked; --deep also runs its "
+                                     "imports") +
+                ").\n");
+        }
+    }
+    if (broken.empty()) {
+        return false;
+    }
+    const std::string cmd = to_string(r.command);
+    if (fo.force) {
+        out("--force: changing the env anyway, for every command.\n");
+        return false;
+    }
+    if (!r.request.remove.empty() || r.request.index_url || !r.request.options.empty()) {
+        r.refusal = "the change would break " + text::join(broken, ", ") +
+                    ", and it cannot go into an overlay for " + cmd +
+                    " (an overlay adds versions; it cannot remove distributions or take pip "
+                    "options)";
+        r.refused = true;
+        out("\nRefused: " + r.refusal +
+            ". Nothing was changed. Give that command its own env (`env = ...` in its section), "
+            "or apply to the env anyway with --force.\n");
+        return false;
+    }
+    const OverlayTarget target = overlay_target(opts, r.command);
+    r.overlay = merged_overlay(target.current, requested);
+    r.overlay_config = target.config;
+    out("\nInstead, " + cmd + " gets these versions in its own overlay (" +
+        overlay::overlay_dir(*r.facts.env, cmd).string() + "), ahead of the env for " + cmd +
+        " alone; the env itself is not changed, so " + text::join(broken, ", ") +
+        " keeps its view. In " + target.config.string() + ":\n    [" + cmd +
+        "]\n    overlay = " + toml_string_array(*r.overlay) + "\n");
+    return true;
+}
+
+// Writes the overlay's config entry and syncs it (the proposal of propose_overlay).
+template <typename Out>
+int apply_overlay(const cli::Options& opts, FixRun& r, Out&& out) {
+    const cli::FixOptions& fo = *opts.fix;
+    auto finish = [&](int status) {
+        if (fo.json) {
+            std::fputs((run_json(r, opts.dry_run).dump(2) + "\n").c_str(), stdout);
+        }
+        return status;
+    };
+    const std::string cmd = to_string(r.command);
+    std::error_code ec;
+    const bool existed = fs::exists(r.overlay_config, ec);
+    const std::string old_text = existed ? files::read_all(r.overlay_config) : std::string();
+    // Proven before anything is written: the edited file reads back with this overlay.
+    const std::string new_text = with_overlay(old_text, r.overlay_config, cmd, *r.overlay);
+    if (opts.dry_run) {
+        out("\n--dry-run: nothing was changed.\n");
+        return finish(0);
+    }
+    if (!fo.yes) {
+        if (!console::stdin_is_terminal()) {
+            out("\nNot applied: there is no terminal to ask on. Run again with --yes to write the "
+                "overlay and sync it.\n");
+            return finish(kFixNeedsYesStatus);
+        }
+        if (!ask("\nWrite this overlay to " + r.overlay_config.string() + " and sync it?")) {
+            out("Not applied.\n");
+            return finish(1);
+        }
+    }
+    if (existed) {
+        // The way back for the config: the file as it was, beside it.
+        const fs::path keep = r.overlay_config.string() + ".before-fix";
+        if (files::replace_file_atomically(keep, old_text)) {
+            throw LaunchError(Stage::Fix, ErrorText{"fix could not save " + keep.string() +
+                                                        " (the config as it was), so it changed "
+                                                        "nothing.",
+                                                    "", "Check that the folder is writable."});
+        }
+        out("The config as it was is kept in " + keep.string() + ".\n");
+    }
+    if (files::replace_file_atomically(r.overlay_config, new_text)) {
+        throw LaunchError(
+            Stage::Fix,
+            ErrorText{
+                "fix could not write " + r.overlay_config.string() + ", so it changed nothing.", "",
+                "Check that the file is writable, or add the lines "
+                "above by hand and run `alltalk-launch overlay sync " +
+                    cmd + "`."});
+    }
+    out("Wrote [" + cmd + "] overlay to " + r.overlay_config.string() + ".\n");
+    std::fflush(stdout);
+    std::optional<console::StdoutToStderr> keep_stdout_for_json;
+    if (fo.json) {
+        keep_stdout_for_json.emplace();  // pip's own output to stderr, the JSON alone on stdout
+    }
+    const fix::OverlaySync done = fix::sync_overlay(
+        *r.facts.env, cmd, *r.overlay, r.overlay_config.string(), kPlanTimeoutSeconds,
+        [&](const std::string& line) {
+            if (!fo.json) {
+                std::fprintf(stderr, "alltalk-launch: overlay %s: %s\n", cmd.c_str(), line.c_str());
+            }
+        });
+    keep_stdout_for_json.reset();
+    r.overlay_synced = true;
+    out("The overlay of " + cmd + " holds " + std::to_string(done.manifest.distributions.size()) +
+        " distributions; the env was not changed. `alltalk-launch overlay remove " + cmd +
+        "` and the config line taken out put it back.\n");
+    DoctorFacts now = gather(opts, r.command);
+    r.after = diagnose_one(now);
+    out("\nBefore -> after (" + cmd + "): " + severity_counts(r.before.findings) + " -> " +
+        severity_counts(r.after->findings) + ".\n");
+    out("Now:\n" + finding_lines(r.after->findings));
+    return finish(r.after->has_errors() && r.delta->creates_error() ? 1 : 0);
+}
+
 int plan_and_apply(const cli::Options& opts) {
     const cli::FixOptions& fo = *opts.fix;
     FixRun r;
@@ -295,6 +458,15 @@ int plan_and_apply(const cli::Options& opts) {
     }
     r.before = diagnose_one(r.facts);
     r.request = fix::collect(r.before.findings, fo.only, fo.profile, builtin_rules());
+    for (const auto& req : fo.install) {
+        std::erase_if(r.request.install, [&](const std::string& have) {
+            return fix::requirement_key(have) == fix::requirement_key(req);
+        });
+        r.request.install.push_back(req);
+    }
+    if (!fo.install.empty()) {
+        r.request.from.push_back("--install " + text::join(fo.install, " "));
+    }
     if (fo.deep && (fo.only.empty() ||
                     std::find(fo.only.begin(), fo.only.end(), "import-name") != fo.only.end())) {
         r.trials = run_trial_fixes(opts, r.facts, *pip);
@@ -348,8 +520,9 @@ int plan_and_apply(const cli::Options& opts) {
                      "alltalk-launch: asking the env's pip what would change (pip install "
                      "--dry-run): this changes nothing\n");
     }
+    const std::vector<std::string> requested = r.request.install;  // before dependents join
     fix::Plan plan = fix::plan_keeping_dependents(
-        env, r.request, r.facts.scan, r.facts.markers, kPlanTimeoutSeconds,
+        env, r.request, r.facts.base_scan, r.facts.markers, kPlanTimeoutSeconds,
         fix::scratch_root(env, opts.dry_run), [&](const std::string& line) {
             if (!fo.json) {
                 std::fprintf(stderr, "alltalk-launch: %s\n", line.c_str());
@@ -373,6 +546,11 @@ int plan_and_apply(const cli::Options& opts) {
             }
             if (fo.profile) {
                 by.push_back("profile " + *fo.profile);
+            }
+            for (const auto& req : fo.install) {
+                if (fix::requirement_key(req) == c.key) {
+                    by.push_back("--install");
+                }
             }
             if (!by.empty()) {
                 c.why = "requested by " + text::join(by, ", ");
@@ -399,7 +577,9 @@ int plan_and_apply(const cli::Options& opts) {
             }
         }
     }
-    const DoctorReport predicted = diagnose_one(fix::predicted_facts(r.facts, r.prediction->after));
+    // The command's view after: its overlay, if it has one, over the predicted env.
+    const DoctorReport predicted =
+        diagnose_one(fix::predicted_facts(r.facts, view_after(r.facts, r.prediction->after)));
     r.delta = fix::compare_findings(diagnose_one(fix::before_facts(r.facts)).findings,
                                     predicted.findings);
     for (const auto& f : r.before.findings) {
@@ -437,6 +617,11 @@ int plan_and_apply(const cli::Options& opts) {
             "anyway with --force.\n");
     } else if (!r.refusal.empty()) {
         out("\n--force: applying although " + r.refusal + ".\n");
+    }
+    if (!r.refused && !r.prediction->changes.empty()) {
+        if (propose_overlay(opts, r, requested, out)) {
+            return apply_overlay(opts, r, out);
+        }
     }
     if (r.refused || opts.dry_run || r.prediction->changes.empty()) {
         if (fo.json) {
@@ -531,7 +716,7 @@ int plan_and_apply(const cli::Options& opts) {
         add_deep_check(opts, now);
     }
     r.after = diagnose_one(now);
-    r.unpredicted = unpredicted(*r.prediction, now.scan);
+    r.unpredicted = unpredicted(*r.prediction, now.base_scan);
     out("\nBefore -> after: " + severity_counts(r.before.findings) + " -> " +
         severity_counts(r.after->findings) + ".\n");
     out("Now:\n" + finding_lines(r.after->findings));

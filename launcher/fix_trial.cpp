@@ -30,44 +30,6 @@ double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Runs `argv` to its end or `limit_s`; its output goes to `log`. nullopt: past the limit
-// (killed) or not started.
-std::optional<int> run_bounded(const std::vector<std::string>& argv, const fs::path& log,
-                               double limit_s) {
-    process::Child child;
-    std::string why;
-    if (!child.start(argv, log, why)) {
-        std::ofstream(log, std::ios::app) << "could not start: " << why << "\n";
-        return std::nullopt;
-    }
-    const auto t0 = Clock::now();
-    while (true) {
-        if (auto status = child.wait_for(200)) {
-            return status;
-        }
-        if (since(t0) > limit_s) {
-            child.kill();
-            return std::nullopt;
-        }
-    }
-}
-
-// Python text for a string literal (repr-style escapes are enough for paths and statements).
-std::string py_literal(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\\' || c == '\'') {
-            out += '\\';
-        }
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out + "'";
-}
-
 class Trials {
   public:
     Trials(const cli::Options& opts, const DoctorFacts& facts, const std::string& pip)
@@ -150,7 +112,7 @@ class Trials {
         std::optional<fix::Prediction> p;
         try {
             fix::Plan plan = fix::plan_keeping_dependents(
-                *facts_.env, req, facts_.scan, facts_.markers, limit, root_,
+                *facts_.env, req, facts_.base_scan, facts_.markers, limit, root_,
                 [&](const std::string& line) {
                     say("trial: " + t.dist + " " + version + ": " + line);
                 });
@@ -174,12 +136,7 @@ class Trials {
             return std::nullopt;
         }
         // The imports, in a child prepared as the launch, with the trial's folder first.
-        std::string code = "import sys\nsys.path.insert(0, " +
-                           py_literal(facts_.root.root.string()) + ")\nsys.path.insert(0, " +
-                           py_literal(process::to_utf8(target)) + ")\n";
-        for (const auto& statement : t.imports) {
-            code += statement + "\n";
-        }
+        const std::string code = imports_code({target}, facts_.root.root, t.imports);
         std::vector<std::string> run = launch_options_argv(opts_, fs::current_path());
         run.insert(run.end(), {"python", "-c", code});
         status = run_bounded(run, s.path() / "imports.log", limit - since(t0));
@@ -208,6 +165,53 @@ class Trials {
 };
 
 }  // namespace
+
+std::optional<int> run_bounded(const std::vector<std::string>& argv, const fs::path& log,
+                               double limit_s) {
+    process::Child child;
+    std::string why;
+    if (!child.start(argv, log, why)) {
+        std::ofstream(log, std::ios::app) << "could not start: " << why << "\n";
+        return std::nullopt;
+    }
+    const auto t0 = Clock::now();
+    while (true) {
+        if (auto status = child.wait_for(200)) {
+            return status;
+        }
+        if (since(t0) > limit_s) {
+            child.kill();
+            return std::nullopt;
+        }
+    }
+}
+
+std::string py_literal(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\\' || c == '\'') {
+            out += '\\';
+        }
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "'";
+}
+
+std::string imports_code(const std::vector<fs::path>& first, const fs::path& root,
+                         const std::vector<std::string>& statements) {
+    std::string code = "import sys\nsys.path.insert(0, " + py_literal(root.string()) + ")\n";
+    for (auto it = first.rbegin(); it != first.rend(); ++it) {
+        code += "sys.path.insert(0, " + py_literal(process::to_utf8(*it)) + ")\n";
+    }
+    for (const auto& statement : statements) {
+        code += statement + "\n";
+    }
+    return code;
+}
 
 std::vector<TrialOutcome> run_trial_fixes(const cli::Options& opts, const DoctorFacts& facts,
                                           const std::string& pip_version) {

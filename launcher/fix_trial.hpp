@@ -4,6 +4,8 @@
 // failing imports work, each trial resolved by pip against the rest, installed into a scratch
 // folder (outside the env, always removed) and imported in a child prepared as the launch, with
 // that folder first on sys.path. Bounded by --trial-timeout and --trials-timeout.
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,20 @@ struct TrialOutcome {
     int trials = 0;
     std::string note;  // why nothing was found
 };
+
+// Runs `argv` to its end or `limit_s`; its output goes to `log`. nullopt: past the limit (killed)
+// or not started.
+std::optional<int> run_bounded(const std::vector<std::string>& argv,
+                               const std::filesystem::path& log, double limit_s);
+
+// Python text for a string literal (repr-style escapes are enough for paths and statements).
+std::string py_literal(const std::string& s);
+
+// Python code that puts `first` (in this order) ahead on sys.path, then the AllTalk root, as a
+// launch has it, and runs `statements`.
+std::string imports_code(const std::vector<std::filesystem::path>& first,
+                         const std::filesystem::path& root,
+                         const std::vector<std::string>& statements);
 
 std::vector<TrialOutcome> run_trial_fixes(const cli::Options& opts, const DoctorFacts& facts,
                                           const std::string& pip_version);

@@ -250,3 +250,43 @@ def test_remove_brings_finetune_back_to_the_base(ov):
     assert site_hashes(ov["env"]) == ov["before"]
     again = launch(ov["root"], "overlay", "remove", "finetune")
     assert again.returncode == 0 and "no overlay to remove" in again.stdout
+
+
+def test_a_fix_for_finetune_that_would_break_server_becomes_an_overlay(ov, tmp_path):
+    # The guide's "Option B" (gradio 3.50.2 and pydantic < 2 for finetune) asked of fix for
+    # finetune, in an env that server runs from too, and whose script.py needs gradio 4's Timer:
+    # fix runs server's imports against the change, finds it broken, and puts the versions into
+    # an overlay for finetune instead; the env is never changed. After the remove test above,
+    # finetune has no overlay.
+    assert not ov["dir"].exists()
+    root = make_root(tmp_path / "alltalk_tts", script="from gradio import Timer\nimport pydantic\n",
+                     finetune=PROBE)
+    (root / "probe.py").write_text(PROBE)
+    cfg = write_config(root / "alltalk-launch.toml", None, ov["env"])
+    cfg_text = cfg.read_text()
+    args = ("fix", "--command", "finetune", "--deep", "--install", "gradio==3.50.2", "pydantic<2")
+    dry = launch(root, "--dry-run", *args, timeout=900)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "`server` runs from the same env, and this change would break it" in dry.stdout
+    assert "`from gradio import Timer` works for server now, and fails after the change" in dry.stdout
+    assert "cannot import name 'Timer'" in dry.stdout
+    assert '    [finetune]\n    overlay = ["gradio==3.50.2", "pydantic<2"]\n' in dry.stdout
+    assert "--dry-run: nothing was changed." in dry.stdout
+    assert cfg.read_text() == cfg_text and not ov["dir"].exists()
+
+    r = launch(root, *args, "--yes", "--json", timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    j = json.loads(r.stdout)
+    assert j["overlay"] == {"command": "finetune", "requirements": OVERLAY,
+                            "config": str(cfg), "synced": True}
+    assert [v["command"] for v in j["other_views"]] == ["server"]
+    assert j["other_views"][0]["imports_checked"] and j["applied"] is False
+    assert any("Timer" in f["message"] for f in j["other_views"][0]["breaks"]), j["other_views"]
+    assert (root / "alltalk-launch.toml.before-fix").read_text() == cfg_text
+    assert cfg.read_text() == cfg_text.replace(
+        "[finetune]\n", '[finetune]\noverlay = ["gradio==3.50.2", "pydantic<2"]\n')
+    assert site_hashes(ov["env"]) == ov["before"]
+    assert_everywhere(versions_of(launch(root, "finetune")), "3.50.2", "1")
+    server = launch(root, "server")
+    assert server.returncode == 0, server.stdout + server.stderr
+    assert site_hashes(ov["env"]) == ov["before"]
