@@ -18,6 +18,7 @@ _plan = alltalk_launch.plan()
 if _plan.get("launcher"):
     sys.executable = _plan["launcher"]
 
+
 # The command's overlay (alltalk-launch overlay sync): a folder of the distributions that differ
 # for this command, ahead of the env's site-packages, so that imports and importlib.metadata both
 # find its versions first. Children get it again through the launcher (ALLTALK_LAUNCH_CHILD).
@@ -31,9 +32,26 @@ def _put_overlay_first(overlay, site_packages):
     sys.path.append(overlay)
 
 
+def _overlay_pth_files(overlay):
+    # The overlay's .pth files, as `site` handles site-packages' own (a path line is appended to
+    # sys.path, an `import` line runs): pip --target puts them there (setuptools'
+    # distutils-precedence.pth, pywin32's), and site never sees this folder. `site` and `os` are
+    # loaded already at this point.
+    import os
+    import site
+
+    try:
+        names = sorted(n for n in os.listdir(overlay) if n.endswith(".pth"))
+    except OSError:
+        return
+    for name in names:
+        site.addpackage(overlay, name, None)
+
+
 if _plan.get("overlay"):
     _put_overlay_first(_plan["overlay"], _plan.get("site_packages"))
-del _put_overlay_first
+    _overlay_pth_files(_plan["overlay"])
+del _put_overlay_first, _overlay_pth_files
 
 if sys.platform == "win32" and _plan.get("launcher"):
     # multiprocessing on Windows starts sys._base_executable instead of sys.executable whenever

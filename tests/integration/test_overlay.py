@@ -127,6 +127,28 @@ def test_finetune_sees_the_overlay_in_every_process(ov):
     assert site_hashes(ov["env"]) == ov["before"]
 
 
+def test_the_overlays_pth_files_are_processed_for_its_command_alone(ov, tmp_path):
+    # pip --target leaves a package's .pth file in the overlay (setuptools' distutils-precedence,
+    # pywin32's), where `site` never looks: the launcher handles them as site does.
+    extra = tmp_path / "from pth"
+    extra.mkdir()
+    (extra / "from_pth.py").write_text("X = 'found through the overlay .pth'\n")
+    pth = ov["dir"] / "alltalk-test.pth"
+    pth.write_text(f"{extra}\nimport sys; sys.alltalk_pth_ran = True\n")
+    code = ("import sys\ntry:\n    import from_pth; x = from_pth.X\nexcept ImportError:\n"
+            "    x = None\nprint('PTH', x, getattr(sys, 'alltalk_pth_ran', False))\n")
+    root = make_root(tmp_path / "alltalk_tts", script=code, finetune=code)
+    write_config(root / "alltalk-launch.toml", OVERLAY, ov["env"])
+    try:
+        r = launch(root, "finetune")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "PTH found through the overlay .pth True" in r.stdout, r.stdout + r.stderr
+        r = launch(root, "server")
+        assert "PTH None False" in r.stdout, r.stdout + r.stderr
+    finally:
+        pth.unlink()
+
+
 def test_dry_run_shows_the_overlay(ov):
     r = launch(ov["root"], "--dry-run", "finetune")
     assert r.returncode == 0, r.stdout + r.stderr
