@@ -147,11 +147,20 @@ int run_gpu_probe(const Invocation& inv) {
     return 0;
 }
 
+// The crash reporter's process: inv.args[1] is the signal number or the Windows exception code.
 int run_explain_signal(const Invocation& inv) {
+    const std::optional<FailureInfo> crash = parse_fatal_failure(inv.args[1]);
+    if (!crash) {
+        std::fprintf(stderr,
+                     "alltalk-launch: --explain-signal takes a signal number (6) or a Windows "
+                     "exception code (0xC0000005), not '%s'\n",
+                     inv.args[1].c_str());
+        return 2;
+    }
     if (auto encoded = lookup(inv.env, kChildPlanVar)) {
         const LaunchPlan plan = decode_child_plan(*encoded);
         std::fflush(stdout);
-        std::fputs(explain_signal(plan, std::atoi(inv.args[1].c_str())).c_str(), stderr);
+        std::fputs(explain_crash(plan, *crash).c_str(), stderr);
     }
     return 0;
 }

@@ -64,6 +64,109 @@ const char* const kUnknownFailurePointer =
     "alltalk-launch: no known cause for this failure. To report it, attach the output of:\n"
     "    alltalk-launch doctor --report alltalk-report.md\n";
 
+bool is_native_crash(const FailureInfo& f) {
+    return f.signal != 0 || f.exception_code != 0;
+}
+
+namespace {
+
+struct WindowsException {
+    std::uint32_t code;
+    int signal;        // what the C runtime's signal() calls it
+    const char* name;  // as faulthandler names it ("Windows fatal exception: access violation")
+    const char* what;
+};
+
+// The fatal exceptions of native code (ntstatus.h), and what each usually means here.
+constexpr WindowsException kWindowsExceptions[] = {
+    {0xC0000005u, SIGSEGV, "access violation", "invalid memory access in native code"},
+    {0xC0000006u, SIGSEGV, "page error",
+     "a mapped file could not be read, e.g. a truncated DLL or a file on a lost network drive"},
+    {0xC00000FDu, SIGSEGV, "stack overflow",
+     "native code used up its thread's stack, usually by endless recursion"},
+    {0xC000001Du, SIGILL, "illegal instruction",
+     "an instruction this CPU does not have: a build for another CPU"},
+    {0xC0000096u, SIGILL, "privileged instruction", "native code ran an instruction it may not"},
+    {0xC0000094u, SIGFPE, "integer divide by zero", "arithmetic error in native code"},
+    {0xC0000095u, SIGFPE, "integer overflow", "arithmetic error in native code"},
+    {0xC000008Eu, SIGFPE, "float divide by zero", "arithmetic error in native code"},
+    {0xC0000091u, SIGFPE, "float overflow", "arithmetic error in native code"},
+    {0xC0000090u, SIGFPE, "invalid float operation", "arithmetic error in native code"},
+};
+
+const WindowsException* windows_exception(std::uint32_t code) noexcept {
+    for (const auto& e : kWindowsExceptions) {
+        if (e.code == code) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+std::string hex8(std::uint32_t v) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out = "0x";
+    for (int shift = 28; shift >= 0; shift -= 4) {
+        out += digits[(v >> shift) & 0xFu];
+    }
+    return out;
+}
+
+}  // namespace
+
+int signal_of_exception(std::uint32_t code) noexcept {
+    const WindowsException* e = windows_exception(code);
+    return e ? e->signal : 0;
+}
+
+std::string exception_description(std::uint32_t code) {
+    if (const WindowsException* e = windows_exception(code)) {
+        return std::string("a Windows ") + e->name + " (exception " + hex8(code) + ": " + e->what +
+               ")";
+    }
+    return "Windows exception " + hex8(code);
+}
+
+std::optional<FailureInfo> parse_fatal_failure(std::string_view arg) {
+    FailureInfo f;
+    if (arg.size() > 2 && arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X')) {
+        if (arg.size() > 10) {
+            return std::nullopt;
+        }
+        std::uint32_t code = 0;
+        for (char c : arg.substr(2)) {
+            const int d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+            if (d < 0) {
+                return std::nullopt;
+            }
+            code = code << 4 | static_cast<std::uint32_t>(d);
+        }
+        if (code == 0) {
+            return std::nullopt;
+        }
+        f.exception_code = code;
+        return f;
+    }
+    if (arg.empty() || arg.size() > 3) {
+        return std::nullopt;
+    }
+    int sig = 0;
+    for (char c : arg) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        sig = sig * 10 + (c - '0');
+    }
+    if (sig <= 0 || sig > 128) {
+        return std::nullopt;
+    }
+    f.signal = sig;
+    return f;
+}
+
 std::string signal_description(int sig) {
     switch (sig) {
         case SIGABRT:
@@ -90,8 +193,9 @@ const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const Inst
         if (r.exception_types.empty() && r.patterns.empty() && r.signals.empty()) {
             continue;  // a doctor-only rule
         }
-        if (f.signal != 0) {
-            if (std::find(r.signals.begin(), r.signals.end(), f.signal) == r.signals.end()) {
+        if (is_native_crash(f)) {
+            const int sig = f.signal != 0 ? f.signal : signal_of_exception(f.exception_code);
+            if (std::find(r.signals.begin(), r.signals.end(), sig) == r.signals.end()) {
                 continue;
             }
         } else {
@@ -125,7 +229,7 @@ const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const Inst
 }
 
 FailureInfo complete_failure(FailureInfo f) {
-    if (!f.exception_type.empty() || f.traceback.empty() || f.signal != 0) {
+    if (!f.exception_type.empty() || f.traceback.empty() || is_native_crash(f)) {
         return f;
     }
     const std::size_t from = f.traceback.rfind("Traceback (most recent call last):");
@@ -179,7 +283,7 @@ std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo
         e.involved = versions_involved(*r, facts);
         return e;
     }
-    if (!modules || f.signal != 0) {
+    if (!modules || is_native_crash(f)) {
         return std::nullopt;
     }
     auto failure = parse_import_failure(f);
@@ -207,7 +311,10 @@ std::string format_explanation(const Explanation& e) {
 std::string explain_failure(const RuleSet& rules, const FailureInfo& f, const InstalledFacts& facts,
                             const std::string& python, const ModulesReader& modules) {
     std::string out;
-    if (f.signal != 0) {
+    if (f.exception_code != 0) {
+        out += "alltalk-launch: the app was stopped by " + exception_description(f.exception_code) +
+               ".\n";
+    } else if (f.signal != 0) {
         out += "alltalk-launch: the app was stopped by " + signal_description(f.signal) + ".\n";
     }
     auto e = explain_known(rules, f, facts, python, modules);

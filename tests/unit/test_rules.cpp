@@ -121,6 +121,74 @@ unless = ["never"]
     CHECK(match_failure(rules, segv, facts) == nullptr);
 }
 
+TEST_CASE("fatal Windows exceptions are explained as the signal the same fault gives on POSIX") {
+    CHECK(signal_of_exception(0xC0000005u) == SIGSEGV);  // access violation
+    CHECK(signal_of_exception(0xC00000FDu) == SIGSEGV);  // stack overflow
+    CHECK(signal_of_exception(0xC000001Du) == SIGILL);   // illegal instruction
+    CHECK(signal_of_exception(0xC0000094u) == SIGFPE);   // integer divide by zero
+    CHECK(signal_of_exception(0xC000013Au) == 0);        // STATUS_CONTROL_C_EXIT: not a crash
+    CHECK(signal_of_exception(0xE06D7363u) == 0);        // a C++ exception: not one of these
+    CHECK(signal_of_exception(0) == 0);
+
+    CHECK(exception_description(0xC0000005u) ==
+          "a Windows access violation (exception 0xC0000005: invalid memory access in native "
+          "code)");
+    CHECK(exception_description(0xC00000FDu).find("stack overflow (exception 0xC00000FD") !=
+          std::string::npos);
+    CHECK(exception_description(0xC000001Du).find("illegal instruction") != std::string::npos);
+    CHECK(exception_description(0xE06D7363u) == "Windows exception 0xE06D7363");
+
+    const RuleSet rules = parse_rules(R"(
+[[rule]]
+id = "segv"
+message = "a segfault"
+[rule.failure]
+signals = ["SIGSEGV"]
+)",
+                                      "t.toml");
+    SiteScan scan = scan_of({});
+    InstalledFacts facts{&scan, "3.11.9", {}};
+    FailureInfo av{"", "", "", 0, 0xC0000005u};
+    CHECK(is_native_crash(av));
+    REQUIRE(match_failure(rules, av, facts));
+    CHECK(match_failure(rules, av, facts)->id == "segv");
+    const std::string text = explain_failure(rules, av, facts, "py");
+    CHECK(text.find("alltalk-launch: the app was stopped by a Windows access violation "
+                    "(exception 0xC0000005") == 0);
+    CHECK(text.find("[segv]: a segfault") != std::string::npos);
+    CHECK(text.find("SIGSEGV") == std::string::npos);  // named as Windows names it
+
+    FailureInfo ill{"", "", "", 0, 0xC000001Du};
+    CHECK(match_failure(rules, ill, facts) == nullptr);
+    const std::string unknown = explain_failure(rules, ill, facts, "py");
+    CHECK(unknown.find("illegal instruction") != std::string::npos);
+    CHECK(unknown.find("doctor --report") != std::string::npos);
+    // A crash is never taken for an exception in a traceback.
+    CHECK(complete_failure(av).exception_type.empty());
+}
+
+TEST_CASE("--explain-signal takes a signal number or a Windows exception code, nothing else") {
+    auto sig = parse_fatal_failure("6");
+    REQUIRE(sig);
+    CHECK(sig->signal == 6);
+    CHECK(sig->exception_code == 0);
+    auto abrt = parse_fatal_failure("22");
+    REQUIRE(abrt);
+    CHECK(abrt->signal == 22);
+    auto av = parse_fatal_failure("0xC0000005");
+    REQUIRE(av);
+    CHECK(av->exception_code == 0xC0000005u);
+    CHECK(av->signal == 0);
+    auto lower = parse_fatal_failure("0xc00000fd");
+    REQUIRE(lower);
+    CHECK(lower->exception_code == 0xC00000FDu);
+    for (const char* bad : {"", "0", "-6", "6x", "abc", "0x", "0x0", "0xC00000051", "0xG0000005",
+                            "1000", "999", " 6", "0x 5"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_fatal_failure(bad));
+    }
+}
+
 TEST_CASE("diagnose: conflicts become errors with a fix for this env") {
     DoctorFacts f;
     f.root.root = "/home/u/alltalk_tts";
