@@ -71,8 +71,8 @@ std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file, 
                                                           std::string* error) {
     inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
     FileSource src(file);
-    if (!src.is_open()) {
-        return std::nullopt;
+    if (!src.is_open() || src.size() == 0) {
+        return std::nullopt;  // absent, or empty (as read_torch_arch_facts)
     }
     BinaryFatbins b =
         read_binary_fatbins(src, scope == ArchScope::Torch ? kSampleContainers : kAllContainers);
@@ -98,8 +98,10 @@ TorchArchs read_torch_arch_facts(const fs::path& site_packages) {
     for (const auto& file : torch_cuda_binary_candidates(site_packages)) {
         inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
         FileSource src(file);
-        if (!src.is_open()) {
-            continue;  // absent (most names are)
+        if (!src.is_open() || src.size() == 0) {
+            // Absent (most names are), or empty: a name without contents (the placeholder files
+            // of a file-list env) holds no kernels to check.
+            continue;
         }
         out.files.push_back(file);
         BinaryFatbins b = read_binary_fatbins(src, kSampleContainers);

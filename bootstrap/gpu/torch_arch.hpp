@@ -50,7 +50,7 @@ std::vector<std::filesystem::path> torch_cuda_binary_candidates(
 
 // torch's architectures from the binaries found under site_packages/torch/lib (pooled: the
 // first 64 containers of each). archs is nullopt when torch has no CUDA binary (CPU build, not
-// installed) or one of them cannot be read (then error says why).
+// installed; an empty file counts as none) or one of them cannot be read (then error says why).
 TorchArchs read_torch_arch_facts(const std::filesystem::path& site_packages);
 
 // read_torch_arch_facts(...).archs.
