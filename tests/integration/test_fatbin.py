@@ -14,12 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
-import pefile
-
 from conftest import LAUNCHER, clean_env, make_root, make_venv, run_launcher
 
 import fatbin_wheels
+from fatbin_wheels import miniature, section_range
 
 SOURCE_DIR = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("ALLTALK_BUILD_DIR", "build")).resolve()
@@ -30,20 +28,6 @@ SECTION = {"win": ".nv_fatb", "linux": ".nv_fatbin"}
 @pytest.fixture(scope="module")
 def real() -> Path:
     return fatbin_wheels.ensure()
-
-
-def section_range(path: Path) -> tuple:
-    """(offset, size) of the fat binary section, read with pefile / pyelftools."""
-    if path.suffix == ".dll":
-        pe = pefile.PE(str(path), fast_load=True)
-        (s,) = [s for s in pe.sections if s.Name.rstrip(b"\0") == b".nv_fatb"]
-        size = min(s.Misc_VirtualSize, s.SizeOfRawData) or s.SizeOfRawData
-        offset = s.PointerToRawData
-        pe.close()
-        return offset, size
-    with open(path, "rb") as f:
-        s = ELFFile(f).get_section_by_name(".nv_fatbin")
-        return s["sh_offset"], s["sh_size"]
 
 
 def cuobjdump_archs(real: Path, lib: Path, tmp: Path) -> set:
@@ -199,53 +183,6 @@ def test_a_malformed_torch_library_is_a_warning_and_costs_no_memory(real, tmp_pa
 FUZZ_SECONDS = int(os.environ.get("ALLTALK_FUZZ_SECONDS", "30"))
 READER_SOURCES = ["os/bounded_read.cpp", "gpu/elf_section.cpp", "gpu/pe_section.cpp",
                   "gpu/fatbin.cpp"]
-
-
-def miniature(path: Path, keep: int = 1 << 16) -> bytes:
-    """The real file's headers and section table with the first `keep` bytes of its fat binary
-    section, every other section emptied: a seed of a few KB that the readers read like the
-    whole file (up to where the section is cut)."""
-    data = path.read_bytes()
-    offset, size = section_range(path)
-    excerpt = data[offset:offset + min(size, keep)]
-    if data[:2] == b"MZ":
-        lfanew = struct.unpack_from("<I", data, 0x3C)[0]
-        nsec, = struct.unpack_from("<H", data, lfanew + 6)
-        opt, = struct.unpack_from("<H", data, lfanew + 20)
-        table = lfanew + 24 + opt
-        head = bytearray(data[:table + 40 * nsec])
-        at = (len(head) + 511) // 512 * 512
-        for i in range(nsec):
-            e = table + 40 * i
-            if head[e:e + 8].rstrip(b"\0") == b".nv_fatb":
-                struct.pack_into("<I", head, e + 8, len(excerpt))
-                struct.pack_into("<II", head, e + 16, len(excerpt), at)
-            else:
-                struct.pack_into("<II", head, e + 16, 0, 0)
-        return bytes(head) + bytes(at - len(head)) + excerpt
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shnum, shstrndx = struct.unpack_from("<H", data, 0x3C)[0], struct.unpack_from("<H", data, 0x3E)[0]
-    table = bytearray(data[shoff:shoff + 64 * shnum])
-    names_off, names_size = struct.unpack_from("<QQ", table, 64 * shstrndx + 0x18)
-    out = bytearray(data[:64])
-    names_at = len(out)
-    out += data[names_off:names_off + names_size]
-    out += bytes(-len(out) % 8)
-    fat_at = len(out)
-    out += excerpt
-    out += bytes(-len(out) % 8)
-    for i in range(shnum):
-        e = 64 * i
-        o, = struct.unpack_from("<Q", table, e + 0x18)
-        if i == shstrndx:
-            struct.pack_into("<QQ", table, e + 0x18, names_at, names_size)
-        elif o == offset:
-            struct.pack_into("<QQ", table, e + 0x18, fat_at, len(excerpt))
-        else:
-            struct.pack_into("<QQ", table, e + 0x18, 0, 0)
-    struct.pack_into("<Q", out, 0x28, len(out))
-    struct.pack_into("<H", out, 0x3C, shnum)
-    return bytes(out + table)
 
 
 @pytest.mark.parametrize("fmt", ["elf", "pe"])
