@@ -52,6 +52,20 @@ TEST_CASE("an incompatible GPU is an error naming the GPU, its sm, torch's list 
     CHECK_FALSE(gpu_arch_problem(GpuProbe{}, kTorch24, "/env/bin/python"));  // no GPU: nothing
 }
 
+TEST_CASE("a probe report with Windows line ends reads as with POSIX ones") {
+    // The Windows probe writes its report to a text-mode stdout: "\r\n" line ends.
+    GpuProbe p;
+    parse_probe_report(
+        "lib C:\\env\\cudart64_12.dll\r\ndriver 12080\r\npresent 1\r\n"
+        "device 0 12 0 17179869184 NVIDIA GeForce RTX 5080\r\n",
+        p);
+    REQUIRE(p.devices.size() == 1);
+    CHECK(p.devices[0].name == "NVIDIA GeForce RTX 5080");
+    CHECK(p.devices[0].cc_major == 12);
+    CHECK(p.library == "C:\\env\\cudart64_12.dll");
+    CHECK(p.driver_version == 12080);
+}
+
 TEST_CASE("the probe report reads well with and without devices") {
     GpuProbe p;
     p.note = "no NVIDIA driver";
