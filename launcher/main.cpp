@@ -429,7 +429,8 @@ int run_launch(const Invocation& inv) {
         std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
         gpu.gather(true);
         std::fputs(describe_gpu_check(gpu.probed(), plan.cpu_only ? std::nullopt : gpu.archs(),
-                                      plan.gpu_check && !plan.cpu_only)
+                                      plan.gpu_check && !plan.cpu_only,
+                                      plan.cpu_only ? std::string() : gpu.archs_error())
                        .c_str(),
                    stdout);
         return 0;

@@ -164,6 +164,9 @@ def test_a_malformed_torch_library_is_a_warning_and_costs_no_memory(real, tmp_pa
     assert (f"alltalk-launch: could not read {lib}: section header size 65535, not 64; the GPU "
             "architecture check is skipped") in r.stderr
     assert mb < 100, mb  # the old reader: 4.2 GB
+    r = run_launcher("--env", venv, "--dry-run", "python", "-c", "print('ran')", cwd=root)
+    assert (f"    torch CUDA architectures: unknown (could not read {lib}: section header size "
+            "65535, not 64)\n") in r.stdout
     note = torch_note(json.loads(doctor(venv, root, "--json").stdout))
     assert note["severity"] == "warning"
     assert note["message"].startswith(f"could not read {lib}: section header size 65535")

@@ -78,6 +78,9 @@ TEST_CASE("the probe report reads well with and without devices") {
                                 "CUDA 12.4") == 0);
     auto text = describe_gpu_check(p, kTorch24, true);
     CHECK(text.find("GPU 0 sm_90: supported (exact sm_90 cubin)") != std::string::npos);
+    text = describe_gpu_check(p, std::nullopt, true, "could not read X: no PE header at offset 9");
+    CHECK(text.find("torch CUDA architectures: unknown (could not read X: no PE header at "
+                    "offset 9)\n") != std::string::npos);
 }
 
 TEST_CASE("a file that is not a CUDA binary has no architecture list") {
