@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAUNCHER, clean_env, make_root, make_venv, run_launcher
+from conftest import make_root, make_venv, run_launcher
 from test_windows import ODD, text, win_build, wine, windows_alltalk  # noqa: F401 (fixtures)
 
 import fatbin_wheels
