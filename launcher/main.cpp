@@ -269,12 +269,23 @@ class GpuFacts {
     const std::optional<std::vector<std::string>>& archs() {
         if (!archs_read_) {
             const auto t0 = std::chrono::steady_clock::now();
-            archs_ = cache_dir_ ? read_torch_archs_cached(plan_.env.site_packages, *cache_dir_)
-                                : read_torch_archs(plan_.env.site_packages);
+            if (cache_dir_) {
+                archs_ = read_torch_archs_cached(plan_.env.site_packages, *cache_dir_, nullptr,
+                                                 kCacheSettle, &archs_error_);
+            } else {
+                TorchArchs t = read_torch_arch_facts(plan_.env.site_packages);
+                archs_ = std::move(t.archs);
+                archs_error_ = std::move(t.error);
+            }
             archs_read_ = true;
             spdlog::debug("timing: torch architectures {:.2f} ms", ms_since(t0));
         }
         return archs_;
+    }
+    // Why torch's CUDA library could not be read ("" when it was, or there is none).
+    const std::string& archs_error() {
+        archs();
+        return archs_error_;
     }
 
     // Whether there is a GPU to run on (for needs that matter only on the GPU).
@@ -302,12 +313,20 @@ class GpuFacts {
     std::optional<PendingProbe> pending_;
     std::optional<fs::path> cache_dir_;
     std::optional<std::vector<std::string>> archs_;
+    std::string archs_error_;
     bool archs_read_ = false;
 };
 
 // An incompatible GPU is an error before start.
 void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
-    if (!gpu.gather(verbose) || !gpu.probed()) {
+    if (!gpu.gather(verbose)) {
+        return;
+    }
+    if (plan.gpu_check && !gpu.archs_error().empty()) {
+        // A malformed (say, half-written) torch library: said, and the launch goes on.
+        spdlog::warn("{}; the GPU architecture check is skipped", gpu.archs_error());
+    }
+    if (!gpu.probed()) {
         return;
     }
     const GpuProbe& probe = *gpu.probed();
@@ -317,7 +336,7 @@ void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
         spdlog::info("{}", describe_gpus(probe));
     }
     if (const auto& archs = gpu.archs()) {
-        spdlog::debug("torch CUDA architectures (libtorch_cuda.so): {}", text::join(*archs, " "));
+        spdlog::debug("torch CUDA architectures: {}", text::join(*archs, " "));
         if (plan.gpu_check) {
             if (auto problem =
                     gpu_arch_problem(probe, *archs, plan.env.python, plan.env.platform)) {
@@ -419,7 +438,8 @@ int run_launch(const Invocation& inv) {
         std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
         gpu.gather(true);
         std::fputs(describe_gpu_check(gpu.probed(), plan.cpu_only ? std::nullopt : gpu.archs(),
-                                      plan.gpu_check && !plan.cpu_only)
+                                      plan.gpu_check && !plan.cpu_only,
+                                      plan.cpu_only ? std::string() : gpu.archs_error())
                        .c_str(),
                    stdout);
         return 0;

@@ -6,7 +6,7 @@
 set -euo pipefail
 build=(build-essential cmake libspdlog-dev libcli11-dev libtomlplusplus-dev
        nlohmann-json3-dev libssl-dev python3.11-dev python3.11-venv)
-test=(doctest-dev binutils g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
+test=(doctest-dev binutils clang-14 libclang-rt-14-dev g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
 case "${1:-test}" in
   build) packages=("${build[@]}") ;;
   test) packages=("${build[@]}" "${test[@]}") ;;

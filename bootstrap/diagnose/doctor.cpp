@@ -469,6 +469,23 @@ void native_findings(const DoctorFacts& f, std::vector<Finding>& out) {
                            "or remove it to let the launcher choose."});
         }
     }
+    // torch's compiled architectures, always (a report from a machine without a GPU shows them).
+    if (f.torch_archs) {
+        std::string files;
+        for (const auto& p : f.torch_arch_files) {
+            files += (files.empty() ? "" : ", ") + p.filename().string();
+        }
+        out.push_back({"torch-archs", Severity::Info,
+                       "torch's CUDA kernels are built for: " + text::join(*f.torch_archs, " ") +
+                           " (read from " + files + ").",
+                       ""});
+    } else if (!f.torch_arch_error.empty()) {
+        out.push_back({"torch-archs", Severity::Warning,
+                       f.torch_arch_error +
+                           ". torch's GPU architectures are unknown, so the launcher skips its "
+                           "architecture check (a reinstall of torch repairs a cut-off file).",
+                       ""});
+    }
     if (f.cpu_only) {
         out.push_back({"gpu-hidden", Severity::Info,
                        "--cpu or [native] cpu = true: the app sees no GPU "

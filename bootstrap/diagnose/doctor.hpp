@@ -117,6 +117,8 @@ struct DoctorFacts {
     std::optional<NativeDecision> native;
     std::optional<GpuProbe> gpus;
     std::optional<std::vector<std::string>> torch_archs;  // nullopt: no CUDA torch found
+    std::vector<std::filesystem::path> torch_arch_files;  // torch's CUDA libraries that were read
+    std::string torch_arch_error;  // non-empty: one could not be read (gpu/torch_arch.hpp)
     // The command's overlay (discover/overlay.hpp), when it has one; a current or stale one is
     // part of `scan` (the command's view: the overlay's distributions over the env's).
     std::optional<overlay::Status> overlay;

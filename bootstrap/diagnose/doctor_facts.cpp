@@ -406,7 +406,10 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
         if (!f.cpu_only) {  // the launch hides the GPUs and probes none
             f.gpus = probe_gpus(cudart_candidates(*f.env));
         }
-        f.torch_archs = read_torch_archs(f.env->site_packages);
+        TorchArchs t = read_torch_arch_facts(f.env->site_packages);
+        f.torch_archs = std::move(t.archs);
+        f.torch_arch_files = std::move(t.files);
+        f.torch_arch_error = std::move(t.error);
     }
     if (f.root.is_alltalk) {
         f.alltalk = alltalk_settings(f.root.root);

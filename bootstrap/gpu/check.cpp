@@ -37,11 +37,14 @@ std::optional<std::string> gpu_arch_problem(const GpuProbe& probe,
 
 std::string describe_gpu_check(const std::optional<GpuProbe>& probe,
                                const std::optional<std::vector<std::string>>& torch_archs,
-                               bool check_enabled) {
+                               bool check_enabled, const std::string& archs_error) {
     std::string out = "  GPU:\n";
     out += "    probe: " + (probe ? describe_gpus(*probe) : std::string("not run")) + "\n";
     out += "    torch CUDA architectures: " +
-           (torch_archs ? join(*torch_archs) : std::string("none (no CUDA build of torch)")) + "\n";
+           (torch_archs           ? join(*torch_archs)
+            : archs_error.empty() ? std::string("none (no CUDA build of torch)")
+                                  : "unknown (" + archs_error + ")") +
+           "\n";
     if (probe && torch_archs) {
         for (const auto& d : probe->devices) {
             ArchVerdict v = check_arch(d.cc_major, d.cc_minor, *torch_archs);

@@ -18,9 +18,10 @@ std::optional<std::string> gpu_arch_problem(const GpuProbe& probe,
                                             const std::filesystem::path& python,
                                             Platform platform = kHostPlatform);
 
-// --dry-run / -v lines: the devices (or why there are none) and torch's architectures.
+// --dry-run / -v lines: the devices (or why there are none) and torch's architectures
+// (`archs_error`: why torch's CUDA library could not be read, when it could not).
 std::string describe_gpu_check(const std::optional<GpuProbe>& probe,
                                const std::optional<std::vector<std::string>>& torch_archs,
-                               bool check_enabled);
+                               bool check_enabled, const std::string& archs_error = "");
 
 }  // namespace alltalk

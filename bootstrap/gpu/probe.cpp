@@ -160,6 +160,10 @@ void parse_probe_report(const std::string& text, GpuProbe& p) {
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
+        // On Windows the report crosses the probe's text-mode stdout, which ends lines in "\r\n".
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
         std::istringstream ls(line);
         std::string key;
         ls >> key;

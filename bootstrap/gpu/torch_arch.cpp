@@ -1,11 +1,10 @@
 #include "gpu/torch_arch.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
-#include <fstream>
+#include <cstdlib>
 #include <map>
 
+#include "os/bounded_read.hpp"
 #include "os/inputs.hpp"
 
 namespace fs = std::filesystem;
@@ -14,27 +13,11 @@ namespace alltalk {
 
 namespace {
 
-constexpr std::uint32_t kFatbinMagic = 0xBA55ED50;
 // The first containers decide: every unit carries TORCH_CUDA_ARCH_LIST, and reading all of them
 // (hundreds, spread over a 1 GB file) would cost start-up time for nothing.
-constexpr int kSampleContainers = 64;
-
-template <typename T>
-T get(const std::string& buf, std::size_t at) {
-    T v{};
-    if (at + sizeof(T) <= buf.size()) {
-        std::memcpy(&v, buf.data() + at, sizeof(T));
-    }
-    return v;
-}
-
-bool read_at(std::ifstream& in, std::uint64_t off, std::size_t n, std::string& out) {
-    out.assign(n, '\0');
-    in.clear();
-    in.seekg(static_cast<std::streamoff>(off));
-    in.read(out.data(), static_cast<std::streamsize>(n));
-    return static_cast<std::size_t>(in.gcount()) == n;
-}
+constexpr std::size_t kSampleContainers = 64;
+// ArchScope::Every reads them all; this many is far beyond any real binary (tens of thousands).
+constexpr std::size_t kAllContainers = std::size_t(1) << 24;
 
 int arch_number(const std::string& a) {
     auto us = a.find('_');
@@ -43,94 +26,37 @@ int arch_number(const std::string& a) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file) {
-    // Unbuffered: the walk below reads a few dozen bytes at a time, far apart; a buffered stream
-    // would read (and copy) a whole buffer for each of them.
-    inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
-    std::ifstream in;
-    in.rdbuf()->pubsetbuf(nullptr, 0);
-    in.open(file, std::ios::binary);
-    std::string h;
-    if (!in || !read_at(in, 0, 64, h) ||
-        h.compare(0, 4,
-                  "\x7f"
-                  "ELF") != 0 ||
-        h[4] != 2) {
-        return std::nullopt;  // not a 64-bit ELF file
+BinaryFatbins read_binary_fatbins(const ByteSource& file, std::size_t max_containers) {
+    BinaryFatbins out;
+    SectionLookup s = find_elf_section(file, ".nv_fatbin");
+    if (!s.is_format) {
+        s = find_pe_section(file, ".nv_fatb");
     }
-    const auto shoff = get<std::uint64_t>(h, 0x28);
-    const auto shentsize = get<std::uint16_t>(h, 0x3A);
-    const auto shnum = get<std::uint16_t>(h, 0x3C);
-    const auto shstrndx = get<std::uint16_t>(h, 0x3E);
-    std::string sh;
-    if (shentsize < 64 || shstrndx >= shnum ||
-        !read_at(in, shoff, std::size_t(shentsize) * shnum, sh)) {
-        return std::nullopt;
+    if (!s.is_format) {
+        out.error = "neither an ELF nor a PE file";
+        return out;
     }
-    auto sec_off = [&](int i) { return get<std::uint64_t>(sh, std::size_t(i) * shentsize + 0x18); };
-    auto sec_size = [&](int i) {
-        return get<std::uint64_t>(sh, std::size_t(i) * shentsize + 0x20);
-    };
-    std::string names;
-    if (sec_size(shstrndx) > (1u << 20) ||
-        !read_at(in, sec_off(shstrndx), sec_size(shstrndx), names)) {
-        return std::nullopt;
+    if (!s.error.empty() || !s.range) {
+        out.error = s.error;  // empty: a binary without CUDA kernels
+        return out;
     }
-    std::uint64_t off = 0, size = 0;
-    for (int i = 0; i < shnum; ++i) {
-        const auto name_at = get<std::uint32_t>(sh, std::size_t(i) * shentsize);
-        if (name_at < names.size() && std::strcmp(names.c_str() + name_at, ".nv_fatbin") == 0) {
-            off = sec_off(i);
-            size = sec_size(i);
-        }
-    }
-    if (size == 0) {
-        return std::nullopt;
-    }
-    // Walk the containers; per arch, in how many containers it appears.
-    std::map<std::string, int> seen;
-    int containers = 0;
-    std::uint64_t pos = off;
-    const std::uint64_t end = off + size;
-    std::string buf;
-    while (containers < kSampleContainers && pos + 16 <= end && read_at(in, pos, 16, buf)) {
-        if (get<std::uint32_t>(buf, 0) != kFatbinMagic) {
-            pos += 8;  // padding between containers
-            continue;
-        }
-        const auto header_size = get<std::uint16_t>(buf, 6);
-        const auto fat_size = get<std::uint64_t>(buf, 8);
-        std::uint64_t p = pos + header_size;
-        const std::uint64_t cend = std::min(end, p + fat_size);
-        std::vector<std::string> here;
-        while (p + 32 <= cend && read_at(in, p, 32, buf)) {
-            const auto kind = get<std::uint16_t>(buf, 0);
-            const auto entry_header = get<std::uint32_t>(buf, 4);
-            const auto payload = get<std::uint64_t>(buf, 8);
-            const auto arch = get<std::uint32_t>(buf, 28);
-            if (entry_header == 0) {
-                break;
-            }
-            if (kind == 1 || kind == 2) {
-                std::string a = (kind == 2 ? "sm_" : "compute_") + std::to_string(arch);
-                if (std::find(here.begin(), here.end(), a) == here.end()) {
-                    here.push_back(a);
-                }
-            }
-            p += entry_header + payload;
-        }
-        for (const auto& a : here) {
+    out.has_fatbin = true;
+    out.walk = walk_fatbin(file, *s.range, max_containers);
+    out.error = out.walk.error;
+    return out;
+}
+
+std::vector<std::string> archs_of(const std::vector<std::vector<std::string>>& containers,
+                                  ArchScope scope) {
+    std::map<std::string, std::size_t> seen;  // per arch, in how many containers
+    for (const auto& c : containers) {
+        for (const auto& a : c) {
             ++seen[a];
         }
-        ++containers;
-        pos = pos + header_size + fat_size;
-    }
-    if (containers == 0) {
-        return std::nullopt;
     }
     std::vector<std::string> out;
     for (const auto& [a, n] : seen) {
-        if (2 * n >= containers) {
+        if (scope == ArchScope::Every || 2 * n >= containers.size()) {
             out.push_back(a);
         }
     }
@@ -141,13 +67,64 @@ std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file) 
     return out;
 }
 
+std::optional<std::vector<std::string>> read_fatbin_archs(const fs::path& file, ArchScope scope,
+                                                          std::string* error) {
+    inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
+    FileSource src(file);
+    if (!src.is_open() || src.size() == 0) {
+        return std::nullopt;  // absent, or empty (as read_torch_arch_facts)
+    }
+    BinaryFatbins b =
+        read_binary_fatbins(src, scope == ArchScope::Torch ? kSampleContainers : kAllContainers);
+    if (!b.error.empty() || b.walk.containers.empty()) {
+        if (error) {
+            *error = b.has_fatbin && b.error.empty() ? "no fat binary container" : b.error;
+        }
+        return std::nullopt;
+    }
+    return archs_of(b.walk.containers, scope);
+}
+
+std::vector<fs::path> torch_cuda_binary_candidates(const fs::path& site_packages) {
+    const fs::path lib = site_packages / "torch" / "lib";
+    return {lib / "libtorch_cuda.so", lib / "libtorch_cuda_cu.so", lib / "libtorch_cuda_cpp.so",
+            lib / "torch_cuda.dll",   lib / "torch_cuda_cu.dll",   lib / "torch_cuda_cpp.dll"};
+}
+
+TorchArchs read_torch_arch_facts(const fs::path& site_packages) {
+    TorchArchs out;
+    std::vector<std::vector<std::string>> pooled;
+    bool any_fatbin = false;
+    for (const auto& file : torch_cuda_binary_candidates(site_packages)) {
+        inputs::note(file);  // for read_torch_archs_cached (start/native_cache.hpp)
+        FileSource src(file);
+        if (!src.is_open() || src.size() == 0) {
+            // Absent (most names are), or empty: a name without contents (the placeholder files
+            // of a file-list env) holds no kernels to check.
+            continue;
+        }
+        out.files.push_back(file);
+        BinaryFatbins b = read_binary_fatbins(src, kSampleContainers);
+        if (!b.error.empty()) {
+            out.error = "could not read " + file.string() + ": " + b.error;
+            return out;
+        }
+        any_fatbin = any_fatbin || b.has_fatbin;
+        for (auto& c : b.walk.containers) {
+            pooled.push_back(std::move(c));
+        }
+    }
+    if (!pooled.empty()) {
+        out.archs = archs_of(pooled, ArchScope::Torch);
+    } else if (any_fatbin) {
+        out.error = "could not read " + out.files.front().string() +
+                    ": its fat binary section holds no container";
+    }
+    return out;
+}
+
 std::optional<std::vector<std::string>> read_torch_archs(const fs::path& site_packages) {
-#ifdef _WIN32
-    (void)site_packages;
-    return std::nullopt;  // torch_cuda.dll is a PE file: not read yet
-#else
-    return read_fatbin_archs(site_packages / "torch" / "lib" / "libtorch_cuda.so");
-#endif
+    return read_torch_arch_facts(site_packages).archs;
 }
 
 ArchVerdict check_arch(int cc_major, int cc_minor, const std::vector<std::string>& archs) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #endif
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -215,26 +216,45 @@ NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& r
 std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& site_packages,
                                                                 const fs::path& runtime_dir,
                                                                 CacheOutcome* outcome,
-                                                                std::chrono::nanoseconds settle) {
+                                                                std::chrono::nanoseconds settle,
+                                                                std::string* error) {
     CacheOutcome local;
     CacheOutcome& out = outcome ? *outcome : local;
     out = {};
-    const fs::path lib = site_packages / "torch" / "lib" / "libtorch_cuda.so";
-    if (!inputs::supported() || inputs::signature(lib) == "absent") {
+    std::string local_error;
+    std::string& problem = error ? *error : local_error;
+    problem.clear();
+    auto read = [&] {
+        TorchArchs t = read_torch_arch_facts(site_packages);
+        problem = t.error;
+        return t.archs;
+    };
+    const auto candidates = torch_cuda_binary_candidates(site_packages);
+    const bool any = inputs::supported() &&
+                     std::any_of(candidates.begin(), candidates.end(), [](const fs::path& p) {
+                         return inputs::signature(p) != "absent";
+                     });
+    if (!any) {
         out.why = "nothing to cache";
-        return read_torch_archs(site_packages);  // no CUDA torch: one failed open, as cheap
+        return read();  // no CUDA torch: a few failed opens, as cheap
     }
     const std::string launcher = launcher_signature();
     if (launcher.empty()) {
         out.why = "not cacheable (no launcher path)";
-        return read_torch_archs(site_packages);
+        return read();
     }
+    const fs::path lib = site_packages / "torch" / "lib";
     std::optional<std::vector<std::string>> archs;
     through_cache(
         runtime_dir, "archs-" + hex_hash(lib.string()), launcher + "\n" + lib.string(),
         [&](const std::string& payload) {
             if (payload == "none") {
                 archs.reset();
+                return true;
+            }
+            if (payload.rfind("unreadable ", 0) == 0) {
+                archs.reset();
+                problem = payload.substr(11);
                 return true;
             }
             if (payload.rfind("archs", 0) != 0) {
@@ -248,9 +268,9 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& 
             return true;
         },
         [&] {
-            archs = read_torch_archs(site_packages);
+            archs = read();
             if (!archs) {
-                return std::string("none");
+                return problem.empty() ? std::string("none") : "unreadable " + problem;
             }
             std::string text = "archs";
             for (const auto& a : *archs) {
@@ -259,8 +279,9 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& 
             return text;
         },
         out, settle);
-    spdlog::debug("torch architectures: {}", out.hit ? "from the cache (libtorch_cuda.so unchanged)"
-                                                     : "read (" + out.why + ")");
+    spdlog::debug(
+        "torch architectures: {}",
+        out.hit ? "from the cache (torch's CUDA libraries unchanged)" : "read (" + out.why + ")");
     return archs;
 }
 

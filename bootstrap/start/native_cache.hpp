@@ -4,7 +4,8 @@
 // written into the env or the AllTalk folder):
 //   - the cuDNN decision (analyze_native()), keyed by its facts (cudnn/decision_cache.hpp) and
 //     valid while every file and folder the selection read is unchanged (os/inputs.hpp);
-//   - torch's CUDA architectures (read_torch_archs()), valid while libtorch_cuda.so is unchanged.
+//   - torch's CUDA architectures (read_torch_arch_facts()), valid while torch's CUDA libraries
+//     (libtorch_cuda.so, torch_cuda.dll, ...: gpu/torch_arch.hpp) are unchanged.
 // A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
 // stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
 // within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
@@ -51,8 +52,11 @@ NativeDecision analyze_native_cached(const NativeFacts& facts,
 // The first input of `check` that no longer holds ("" when all do): what the probe's child runs.
 std::string first_changed_input(const DeferredCheck& check);
 
+// `error` (may be null): why torch's CUDA library could not be read ("" when it could, or when
+// there is none); then the result is nullopt and the GPU check is skipped.
 std::optional<std::vector<std::string>> read_torch_archs_cached(
     const std::filesystem::path& site_packages, const std::filesystem::path& runtime_dir,
-    CacheOutcome* outcome = nullptr, std::chrono::nanoseconds settle = kCacheSettle);
+    CacheOutcome* outcome = nullptr, std::chrono::nanoseconds settle = kCacheSettle,
+    std::string* error = nullptr);
 
 }  // namespace alltalk

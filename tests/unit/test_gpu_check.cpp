@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
+#include "fatbin_files.hpp"
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
+#include "test_support.hpp"
 
 using namespace alltalk;
 
@@ -50,6 +52,20 @@ TEST_CASE("an incompatible GPU is an error naming the GPU, its sm, torch's list 
     CHECK_FALSE(gpu_arch_problem(GpuProbe{}, kTorch24, "/env/bin/python"));  // no GPU: nothing
 }
 
+TEST_CASE("a probe report with Windows line ends reads as with POSIX ones") {
+    // The Windows probe writes its report to a text-mode stdout: "\r\n" line ends.
+    GpuProbe p;
+    parse_probe_report(
+        "lib C:\\env\\cudart64_12.dll\r\ndriver 12080\r\npresent 1\r\n"
+        "device 0 12 0 17179869184 NVIDIA GeForce RTX 5080\r\n",
+        p);
+    REQUIRE(p.devices.size() == 1);
+    CHECK(p.devices[0].name == "NVIDIA GeForce RTX 5080");
+    CHECK(p.devices[0].cc_major == 12);
+    CHECK(p.library == "C:\\env\\cudart64_12.dll");
+    CHECK(p.driver_version == 12080);
+}
+
 TEST_CASE("the probe report reads well with and without devices") {
     GpuProbe p;
     p.note = "no NVIDIA driver";
@@ -62,9 +78,65 @@ TEST_CASE("the probe report reads well with and without devices") {
                                 "CUDA 12.4") == 0);
     auto text = describe_gpu_check(p, kTorch24, true);
     CHECK(text.find("GPU 0 sm_90: supported (exact sm_90 cubin)") != std::string::npos);
+    text = describe_gpu_check(p, std::nullopt, true, "could not read X: no PE header at offset 9");
+    CHECK(text.find("torch CUDA architectures: unknown (could not read X: no PE header at "
+                    "offset 9)\n") != std::string::npos);
 }
 
-TEST_CASE("a file that is not an ELF CUDA binary has no architecture list") {
+TEST_CASE("a file that is not a CUDA binary has no architecture list") {
     CHECK_FALSE(read_fatbin_archs("/nonexistent/libtorch_cuda.so"));
-    CHECK_FALSE(read_fatbin_archs("/bin/sh"));  // ELF without .nv_fatbin
+    std::string error;
+    CHECK_FALSE(read_fatbin_archs("/bin/sh", ArchScope::Torch, &error));  // no .nv_fatbin
+    CHECK(error == "");
+}
+
+TEST_CASE("torch's rule: an arch in most of the containers; every arch of any container") {
+    const std::vector<std::vector<std::string>> c = {
+        {"sm_86", "compute_90", "sm_90"}, {"sm_90", "sm_86"}, {"sm_86", "sm_90", "sm_120"}};
+    CHECK(archs_of(c, ArchScope::Torch) == std::vector<std::string>{"sm_86", "sm_90"});
+    CHECK(archs_of(c, ArchScope::Every) ==
+          std::vector<std::string>{"sm_86", "sm_90", "sm_120", "compute_90"});
+    CHECK(archs_of({}, ArchScope::Torch).empty());
+}
+
+TEST_CASE("torch's architectures from a Linux, a Windows and a split Windows torch/lib") {
+    using namespace fatbin_files;
+    test::TempDir tmp;
+    const auto site = tmp.path() / "site";
+    const auto lib = site / "torch" / "lib";
+    TorchArchs t = read_torch_arch_facts(site);
+    CHECK_FALSE(t.archs);
+    CHECK(t.files.empty());
+    CHECK(t.error == "");
+
+    const std::string fb = fatbin({{{2, 80}, {2, 86}}, {{2, 80}, {2, 86}, {1, 86}}});
+    test::write(lib / "libtorch_cuda.so", elf({{".nv_fatbin", fb}}).bytes);
+    t = read_torch_arch_facts(site);
+    CHECK(t.archs == std::vector<std::string>{"sm_80", "sm_86", "compute_86"});
+    CHECK(t.files == std::vector<std::filesystem::path>{lib / "libtorch_cuda.so"});
+    std::filesystem::remove(lib / "libtorch_cuda.so");
+
+    test::write(lib / "torch_cuda.dll", pe({{".text", "x"}, {".nv_fatb", fb}}).bytes);
+    t = read_torch_arch_facts(site);
+    CHECK(t.archs == std::vector<std::string>{"sm_80", "sm_86", "compute_86"});
+    std::filesystem::remove(lib / "torch_cuda.dll");
+
+    // Older torch: torch_cuda_cu.dll holds most kernels, torch_cuda_cpp.dll a few; pooled.
+    test::write(lib / "torch_cuda_cu.dll",
+                pe({{".nv_fatb", fatbin({{{2, 75}}, {{2, 75}}, {{2, 75}, {2, 61}}})}}).bytes);
+    test::write(lib / "torch_cuda_cpp.dll", pe({{".nv_fatb", fatbin({{{2, 61}}})}}).bytes);
+    test::write(lib / "torch_cuda.dll");  // the empty stub beside them: nothing to read
+    t = read_torch_arch_facts(site);
+    CHECK(t.error == "");
+    CHECK(t.archs == std::vector<std::string>{"sm_61", "sm_75"});
+    CHECK(t.files.size() == 2);
+
+    // A cut-off one: said, and no list.
+    const std::string whole = pe({{".nv_fatb", fatbin({{{2, 61}}})}}).bytes;
+    test::write(lib / "torch_cuda_cpp.dll", whole.substr(0, whole.size() - 600));
+    t = read_torch_arch_facts(site);
+    CHECK_FALSE(t.archs);
+    CHECK(t.error.find("could not read " + (lib / "torch_cuda_cpp.dll").string() +
+                       ": .nv_fatb (") == 0);
+    CHECK(t.error.find("past the end of the file") != std::string::npos);
 }
