@@ -337,7 +337,7 @@ bool propose_overlay(const cli::Options& opts, FixRun& r, const std::vector<std:
         return false;
     }
     const OverlayTarget target = overlay_target(opts, r.command);
-    r.overlay = merged_overlay(target.current, requested);
+    r.overlay = fix::merged_overlay(target.current, requested);
     r.overlay_config = target.config;
     out("\nInstead, " + cmd + " gets these versions in its own overlay (" +
         overlay::overlay_dir(*r.facts.env, cmd).string() + "), ahead of the env for " + cmd +

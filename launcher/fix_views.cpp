@@ -187,19 +187,4 @@ OverlayTarget overlay_target(const cli::Options& opts, Command command) {
     return t;
 }
 
-std::vector<std::string> merged_overlay(const std::vector<std::string>& current,
-                                        const std::vector<std::string>& wanted) {
-    std::vector<std::string> out;
-    for (const auto& c : current) {
-        const bool replaced = std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
-            return fix::requirement_key(w) == fix::requirement_key(c);
-        });
-        if (!replaced) {
-            out.push_back(c);
-        }
-    }
-    out.insert(out.end(), wanted.begin(), wanted.end());
-    return out;
-}
-
 }  // namespace alltalk

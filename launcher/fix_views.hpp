@@ -42,9 +42,4 @@ struct OverlayTarget {
 };
 OverlayTarget overlay_target(const cli::Options& opts, Command command);
 
-// `current` with `wanted` merged in (pure): current's requirements for other distributions, then
-// `wanted` (one for the same distribution replaces the current one).
-std::vector<std::string> merged_overlay(const std::vector<std::string>& current,
-                                        const std::vector<std::string>& wanted);
-
 }  // namespace alltalk

@@ -1,10 +1,12 @@
 #include "fix/overlay.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "diagnose/doctor.hpp"
+#include "fix/apply.hpp"
 #include "fix/lock.hpp"
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
@@ -30,6 +32,21 @@ std::vector<NameVersion> overlay_installs(const PipReport& report, const SiteSca
             same->emplace_back(d.name, d.version_text);
         }
     }
+    return out;
+}
+
+std::vector<std::string> merged_overlay(const std::vector<std::string>& current,
+                                        const std::vector<std::string>& wanted) {
+    std::vector<std::string> out;
+    for (const auto& c : current) {
+        const bool replaced = std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+            return requirement_key(w) == requirement_key(c);
+        });
+        if (!replaced) {
+            out.push_back(c);
+        }
+    }
+    out.insert(out.end(), wanted.begin(), wanted.end());
     return out;
 }
 

@@ -25,6 +25,12 @@ using NameVersion = std::pair<std::string, std::string>;
 std::vector<NameVersion> overlay_installs(const PipReport& report, const SiteScan& base,
                                           std::vector<NameVersion>* same = nullptr);
 
+// `current` with `wanted` merged in (pure): current's requirements for other distributions, then
+// `wanted` (one for the same distribution replaces the current one). What `fix` proposes as a
+// command's overlay when it has one already.
+std::vector<std::string> merged_overlay(const std::vector<std::string>& current,
+                                        const std::vector<std::string>& wanted);
+
 // `python -m pip install --no-deps --target DIR name==version ...` (pure).
 std::vector<std::string> overlay_install_argv(const std::string& python,
                                               const std::filesystem::path& dir,

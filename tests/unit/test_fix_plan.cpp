@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "diagnose/doctor.hpp"
+#include "fix/overlay.hpp"
 #include "fix/plan.hpp"
 #include "fix/predict.hpp"
 #include "fix/trial.hpp"
@@ -279,4 +280,16 @@ TEST_CASE("broken dependents: installed distributions the change breaks join the
     CHECK(broken[0].requirement == "pydantic>=2.9.0");
     // Already in the request: not joined again.
     CHECK(fix::broken_dependents(before, p, {}, {"pydantic", "fastapi"}).empty());
+}
+
+TEST_CASE("an overlay fix proposes: the current requirements, a same-named one replaced") {
+    using fix::merged_overlay;
+    CHECK(merged_overlay({}, {"gradio==3.50.2", "pydantic<2"}) ==
+          std::vector<std::string>{"gradio==3.50.2", "pydantic<2"});
+    CHECK(merged_overlay({"gradio==3.50.2", "Pydantic<2", "typer<0.10"}, {"pydantic==1.10.26"}) ==
+          std::vector<std::string>{"gradio==3.50.2", "typer<0.10", "pydantic==1.10.26"});
+    // Names compare as PEP 503 names, whatever follows them.
+    CHECK(merged_overlay({"gradio_client[x]>=0.6; python_version >= '3.8'"},
+                         {"Gradio-Client==0.6.1"}) ==
+          std::vector<std::string>{"Gradio-Client==0.6.1"});
 }
