@@ -190,6 +190,18 @@ json run_json(const FixRun& r, bool dry_run) {
     return j;
 }
 
+// Runs `f`, which runs pip with its output live: stdout is flushed first, and with --json pip's
+// output goes to stderr, so that the JSON is alone on stdout.
+template <typename F>
+auto running_pip(bool json, F&& f) {
+    std::fflush(stdout);
+    std::optional<console::StdoutToStderr> keep_stdout_for_json;
+    if (json) {
+        keep_stdout_for_json.emplace();
+    }
+    return f();
+}
+
 // y/N on the terminal.
 bool ask(const std::string& question) {
     std::fprintf(stderr, "%s [y/N] ", question.c_str());
@@ -399,19 +411,15 @@ int apply_overlay(const cli::Options& opts, FixRun& r, Out&& out) {
                     cmd + "`."});
     }
     out("Wrote [" + cmd + "] overlay to " + r.overlay_config.string() + ".\n");
-    std::fflush(stdout);
-    std::optional<console::StdoutToStderr> keep_stdout_for_json;
-    if (fo.json) {
-        keep_stdout_for_json.emplace();  // pip's own output to stderr, the JSON alone on stdout
-    }
-    const fix::OverlaySync done = fix::sync_overlay(
-        *r.facts.env, cmd, *r.overlay, r.overlay_config.string(), kPlanTimeoutSeconds,
-        [&](const std::string& line) {
-            if (!fo.json) {
-                std::fprintf(stderr, "alltalk-launch: overlay %s: %s\n", cmd.c_str(), line.c_str());
-            }
-        });
-    keep_stdout_for_json.reset();
+    const fix::OverlaySync done = running_pip(fo.json, [&] {
+        return fix::sync_overlay(*r.facts.env, cmd, *r.overlay, r.overlay_config.string(),
+                                 kPlanTimeoutSeconds, [&](const std::string& line) {
+                                     if (!fo.json) {
+                                         std::fprintf(stderr, "alltalk-launch: overlay %s: %s\n",
+                                                      cmd.c_str(), line.c_str());
+                                     }
+                                 });
+    });
     r.overlay_synced = true;
     out("The overlay of " + cmd + " holds " + std::to_string(done.manifest.distributions.size()) +
         " distributions; the env was not changed. `alltalk-launch overlay remove " + cmd +
@@ -693,13 +701,7 @@ int plan_and_apply(const cli::Options& opts) {
             {fix::install_argv(python, r.request, process::to_utf8(constraints), uv),
              (uv ? "uv pip install " : "pip install ") + text::join(r.request.install, " ")});
     }
-    std::fflush(stdout);
-    std::optional<console::StdoutToStderr> keep_stdout_for_json;
-    if (fo.json) {
-        keep_stdout_for_json.emplace();  // pip's own output to stderr, the JSON alone on stdout
-    }
-    const fix::ApplyResult res = fix::apply_fix(a);
-    keep_stdout_for_json.reset();
+    const fix::ApplyResult res = running_pip(fo.json, [&] { return fix::apply_fix(a); });
     r.applied = res.ok;
     r.undo_id = res.undo_id;
     if (!res.ok) {

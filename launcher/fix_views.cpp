@@ -3,12 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
 
 #include "base/files.hpp"
 #include "deep_check.hpp"
 #include "doctor_cmd.hpp"
-#include "fix/apply.hpp"
 #include "fix/plan.hpp"
 #include "fix/state_dir.hpp"
 #include "fix_trial.hpp"
