@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/text.hpp"
 #include "cudnn/file_names.hpp"
+#include "os/dir_list.hpp"
 #include "os/inputs.hpp"
 
 #include <algorithm>
@@ -123,13 +124,8 @@ bool has_main_library(const fs::path& dir, Platform platform) {
 }  // namespace
 
 std::vector<std::string> list_names(const fs::path& dir) {
-    std::vector<std::string> out;
     inputs::note(dir);
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        out.push_back(it->path().filename().string());
-    }
-    return out;
+    return dir_list::names(dir);
 }
 
 std::string CudnnCandidate::main_library() const {

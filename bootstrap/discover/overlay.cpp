@@ -7,7 +7,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "os/process.hpp"
+#include "os/dir_list.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -75,9 +75,7 @@ std::optional<Manifest> decode_manifest(std::string_view text, std::string* erro
 
 std::vector<std::string> dist_info_names(const fs::path& site_packages) {
     std::vector<std::string> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(site_packages, ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = process::to_utf8(it->path().filename());
+    for (std::string& name : dir_list::names(site_packages)) {
         constexpr std::string_view suffix = ".dist-info";
         if (name.size() > suffix.size() &&
             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {

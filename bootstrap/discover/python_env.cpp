@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/text.hpp"
+#include "os/dir_list.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
@@ -215,11 +216,12 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonVersion& v) {
     const std::string so = "libpython" + v.short_text() + ".so";
     std::vector<fs::path> dirs = {prefix / "lib", prefix / "lib64"};
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
-        std::string name = entry.path().filename().string();
-        if (entry.is_directory(ec) && name.find("-linux-") != std::string::npos) {
-            dirs.push_back(entry.path());  // Debian's multiarch folder, e.g. x86_64-linux-gnu
+    for (const std::string& name : dir_list::names(prefix / "lib")) {
+        std::error_code ec;
+        if (name.find("-linux-") != std::string::npos &&
+            fs::is_directory(prefix / "lib" / name, ec)) {
+            dirs.push_back(prefix / "lib" /
+                           name);  // Debian's multiarch folder, e.g. x86_64-linux-gnu
         }
     }
     std::vector<fs::path> out;
