@@ -24,6 +24,7 @@ bool takes_value(const std::string& arg) {
 struct Split {
     std::vector<std::string> head;  // what CLI11 parses
     std::vector<std::string> tail;  // what goes to the app untouched
+    std::string sub;                // the subcommand's name ("" when there is none)
 };
 
 Split split_passthrough(const std::vector<std::string>& args) {
@@ -45,6 +46,7 @@ Split split_passthrough(const std::vector<std::string>& args) {
             break;
         }
     }
+    out.sub = sub;
     if (sub == "python") {
         out.tail.assign(args.begin() + static_cast<long>(i), args.end());
         return out;
@@ -126,27 +128,35 @@ Parsed parse(const std::vector<std::string>& args) {
     bool doctor_json = false, doctor_deep = false;
     double deep_timeout = 60;
     std::string report, doctor_command;
-    doctor
-        ->add_option("--command", doctor_command,
-                     "Check the env and cuDNN setup of this command only: server or finetune "
-                     "(default: server, and finetune too where it resolves to another env or "
-                     "cuDNN setup)")
-        ->type_name("server|finetune");
-    doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
-    doctor->add_flag("--deep", doctor_deep,
-                     "Also import what the command imports at start (its script's top-level "
-                     "imports, torch, torchaudio, TTS's XTTS modules) in a child prepared exactly "
-                     "as its launch, each timed; failures become findings with their fix");
-    doctor
-        ->add_option("--deep-timeout", deep_timeout,
-                     "With --deep: the seconds one import may take before the child is killed "
-                     "and that import reported as timed out (default 60)")
-        ->type_name("S");
-    doctor
-        ->add_option("--report", report,
-                     "Also write a Markdown report for a bug report (home folder and user "
-                     "name redacted)")
-        ->type_name("FILE");
+    // The options of doctor, fix and overlay are made only when one of them (or the help) may be
+    // parsed: CLI11 builds each option object with its names and help text, half of the parse's
+    // cost (0.3 M instructions) on every launch, and twice when the launcher re-executes itself.
+    const bool launch = split.sub == "server" || split.sub == "finetune" || split.sub == "run" ||
+                        split.sub == "python";
+    const auto add_doctor_options = [&] {
+        doctor
+            ->add_option("--command", doctor_command,
+                         "Check the env and cuDNN setup of this command only: server or finetune "
+                         "(default: server, and finetune too where it resolves to another env or "
+                         "cuDNN setup)")
+            ->type_name("server|finetune");
+        doctor->add_flag("--json", doctor_json, "Print the findings as JSON");
+        doctor->add_flag(
+            "--deep", doctor_deep,
+            "Also import what the command imports at start (its script's top-level "
+            "imports, torch, torchaudio, TTS's XTTS modules) in a child prepared exactly "
+            "as its launch, each timed; failures become findings with their fix");
+        doctor
+            ->add_option("--deep-timeout", deep_timeout,
+                         "With --deep: the seconds one import may take before the child is killed "
+                         "and that import reported as timed out (default 60)")
+            ->type_name("S");
+        doctor
+            ->add_option("--report", report,
+                         "Also write a Markdown report for a bug report (home folder and user "
+                         "name redacted)")
+            ->type_name("FILE");
+    };
     auto* fix = app.add_subcommand(
         "fix",
         "Apply the doctor's fixes through the env's own pip: the change is resolved by pip and "
@@ -157,64 +167,80 @@ Parsed parse(const std::vector<std::string>& args) {
     FixOptions fx;
     std::string fix_command, fix_undo, fix_forget;
     bool fix_history = false;
-    fix->add_option("--command", fix_command,
-                    "Fix the env of this command: server (default) or finetune")
-        ->type_name("server|finetune");
-    fix->add_option("--only", fx.only, "Apply only the fixes of these findings (their ids)")
-        ->type_name("RULE_ID")
-        ->expected(1, -1);
-    fix->add_option("--profile", fx.profile,
-                    "Install a known-good profile's pins (alltalk-v2, alltalk-v1)")
-        ->type_name("NAME");
-    fix->add_option("--install", fx.install,
-                    "Also install these requirements (PEP 508, such as gradio==3.50.2), planned "
-                    "and checked like the doctor's fixes; for a command whose change would break "
-                    "the other command, they go into an overlay for it instead")
-        ->type_name("REQ")
-        ->expected(1, -1);
-    fix->add_flag("-y,--yes", fx.yes, "Apply without asking");
-    fix->add_flag("--force", fx.force, "Apply even a plan that creates new errors");
-    fix->add_flag("--json", fx.json, "Print the plan and the outcome as JSON");
-    fix->add_flag("--deep", fx.deep,
-                  "Also fix what `doctor --deep` finds: a module nothing provides (its "
-                  "distribution), and a name that an installed release no longer has (the newest "
-                  "release that has it, found by trial in a scratch folder)");
-    fix->add_option("--installer", fx.installer,
-                    "Apply with pip (default) or uv (`uv pip install --python <env python>`)")
-        ->type_name("pip|uv");
-    fix->add_option("--undo", fix_undo,
-                    "Put the env back as it was before a fix (default: the latest undo point)")
-        ->type_name("ID")
-        ->expected(0, 1);
-    fix->add_flag("--history", fix_history, "List the undo points with their changes");
-    fix->add_option("--forget", fix_forget, "Delete one undo point")->type_name("ID");
-    fix->add_option("--trial-timeout", fx.trial_timeout,
-                    "Seconds one trial fix may take (default 300)")
-        ->type_name("S");
-    fix->add_option("--trials-timeout", fx.trials_timeout,
-                    "Seconds all trial fixes together may take (default 1200)")
-        ->type_name("S");
+    const auto add_fix_options = [&] {
+        fix->add_option("--command", fix_command,
+                        "Fix the env of this command: server (default) or finetune")
+            ->type_name("server|finetune");
+        fix->add_option("--only", fx.only, "Apply only the fixes of these findings (their ids)")
+            ->type_name("RULE_ID")
+            ->expected(1, -1);
+        fix->add_option("--profile", fx.profile,
+                        "Install a known-good profile's pins (alltalk-v2, alltalk-v1)")
+            ->type_name("NAME");
+        fix->add_option(
+               "--install", fx.install,
+               "Also install these requirements (PEP 508, such as gradio==3.50.2), planned "
+               "and checked like the doctor's fixes; for a command whose change would break "
+               "the other command, they go into an overlay for it instead")
+            ->type_name("REQ")
+            ->expected(1, -1);
+        fix->add_flag("-y,--yes", fx.yes, "Apply without asking");
+        fix->add_flag("--force", fx.force, "Apply even a plan that creates new errors");
+        fix->add_flag("--json", fx.json, "Print the plan and the outcome as JSON");
+        fix->add_flag(
+            "--deep", fx.deep,
+            "Also fix what `doctor --deep` finds: a module nothing provides (its "
+            "distribution), and a name that an installed release no longer has (the newest "
+            "release that has it, found by trial in a scratch folder)");
+        fix->add_option("--installer", fx.installer,
+                        "Apply with pip (default) or uv (`uv pip install --python <env python>`)")
+            ->type_name("pip|uv");
+        fix->add_option("--undo", fix_undo,
+                        "Put the env back as it was before a fix (default: the latest undo point)")
+            ->type_name("ID")
+            ->expected(0, 1);
+        fix->add_flag("--history", fix_history, "List the undo points with their changes");
+        fix->add_option("--forget", fix_forget, "Delete one undo point")->type_name("ID");
+        fix->add_option("--trial-timeout", fx.trial_timeout,
+                        "Seconds one trial fix may take (default 300)")
+            ->type_name("S");
+        fix->add_option("--trials-timeout", fx.trials_timeout,
+                        "Seconds all trial fixes together may take (default 1200)")
+            ->type_name("S");
+    };
     auto* overlay = app.add_subcommand(
         "overlay",
         "Per-command overlays ([server] / [finetune] overlay = [requirements]): a folder of only "
         "the distributions that differ for that command, ahead of the env's site-packages for it "
         "alone; the env itself is never changed");
-    overlay->require_subcommand(1, 1);
-    auto* overlay_sync = overlay->add_subcommand(
-        "sync",
-        "Resolve the overlay with the env's pip and install what differs from the env into "
-        "<env>/.alltalk-launch/overlays/COMMAND (default: every command with an overlay)");
-    auto* overlay_status = overlay->add_subcommand(
-        "status", "Say for each overlay: current, stale, missing or corrupt");
-    auto* overlay_remove = overlay->add_subcommand("remove", "Delete one command's overlay");
+    CLI::App* overlay_sync = nullptr;
+    CLI::App* overlay_status = nullptr;
+    CLI::App* overlay_remove = nullptr;
     std::string overlay_sync_command, overlay_remove_command;
-    overlay_sync->add_option("command", overlay_sync_command, "server or finetune")
-        ->type_name("COMMAND");
-    overlay_remove->add_option("command", overlay_remove_command, "server or finetune")
-        ->type_name("COMMAND")
-        ->required();
-    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay, overlay_sync,
-                      overlay_status, overlay_remove}) {
+    const auto add_overlay_commands = [&] {
+        overlay->require_subcommand(1, 1);
+        overlay_sync = overlay->add_subcommand(
+            "sync",
+            "Resolve the overlay with the env's pip and install what differs from the env into "
+            "<env>/.alltalk-launch/overlays/COMMAND (default: every command with an overlay)");
+        overlay_status = overlay->add_subcommand(
+            "status", "Say for each overlay: current, stale, missing or corrupt");
+        overlay_remove = overlay->add_subcommand("remove", "Delete one command's overlay");
+        overlay_sync->add_option("command", overlay_sync_command, "server or finetune")
+            ->type_name("COMMAND");
+        overlay_remove->add_option("command", overlay_remove_command, "server or finetune")
+            ->type_name("COMMAND")
+            ->required();
+        for (auto* sub : {overlay_sync, overlay_status, overlay_remove}) {
+            sub->fallthrough();
+        }
+    };
+    if (!launch) {
+        add_doctor_options();
+        add_fix_options();
+        add_overlay_commands();
+    }
+    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay}) {
         sub->fallthrough();
     }
 
