@@ -216,12 +216,10 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 std::vector<fs::path> libpython_candidates(const fs::path& prefix, const PythonVersion& v) {
     const std::string so = "libpython" + v.short_text() + ".so";
     std::vector<fs::path> dirs = {prefix / "lib", prefix / "lib64"};
+    // Debian's multiarch folder, e.g. lib/x86_64-linux-gnu.
     for (const std::string& name : dir_list::names(prefix / "lib")) {
-        std::error_code ec;
-        if (name.find("-linux-") != std::string::npos &&
-            fs::is_directory(prefix / "lib" / name, ec)) {
-            dirs.push_back(prefix / "lib" /
-                           name);  // Debian's multiarch folder, e.g. x86_64-linux-gnu
+        if (name.find("-linux-") != std::string::npos && is_dir(prefix / "lib" / name)) {
+            dirs.push_back(prefix / "lib" / name);
         }
     }
     std::vector<fs::path> out;
