@@ -220,11 +220,39 @@ class GpuFacts {
           pending_(std::move(pending)),
           cache_dir_(std::move(cache_dir)) {}
 
+    // A result kept by an earlier launch answers at once, with no probe to run
+    // (start/native_cache.hpp says while it is kept). Not with -v: that probes afresh, so that
+    // it shows what the driver says now (and keeps that).
+    void answer_from_cache(bool verbose) {
+        if (probe_ || pending_ || !cache_dir_ || verbose || !wants_probe(verbose)) {
+            return;
+        }
+        probe_ = read_gpu_probe_cached(cudart_candidates(plan_.env), *cache_dir_, slot_);
+    }
+
     // Starts the probe in the background when gather() will want it; `check` rides along in the
-    // probe's child (PendingProbe::start).
+    // probe's child (PendingProbe::start), which also keeps a lasting result for later launches.
+    // With a kept result, the child runs only `check` (and hands the kept result on).
     void start_early(bool verbose, const std::function<std::string()>& check = {}) {
+        if (probe_ && probe_->kept && check && !pending_) {
+            pending_ = PendingProbe::start({}, kGpuProbeTimeoutMs, check, {}, &*probe_);
+            probe_.reset();
+            return;
+        }
         if (!probe_ && !pending_ && wants_probe(verbose)) {
-            pending_ = PendingProbe::start(cudart_candidates(plan_.env), kGpuProbeTimeoutMs, check);
+            const std::vector<fs::path> cudart = cudart_candidates(plan_.env);
+            std::function<void(const std::string&)> keep;
+            if (cache_dir_) {
+                if (slot_.file.empty()) {
+                    read_gpu_probe_cached(cudart, *cache_dir_, slot_);  // the key of this probe
+                }
+                if (!slot_.file.empty()) {
+                    keep = [slot = slot_](const std::string& report) {
+                        store_gpu_probe(slot, report);
+                    };
+                }
+            }
+            pending_ = PendingProbe::start(cudart, kGpuProbeTimeoutMs, check, keep);
         }
     }
 
@@ -312,6 +340,7 @@ class GpuFacts {
     std::optional<GpuProbe> probe_;
     std::optional<PendingProbe> pending_;
     std::optional<fs::path> cache_dir_;
+    ProbeCacheSlot slot_;  // where this launch's probe result is kept
     std::optional<std::vector<std::string>> archs_;
     std::string archs_error_;
     bool archs_read_ = false;
@@ -330,6 +359,11 @@ void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
         return;
     }
     const GpuProbe& probe = *gpu.probed();
+    if (probe.kept) {
+        spdlog::debug(
+            "GPU probe: the result kept by an earlier launch (nothing it depends on "
+            "changed since)");
+    }
     if (probe.devices.empty()) {
         spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(probe));
     } else {
@@ -414,8 +448,10 @@ int run_launch(const Invocation& inv) {
         inv.role == Role::Reexec ? " (after the re-exec)" : "");
     GpuFacts gpu(made, std::move(handed_probe), std::move(pending_probe),
                  opts.dry_run ? std::nullopt : ctx.runtime_dir);
-    // The deferred check rides on the GPU probe's child only on the plain path: a decision that
-    // stops the launch or warns, or a launch without a probe, has its inputs checked now.
+    gpu.answer_from_cache(opts.verbose);
+    // The deferred check rides on the GPU probe's child only on the plain path (with a probe
+    // result kept from an earlier launch, the child only checks): a decision that stops the
+    // launch or warns, or a launch without a probe, has its inputs checked now.
     if (!deferred.inputs.empty() &&
         (!made.native.missing.empty() || !made.native.override_problem.empty() ||
          !gpu.wants_probe(opts.verbose))) {

@@ -179,6 +179,8 @@ void parse_probe_report(const std::string& text, GpuProbe& p) {
             p.driver_present = true;
         } else if (key == "note") {
             p.note = rest;
+        } else if (key == "kept") {
+            p.kept = true;
         } else if (key == "inputs_ok") {
             p.inputs_changed = "";
         } else if (key == "inputs_changed") {
@@ -214,7 +216,17 @@ std::string encode_probe_report(const GpuProbe& p) {
     if (p.inputs_changed) {
         write_inputs_check(os, *p.inputs_changed);
     }
+    if (p.kept) {
+        os << "kept 1\n";
+    }
     return os.str();
+}
+
+bool probe_result_lasts(const GpuProbe& p) {
+    if (p.note.empty()) {
+        return p.driver_present && !p.devices.empty();
+    }
+    return p.note == "no CUDA GPU" || p.note.rfind("no NVIDIA driver", 0) == 0;
 }
 
 std::vector<fs::path> cudart_candidates(const PythonEnv& env) {

@@ -33,6 +33,7 @@ struct GpuProbe {
     // What the check that ran in the probe's child said (PendingProbe::start's `check`): nothing
     // when none ran, else the first input that changed ("" when none did).
     std::optional<std::string> inputs_changed;
+    bool kept = false;  // the result of an earlier launch's probe (start/native_cache.hpp)
 };
 
 // The runtime libraries to try, in order (paths, then plain names for the loader).
@@ -51,10 +52,16 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart,
 class PendingProbe {
   public:
     // `check`, when given, runs first in the probe's child (off the launcher's critical path);
-    // its answer comes back as GpuProbe::inputs_changed.
+    // its answer comes back as GpuProbe::inputs_changed. `keep`, when given, is called in the
+    // child with the whole report once the probe has ended and the launcher has it (POSIX: after
+    // the pipe is closed), so that the child, not the launcher, keeps it (start/native_cache.hpp).
+    // `known`, when given, is a result already known (kept by an earlier launch): the child runs
+    // only `check` and reports `known` instead of probing.
     static PendingProbe start(const std::vector<std::filesystem::path>& cudart,
                               int timeout_ms = kGpuProbeTimeoutMs,
-                              const std::function<std::string()>& check = {});
+                              const std::function<std::string()>& check = {},
+                              const std::function<void(const std::string&)>& keep = {},
+                              const GpuProbe* known = nullptr);
     // What a re-executed launcher passes to adopt(): "pid fd deadline timeout" (Linux only).
     std::string handover() const;
     // The probe that `handover` names, when it is this process's running (or ended, unreaped)
@@ -89,6 +96,10 @@ void parse_probe_report(const std::string& text, GpuProbe& probe);
 void write_inputs_check(std::ostream& os, const std::string& changed);
 // A probe's result in the report's form (parse_probe_report reads it back), to hand it on.
 std::string encode_probe_report(const GpuProbe& probe);
+// Whether a result describes the machine (its GPUs, no GPU, no driver) rather than a passing
+// failure (a hang, a crash, an error from the driver or an odd library): only such a result may
+// be reused by a later launch.
+bool probe_result_lasts(const GpuProbe& probe);
 
 // Windows: the launcher started with this variable (the runtime candidates, one per line) runs
 // only the probe and writes its report to stdout (launcher/main.cpp).

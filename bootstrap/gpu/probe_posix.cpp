@@ -21,10 +21,12 @@ namespace alltalk {
 
 namespace {
 
-// Writes straight to the pipe, so that what the child said before a crash reaches the parent.
+// Writes straight to the pipe, so that what the child said before a crash reaches the parent;
+// and to `copy` as well while it is set.
 class FdBuf : public std::streambuf {
   public:
     explicit FdBuf(int fd) : fd_(fd) {}
+    std::string* copy = nullptr;
 
   protected:
     int_type overflow(int_type c) override {
@@ -35,6 +37,9 @@ class FdBuf : public std::streambuf {
         return c;
     }
     std::streamsize xsputn(const char* s, std::streamsize n) override {
+        if (copy) {
+            copy->append(s, static_cast<std::size_t>(n));
+        }
         std::streamsize done = 0;
         while (done < n) {
             ssize_t w = ::write(fd_, s + done, static_cast<std::size_t>(n - done));
@@ -63,7 +68,9 @@ long long now_ns() {
 }  // namespace
 
 PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms,
-                                 const std::function<std::string()>& check) {
+                                 const std::function<std::string()>& check,
+                                 const std::function<void(const std::string&)>& keep,
+                                 const GpuProbe* known) {
     PendingProbe p;
     p.timeout_ms_ = timeout_ms;
     int fds[2];
@@ -91,8 +98,19 @@ PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudar
             write_inputs_check(os, check());
             os.flush();
         }
+        if (known) {
+            os << encode_probe_report(*known);
+            os.flush();
+            ::_exit(0);
+        }
+        std::string report;
+        buf.copy = keep ? &report : nullptr;
         write_probe_report(os, cudart);
         os.flush();
+        if (keep) {
+            ::close(fds[1]);  // the launcher has the whole report and goes on
+            keep(report);
+        }
         ::_exit(0);
     }
     ::close(fds[1]);

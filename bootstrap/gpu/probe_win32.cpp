@@ -79,10 +79,15 @@ GpuProbe probe_gpus(const std::vector<std::filesystem::path>& cudart, int timeou
 
 // No re-exec to overlap on Windows: the probe runs to its end in start().
 PendingProbe PendingProbe::start(const std::vector<std::filesystem::path>& cudart, int timeout_ms,
-                                 const std::function<std::string()>& check) {
+                                 const std::function<std::string()>& check,
+                                 const std::function<void(const std::string&)>& keep,
+                                 const GpuProbe* known) {
     PendingProbe p;
     p.timeout_ms_ = timeout_ms;
-    p.done_ = probe_gpus(cudart, timeout_ms);
+    p.done_ = known ? *known : probe_gpus(cudart, timeout_ms);
+    if (keep && !known) {
+        keep(encode_probe_report(*p.done_));
+    }
     if (check) {
         p.done_->inputs_changed = check();
     }

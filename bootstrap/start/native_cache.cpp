@@ -6,14 +6,17 @@
 #endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <system_error>
 
+#include "base/files.hpp"
 #include "cudnn/codec.hpp"
 #include "cudnn/decision_cache.hpp"
 #include "gpu/torch_arch.hpp"
+#include "os/dir_list.hpp"
 #include "os/inputs.hpp"
 #include "os/process.hpp"
 
@@ -29,14 +32,10 @@ std::string hex_hash(const std::string& s) {
     return os.str();
 }
 
+// The whole file, or nothing when it cannot be opened.
 std::optional<std::string> read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string text;
+    return files::read_text(p, text) ? std::optional<std::string>(std::move(text)) : std::nullopt;
 }
 
 // Written to a file of its own, then renamed over the entry: a reader sees the old entry or the
@@ -283,6 +282,117 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& 
         "torch architectures: {}",
         out.hit ? "from the cache (torch's CUDA libraries unchanged)" : "read (" + out.why + ")");
     return archs;
+}
+
+namespace {
+
+// The probe's key: what decides its result (native_cache.hpp), each value on a line of its own.
+std::string probe_key(const std::vector<fs::path>& cudart, const std::string& launcher,
+                      std::int64_t& newest) {
+    std::string key = "gpu-probe 1\n" + launcher + "\n";
+    const auto text = [&key](const char* label, const std::string& value) {
+        key += label;
+        key += ' ';
+        key += value;
+        key += '\n';
+    };
+    std::string value;
+    text("boot", files::read_text("/proc/sys/kernel/random/boot_id", value) ? value : "?");
+    text("driver", files::read_text("/proc/driver/nvidia/version", value) ? value : "absent");
+    std::vector<std::string> gpus = dir_list::names("/proc/driver/nvidia/gpus");
+    std::sort(gpus.begin(), gpus.end());
+    for (const auto& g : gpus) {
+        text("gpu", g);
+    }
+    for (const char* var : {"CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES",
+                            "LD_LIBRARY_PATH", "LD_PRELOAD"}) {
+        const char* v = std::getenv(var);
+        text(var, v ? "=" + std::string(v) : "unset");
+    }
+    const auto file = [&](const fs::path& p) {
+        std::int64_t changed = 0;
+        text("file", p.string() + " " + inputs::signature(p, &changed));
+        newest = std::max(newest, changed);
+    };
+    for (const char* p : {"/etc/ld.so.cache", "/dev/dxg", "/usr/lib/wsl/lib"}) {
+        file(p);
+    }
+    for (const auto& c : cudart) {
+        if (c.has_parent_path()) {
+            file(c);
+        } else {
+            text("name", c.string());  // loaded by the loader's search (the files above)
+        }
+    }
+    return key;
+}
+
+}  // namespace
+
+std::optional<GpuProbe> read_gpu_probe_cached(const std::vector<fs::path>& cudart,
+                                              const fs::path& runtime_dir, ProbeCacheSlot& slot,
+                                              CacheOutcome* outcome) {
+    CacheOutcome local;
+    CacheOutcome& out = outcome ? *outcome : local;
+    out = {};
+    slot = {};
+    const std::string launcher = launcher_signature();
+    std::string why;
+    if (!inputs::supported() || launcher.empty()) {
+        out.why = "not on this platform";
+        return std::nullopt;
+    }
+    const fs::path dir = cache_dir_of(runtime_dir);
+    if (!process::ensure_private_dir(runtime_dir, why) || !process::ensure_private_dir(dir, why)) {
+        out.why = why;
+        return std::nullopt;
+    }
+    slot.key = probe_key(cudart, launcher, slot.newest_change_ns);
+    std::string runtimes;  // one entry per set of runtimes (an env), as for torch's architectures
+    for (const auto& c : cudart) {
+        runtimes += c.string() + "\n";
+    }
+    slot.file = dir / ("gpu-probe-" + hex_hash(runtimes));
+    const auto text = read_text(slot.file);
+    const auto entry = text ? decode_cache_entry(*text) : std::nullopt;
+    if (!entry) {
+        out.why = text ? "not a cache entry" : "no entry yet";
+        return std::nullopt;
+    }
+    why = cache_entry_mismatch(*entry, slot.key, inputs::still_holds);
+    if (!why.empty()) {
+        out.why = why;
+        return std::nullopt;
+    }
+    GpuProbe probe;
+    parse_probe_report(entry->payload, probe);
+    if (!probe_result_lasts(probe)) {
+        out.why = "its answer is not one this launcher reads";
+        return std::nullopt;
+    }
+    out.hit = true;
+    probe.kept = true;
+    return probe;
+}
+
+bool store_gpu_probe(const ProbeCacheSlot& slot, const std::string& report,
+                     std::chrono::nanoseconds settle) {
+    GpuProbe probe;
+    parse_probe_report(report, probe);
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (slot.file.empty() || !probe_result_lasts(probe) ||
+        slot.newest_change_ns > now - settle.count()) {
+        return false;
+    }
+    probe.inputs_changed.reset();  // the check that rode along is this launch's own
+    probe.kept = false;
+    CacheEntry entry;
+    entry.key = slot.key;
+    entry.payload = encode_probe_report(probe);
+    std::string why;
+    return write_atomically(slot.file, encode_cache_entry(entry), why);
 }
 
 }  // namespace alltalk

@@ -5,19 +5,23 @@
 //   - the cuDNN decision (analyze_native()), keyed by its facts (cudnn/decision_cache.hpp) and
 //     valid while every file and folder the selection read is unchanged (os/inputs.hpp);
 //   - torch's CUDA architectures (read_torch_arch_facts()), valid while torch's CUDA libraries
-//     (libtorch_cuda.so, torch_cuda.dll, ...: gpu/torch_arch.hpp) are unchanged.
+//     (libtorch_cuda.so, torch_cuda.dll, ...: gpu/torch_arch.hpp) are unchanged;
+//   - the GPU probe's result (gpu/probe.hpp), valid while what decides it is unchanged (see
+//     read_gpu_probe_cached()).
 // A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
 // stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
 // within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
 // be recorded (Windows) nothing is cached, nor where selecting is cheaper than checking an entry
 // (a site-packages folder with a handful of packages).
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cudnn/select.hpp"
+#include "gpu/probe.hpp"
 #include "os/inputs.hpp"
 
 namespace alltalk {
@@ -58,5 +62,31 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(
     const std::filesystem::path& site_packages, const std::filesystem::path& runtime_dir,
     CacheOutcome* outcome = nullptr, std::chrono::nanoseconds settle = kCacheSettle,
     std::string* error = nullptr);
+
+// Where a probe's result is kept, and under which key (read_gpu_probe_cached() fills it in).
+struct ProbeCacheSlot {
+    std::filesystem::path file;  // empty: nothing may be kept (Windows, no runtime folder)
+    std::string key;
+    std::int64_t newest_change_ns = 0;  // the newest change among the files in the key
+};
+
+// The GPU probe's result from an earlier launch, while none of what decides it has changed: the
+// boot (a GPU cannot come or go, nor a kernel driver be replaced, without a new boot id, or a
+// change below), the kernel driver's version and GPU list (/proc/driver/nvidia), the variables
+// that choose what CUDA sees or loads (CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER,
+// NVIDIA_VISIBLE_DEVICES, LD_LIBRARY_PATH, LD_PRELOAD), the loader's cache (/etc/ld.so.cache,
+// rewritten when a driver package is installed), WSL's GPU device and driver folder, the CUDA
+// runtimes the probe would try (`cudart`, by their stat signatures) and the launcher itself.
+// Nothing (and `slot` left unusable) where inputs cannot be recorded (Windows).
+std::optional<GpuProbe> read_gpu_probe_cached(const std::vector<std::filesystem::path>& cudart,
+                                              const std::filesystem::path& runtime_dir,
+                                              ProbeCacheSlot& slot,
+                                              CacheOutcome* outcome = nullptr);
+
+// Keeps `report` (the probe's, encode_probe_report()'s form) in `slot` when the result lasts
+// (probe_result_lasts()) and nothing in the key changed in the last `settle`. Run in the probe's
+// child (PendingProbe::start's `keep`), off the launcher's path. True when it was written.
+bool store_gpu_probe(const ProbeCacheSlot& slot, const std::string& report,
+                     std::chrono::nanoseconds settle = kCacheSettle);
 
 }  // namespace alltalk

@@ -268,6 +268,47 @@ def test_probe_without_driver_says_so_once_and_runs_on_the_cpu(venvs, tmp_path):
     assert "architecture check: off" in r.stdout
 
 
+def test_probe_result_is_kept_for_later_launches_until_what_decides_it_changes(venvs, tmp_path):
+    # The first launch probes (here: no driver) and its probe's child keeps the result in the
+    # launcher's runtime folder; later launches use it and run no probe, until something that
+    # could change the answer changes (here CUDA_VISIBLE_DEVICES). -v always probes afresh.
+    root = tmp_path / "alltalk_tts"
+    root.mkdir()
+    (root / "script.py").write_text("print('server ran')\n")
+    (root / "finetune.py").write_text("")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    log = root / "logs" / "alltalk-launch.log"
+
+    def launch(*extra, **env):
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("")
+        r = run_launcher(*extra, "--root", root, "--env", venvs["torch"], "server",
+                         env=clean_env(XDG_RUNTIME_DIR=str(runtime), **env))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "server ran"
+        assert r.stderr.count("no NVIDIA driver/GPU: running on the CPU") == 1, r.stderr
+        return r, log.read_text()
+
+    kept_line = "GPU probe: the result kept by an earlier launch"
+    _, text = launch()
+    assert kept_line not in text, text
+    entries = list((runtime / "alltalk-launch" / "cache").glob("gpu-probe-*"))
+    assert len(entries) == 1 and "note no NVIDIA driver" in entries[0].read_text()
+    _, text = launch()
+    assert kept_line in text, text
+    _, text = launch(CUDA_VISIBLE_DEVICES="0")
+    assert kept_line not in text, text
+    r, _ = launch("-v")
+    assert "timing: GPU probe" in r.stderr and kept_line not in r.stderr, r.stderr
+    # A corrupt entry is no entry: probed again, and kept again.
+    entries[0].write_text("garbage")
+    _, text = launch()
+    assert kept_line not in text, text
+    _, text = launch()
+    assert kept_line in text, text
+
+
 def metadata_env(dest: Path, base: Path) -> Path:
     """Like linked_env, but with the dist-info folders copied: enough real folders that the
     launcher caches its cuDNN decision there, and metadata that a test may change."""

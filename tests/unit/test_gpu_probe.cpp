@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "gpu/probe.hpp"
+#include "test_support.hpp"
 
 using namespace alltalk;
 
@@ -69,4 +72,71 @@ TEST_CASE("a re-executed launcher adopts only its own running probe") {
     GpuProbe p = adopted->finish();
     CHECK(p.note.find("no NVIDIA driver") == 0);
 }
+
+TEST_CASE("the probe's child keeps its whole report once the launcher has read it") {
+    test::TempDir tmp;
+    const auto kept = tmp.path() / "kept";
+    GpuProbe p =
+        PendingProbe::start({"/nonexistent/libcudart.so.12"}, 5000, {},
+                            [&kept](const std::string& report) { std::ofstream(kept) << report; })
+            .finish();
+    CHECK(p.note.find("no NVIDIA driver") == 0);
+    std::ifstream in(kept);
+    std::stringstream text;
+    text << in.rdbuf();
+    GpuProbe again;
+    parse_probe_report(text.str(), again);
+    CHECK(again.note == p.note);
+    // A probe that crashes never gets to keep anything.
+    const auto crashed = tmp.path() / "crashed";
+    p = PendingProbe::start({ALLTALK_BROKEN_CUDART_CRASH}, 5000, {},
+                            [&crashed](const std::string&) { std::ofstream(crashed) << "x"; })
+            .finish();
+    CHECK(p.note.find("the GPU probe crashed") == 0);
+    CHECK_FALSE(std::filesystem::exists(crashed));
+}
+
+TEST_CASE("a known result is handed on with the check's answer, and nothing is probed") {
+    GpuProbe known;
+    known.driver_present = true;
+    known.driver_version = 12080;
+    known.devices.push_back({0, "NVIDIA GeForce RTX 5090", 12, 0, 34190000000ull});
+    known.kept = true;
+    // The runtime given would crash the child if it were loaded.
+    GpuProbe p =
+        PendingProbe::start(
+            {ALLTALK_BROKEN_CUDART_CRASH}, 5000, [] { return std::string("/a/b"); }, {}, &known)
+            .finish();
+    CHECK(p.note.empty());
+    REQUIRE(p.devices.size() == 1);
+    CHECK(p.devices[0].cc_major == 12);
+    CHECK(p.devices[0].name == "NVIDIA GeForce RTX 5090");
+    CHECK(p.kept);
+    CHECK(p.inputs_changed == std::optional<std::string>("/a/b"));
+}
 #endif
+
+TEST_CASE("only a result that describes the machine lasts") {
+    GpuProbe p;
+    p.driver_present = true;
+    p.devices.push_back({0, "NVIDIA H200", 9, 0, 0});
+    CHECK(probe_result_lasts(p));
+    for (const char* note : {"no CUDA GPU", "no NVIDIA driver",
+                             "no NVIDIA driver (no CUDA runtime and no libcuda.so.1 found)"}) {
+        GpuProbe q;
+        q.note = note;
+        CHECK(probe_result_lasts(q));
+    }
+    for (const char* note : {"the GPU probe did not answer within 10 s (driver hung); continuing "
+                             "without it",
+                             "the GPU probe crashed (signal 11) in libcudart.so.12; continuing "
+                             "without it",
+                             "cudaGetDeviceCount failed: busy (46)",
+                             "the NVIDIA driver did not start (cuInit error 999)"}) {
+        GpuProbe q;
+        q.note = note;
+        CHECK_FALSE(probe_result_lasts(q));
+    }
+    GpuProbe none;  // nothing said at all: not a result
+    CHECK_FALSE(probe_result_lasts(none));
+}

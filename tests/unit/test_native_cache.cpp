@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "cudnn/codec.hpp"
 #include "cudnn/decision_cache.hpp"
@@ -373,5 +376,77 @@ TEST_CASE("torch's architectures: cached while libtorch_cuda.so is unchanged") {
     test::write(lib, "still not an ELF file");
     CHECK_FALSE(read_torch_archs_cached(site, runtime, &out, {}));
     CHECK_FALSE(out.hit);
+}
+
+namespace {
+
+// Sets (or unsets, with nullptr) a variable for one test case and puts it back after.
+class ScopedVar {
+  public:
+    ScopedVar(const char* name, const char* value) : name_(name) {
+        if (const char* v = std::getenv(name)) {
+            old_ = v;
+        }
+        value ? ::setenv(name, value, 1) : ::unsetenv(name);
+    }
+    ~ScopedVar() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
+    ScopedVar(const ScopedVar&) = delete;
+    ScopedVar& operator=(const ScopedVar&) = delete;
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("the GPU probe's result: kept while what decides it is unchanged") {
+    test::TempDir tmp;
+    const fs::path runtime = tmp.path() / "runtime";
+    const fs::path cudart = tmp.path() / "site" / "nvidia" / "cu13" / "lib" / "libcudart.so.13";
+    test::write(cudart, "a runtime");
+    const std::vector<fs::path> candidates = {cudart, "libcudart.so.13"};
+    ScopedVar visible("CUDA_VISIBLE_DEVICES", nullptr);
+    const std::string report = "lib " + cudart.string() +
+                               "\ndriver 12080\nruntime 13000\npresent 1\n"
+                               "device 0 12 0 34190000000 NVIDIA GeForce RTX 5090\n";
+    ProbeCacheSlot slot;
+    CacheOutcome out;
+    CHECK_FALSE(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    CHECK(out.why == "no entry yet");
+    REQUIRE_FALSE(slot.file.empty());
+    // Just written: a change within the file system's timestamp granularity could go unseen.
+    CHECK_FALSE(store_gpu_probe(slot, report));
+    CHECK(store_gpu_probe(slot, report, {}));
+    auto kept = read_gpu_probe_cached(candidates, runtime, slot, &out);
+    REQUIRE(kept);
+    CHECK(out.hit);
+    CHECK(kept->kept);
+    REQUIRE(kept->devices.size() == 1);
+    CHECK(kept->devices[0].cc_major == 12);
+    CHECK(kept->runtime_version == 13000);
+    {
+        // Another GPU selection is another key.
+        ScopedVar other("CUDA_VISIBLE_DEVICES", "1");
+        CHECK_FALSE(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    }
+    CHECK(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    // The runtime replaced (an upgrade of the wheel): probed again.
+    test::write(cudart, "another runtime");
+    CHECK_FALSE(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    CHECK(store_gpu_probe(slot, report, {}));
+    CHECK(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    // A passing failure is never kept; the entry it would replace stays.
+    CHECK_FALSE(store_gpu_probe(slot, "note the GPU probe did not answer within 10 s\n", {}));
+    CHECK(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    // A corrupt entry is no entry.
+    test::write(slot.file, "garbage");
+    CHECK_FALSE(read_gpu_probe_cached(candidates, runtime, slot, &out));
+    CHECK(out.why == "not a cache entry");
+    // The check that rode along with the probe is that launch's own, never kept.
+    CHECK(store_gpu_probe(slot, report + "inputs_changed /x\n", {}));
+    kept = read_gpu_probe_cached(candidates, runtime, slot, &out);
+    REQUIRE(kept);
+    CHECK_FALSE(kept->inputs_changed.has_value());
 }
 #endif
