@@ -7,11 +7,18 @@ prints the medians and their ratio for two envs:
               (torch with its CUDA wheels and coqui-tts: the launcher selects cuDNN, re-executes
               itself once with LD_LIBRARY_PATH, reads torch's architectures and probes the GPU)
 
-usage: bench/startup.py [--launcher build/alltalk-launch] [--env ENV] [--runs 200]
+Each comparison also times, in the same alternation, the floor: a minimal embedder (a few lines
+of C, compiled here with cc) that only loads the env's libpython and calls Py_BytesMain. It is
+what any launcher that runs the env's own libpython pays before doing anything of its own; where
+the env's python is a static build (Debian's /usr/bin/python3.11) and its libpython a separate,
+slower shared build, the floor alone reads above 1. The launcher's own cost is its ratio to the
+floor. No cc: the floor is left out.
+
+usage: bench/startup.py [--launcher build/alltalk-launch] [--env ENV] [--python PY] [--runs 200]
                         [--torch-env ENV | --no-torch-env] [--torch-runs 100]
-Without --env a fresh venv of this machine's Python 3.11 is made in a temp folder. Without
---torch-env the test suite's cached torch-newest venv is used when it is there (it is never
-built here: run the integration tests once, or pass --torch-env).
+Without --env a fresh venv of --python (this machine's Python 3.11) is made in a temp folder.
+Without --torch-env the test suite's cached torch-newest venv is used when it is there (it is
+never built here: run the integration tests once, or pass --torch-env).
 """
 import argparse
 import os
@@ -44,20 +51,64 @@ def cached_torch_env():
     return found[-1] if found else None
 
 
-def compare(label, python_cmd, launcher_cmd, runs, environ, cwd, goal):
-    for cmd in (python_cmd, launcher_cmd):  # warm the page cache (and the launcher's own caches)
+FLOOR_C = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+/* floor LIBPYTHON PYTHON ARGS...: what the env's python would do, run from its libpython. */
+int main(int argc, char** argv) {
+    void* lib = dlopen(argv[1], RTLD_LAZY | RTLD_LOCAL);
+    if (!lib) {
+        fprintf(stderr, "%s\n", dlerror());
+        return 1;
+    }
+    int (*bytes_main)(int, char**) = (int (*)(int, char**))dlsym(lib, "Py_BytesMain");
+    return bytes_main ? bytes_main(argc - 2, argv + 2) : 1;
+}
+"""
+
+
+def build_floor(tmp):
+    """The minimal embedder, or None without a C compiler."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    src, exe = tmp / "floor.c", tmp / "floor"
+    src.write_text(FLOOR_C)
+    r = subprocess.run([cc, "-O2", "-o", str(exe), str(src), "-ldl"], capture_output=True)
+    return exe if r.returncode == 0 else None
+
+
+def libpython_of(env_python, environ):
+    """The env's shared libpython, as its python's build says (LIBDIR, or its multiarch folder)."""
+    code = ("import sysconfig as s, os; d = s.get_config_var('LIBDIR') or ''; "
+            "n = s.get_config_var('INSTSONAME') or ''; m = s.get_config_var('MULTIARCH') or ''; "
+            "print(next((p for p in (os.path.join(d, n), os.path.join(d, m, n)) "
+            "if n and os.path.isfile(p)), ''))")
+    r = subprocess.run([str(env_python), "-c", code], env=environ, capture_output=True, text=True)
+    return r.stdout.strip() or None
+
+
+def compare(label, python_cmd, launcher_cmd, runs, environ, cwd, goal, floor_cmd=None):
+    cmds = [python_cmd, launcher_cmd] + ([floor_cmd] if floor_cmd else [])
+    for cmd in cmds:  # warm the page cache (and the launcher's own caches)
         for _ in range(5):
             timed(cmd, environ, cwd)
-    base, mine = [], []
+    times = [[] for _ in cmds]
     for _ in range(runs):
-        base.append(timed(python_cmd, environ, cwd))
-        mine.append(timed(launcher_cmd, environ, cwd))
-    mb, mm = statistics.median(base), statistics.median(mine)
+        for cmd, out in zip(cmds, times):
+            out.append(timed(cmd, environ, cwd))
+    mb, mm = statistics.median(times[0]), statistics.median(times[1])
     print(f"{label}:")
     print(f"  python:            {mb * 1000:7.2f} ms (median of {runs})")
+    if floor_cmd:
+        mf = statistics.median(times[2])
+        print(f"  floor:             {mf * 1000:7.2f} ms (median of {runs}; {mf / mb:.3f} of "
+              "python: its libpython, loaded and run, nothing else)")
     print(f"  alltalk-launch:    {mm * 1000:7.2f} ms (median of {runs})")
     print(f"  ratio:             {mm / mb:7.3f}  (goal <= {goal:.2f}: "
           f"{'met' if mm / mb <= goal else 'missed'})")
+    if floor_cmd:
+        print(f"  over the floor:    {mm / mf:7.3f}  (the launcher's own part)")
 
 
 def main():
@@ -82,10 +133,16 @@ def main():
                    if not k.startswith("ALLTALK_") and k not in (
                        "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
                        "LD_LIBRARY_PATH")}
+        floor = build_floor(tmp)
+
+        def floor_cmd(env, *rest):
+            lib = libpython_of(env / "bin" / "python", environ) if floor else None
+            return [str(floor), lib, str(env / "bin" / "python"), *rest] if lib else None
+
         compare("bare venv: run hello.py",
                         [str(env_dir / "bin" / "python"), str(hello)],
                         [args.launcher, "--env", str(env_dir), "run", str(hello)],
-                        args.runs, environ, tmp, 1.10)
+                        args.runs, environ, tmp, 1.10, floor_cmd(env_dir, str(hello)))
         torch_env = None if args.no_torch_env else (
             Path(args.torch_env) if args.torch_env else cached_torch_env())
         if torch_env is None:
@@ -96,7 +153,8 @@ def main():
             compare("torch env: python -c pass",
                             [str(torch_env / "bin" / "python"), "-c", "pass"],
                             [args.launcher, "--env", str(torch_env), "python", "-c", "pass"],
-                            args.torch_runs, environ, tmp, 1.25)
+                            args.torch_runs, environ, tmp, 1.25,
+                            floor_cmd(torch_env, "-c", "pass"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
