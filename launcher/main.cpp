@@ -431,6 +431,11 @@ int run_launch(const Invocation& inv) {
             return analyze_native_cached(f, dir, nullptr, kCacheSettle,
                                          defer ? &deferred : nullptr);
         };
+        ctx.check_overlay = [dir = *ctx.runtime_dir](const PythonEnv& env,
+                                                     const std::string& command,
+                                                     const std::vector<std::string>& reqs) {
+            return check_overlay_cached(env, command, reqs, dir);
+        };
     }
     // doctor --deep's child is this launch with the probe for the script (deep_check.hpp).
     const auto plan_now = [&] {

@@ -4,9 +4,9 @@
 // site-packages for that command alone: <env>/.alltalk-launch/overlays/<command>/, with
 // overlay.json naming the requirements, the distributions it holds and a hash of its inputs.
 //
-// Checking one at start costs one read of overlay.json and one listing of site-packages (the
-// names of its *.dist-info folders, the base env's half of the inputs); a command without an
-// overlay costs nothing.
+// Checking one costs one read of overlay.json and one listing of site-packages (the names of its
+// *.dist-info folders, the base env's half of the inputs); a command without an overlay costs
+// nothing. The launcher keeps a current or stale answer (start/native_cache.hpp).
 #include <filesystem>
 #include <optional>
 #include <string>

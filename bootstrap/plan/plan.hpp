@@ -49,7 +49,8 @@ struct LaunchPlan {
     // [environment] and [<command>.environment] of the config, in order, with their source.
     std::vector<EnvChange> configured_env;
     // The command's overlay ([server] / [finetune] overlay), when it has one: its state, read at
-    // plan time (overlay.json and one listing of site-packages). Corrupt stops a launch
+    // plan time (overlay.json and one listing of site-packages, or the launcher's cache of that:
+    // PlanContext::check_overlay). Corrupt stops a launch
     // (require_overlay); --dry-run shows every state.
     std::optional<overlay::Status> overlay;
     // The folder put ahead of site-packages in this process and its children (a Current or Stale

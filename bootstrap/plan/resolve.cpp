@@ -100,7 +100,9 @@ CommandResolution resolve_command(const LaunchRequest& request, const DiscoveryI
     }
     if (r.env) {
         if (const auto reqs = r.overlay(); !reqs.empty()) {
-            r.overlay_status = overlay::check(*r.env, to_string(r.command), reqs);
+            r.overlay_status = ctx.check_overlay
+                                   ? ctx.check_overlay(*r.env, to_string(r.command), reqs)
+                                   : overlay::check(*r.env, to_string(r.command), reqs);
             if (r.overlay_status->state == overlay::State::Current ||
                 r.overlay_status->state == overlay::State::Stale) {
                 r.native.overlay_dir = r.overlay_status->dir;

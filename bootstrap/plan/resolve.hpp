@@ -45,6 +45,11 @@ struct PlanContext {
     // How the selection is made when not handed over: nullptr is analyze_native(); the launcher
     // passes its cached form (start/native_cache.hpp).
     std::function<NativeDecision(const NativeFacts&)> analyze;
+    // How the command's overlay is checked: nullptr is overlay::check(); the launcher passes its
+    // cached form (start/native_cache.hpp).
+    std::function<overlay::Status(const PythonEnv&, const std::string& command,
+                                  const std::vector<std::string>& requirements)>
+        check_overlay;
 };
 
 // How resolve_command() treats an env whose Python cannot be launched (another version, no

@@ -395,4 +395,103 @@ bool store_gpu_probe(const ProbeCacheSlot& slot, const std::string& report,
     return write_atomically(slot.file, encode_cache_entry(entry), why);
 }
 
+namespace {
+
+// A kept overlay state: "state current|stale", "hash H", then "req R" and "dist NAME VERSION"
+// lines (names and versions hold no spaces, requirements no newlines).
+std::string encode_overlay_state(const overlay::Status& s) {
+    std::string out = std::string("state ") + overlay::to_string(s.state) + "\nhash " +
+                      s.manifest->inputs_hash + "\n";
+    for (const auto& r : s.manifest->requirements) {
+        out += "req " + r + "\n";
+    }
+    for (const auto& [name, version] : s.manifest->distributions) {
+        out += "dist " + name + " " + version + "\n";
+    }
+    return out;
+}
+
+bool decode_overlay_state(const std::string& text, overlay::Status& s) {
+    std::istringstream in(text);
+    overlay::Manifest m;
+    bool state = false, hash = false;
+    for (std::string line; std::getline(in, line);) {
+        const auto space = line.find(' ');
+        const std::string key = line.substr(0, space);
+        const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+        if (key == "state" && (rest == "current" || rest == "stale")) {
+            s.state = rest == "current" ? overlay::State::Current : overlay::State::Stale;
+            state = true;
+        } else if (key == "hash") {
+            m.inputs_hash = rest;
+            hash = true;
+        } else if (key == "req") {
+            m.requirements.push_back(rest);
+        } else if (key == "dist" && rest.find(' ') != std::string::npos) {
+            m.distributions.emplace_back(rest.substr(0, rest.find(' ')),
+                                         rest.substr(rest.find(' ') + 1));
+        } else {
+            return false;
+        }
+    }
+    s.manifest = std::move(m);
+    return state && hash;
+}
+
+}  // namespace
+
+overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& command,
+                                     const std::vector<std::string>& requirements,
+                                     const fs::path& runtime_dir, CacheOutcome* outcome,
+                                     std::chrono::nanoseconds settle) {
+    CacheOutcome local;
+    CacheOutcome& out = outcome ? *outcome : local;
+    out = {};
+    const std::string launcher = launcher_signature();
+    const fs::path dir = overlay::overlay_dir(env, command);
+    std::string why;
+    if (!inputs::supported() || launcher.empty() ||
+        !process::ensure_private_dir(runtime_dir, why) ||
+        !process::ensure_private_dir(cache_dir_of(runtime_dir), why)) {
+        out.why = why.empty() ? "not on this platform" : why;
+        return overlay::check(env, command, requirements);
+    }
+    std::int64_t newest = 0;
+    std::string key = "overlay 1\n" + launcher + "\n" + dir.string() + "\n";
+    for (const auto& r : requirements) {
+        key += "req " + r + "\n";
+    }
+    for (const fs::path& p : {dir / overlay::kManifestFile, env.site_packages}) {
+        std::int64_t changed = 0;
+        key += "file " + p.string() + " " + inputs::signature(p, &changed) + "\n";
+        newest = std::max(newest, changed);
+    }
+    const fs::path file = cache_dir_of(runtime_dir) / ("overlay-" + hex_hash(dir.string()));
+    if (const auto text = read_text(file)) {
+        const auto entry = decode_cache_entry(*text);
+        overlay::Status kept;
+        kept.command = command;
+        kept.dir = dir;
+        if (entry && entry->key == key && decode_overlay_state(entry->payload, kept)) {
+            out.hit = true;
+            return kept;
+        }
+        out.why = entry ? "another key" : "not a cache entry";
+    } else {
+        out.why = "no entry yet";
+    }
+    overlay::Status s = overlay::check(env, command, requirements);
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if ((s.state == overlay::State::Current || s.state == overlay::State::Stale) && s.manifest &&
+        newest <= now - settle.count()) {
+        CacheEntry entry;
+        entry.key = key;
+        entry.payload = encode_overlay_state(s);
+        out.stored = write_atomically(file, encode_cache_entry(entry), why);
+    }
+    return s;
+}
+
 }  // namespace alltalk

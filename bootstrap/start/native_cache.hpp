@@ -7,7 +7,8 @@
 //   - torch's CUDA architectures (read_torch_arch_facts()), valid while torch's CUDA libraries
 //     (libtorch_cuda.so, torch_cuda.dll, ...: gpu/torch_arch.hpp) are unchanged;
 //   - the GPU probe's result (gpu/probe.hpp), valid while what decides it is unchanged (see
-//     read_gpu_probe_cached()).
+//     read_gpu_probe_cached());
+//   - the state of a command's overlay (discover/overlay.hpp), see check_overlay_cached().
 // A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
 // stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
 // within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "cudnn/select.hpp"
+#include "discover/overlay.hpp"
 #include "gpu/probe.hpp"
 #include "os/inputs.hpp"
 
@@ -88,5 +90,16 @@ std::optional<GpuProbe> read_gpu_probe_cached(const std::vector<std::filesystem:
 // child (PendingProbe::start's `keep`), off the launcher's path. True when it was written.
 bool store_gpu_probe(const ProbeCacheSlot& slot, const std::string& report,
                      std::chrono::nanoseconds settle = kCacheSettle);
+
+// overlay::check() for a command's overlay, answered from the cache while overlay.json and the
+// env's site-packages folder keep their stat signatures (a distribution installed, removed or
+// renamed changes the folder's, and the check reads nothing else) and the requirements and the
+// launcher are the same. Only a current or a stale state is kept: a missing or corrupt overlay
+// costs less to check than an entry. A miss checks and stores (not within `settle` of a change).
+overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& command,
+                                     const std::vector<std::string>& requirements,
+                                     const std::filesystem::path& runtime_dir,
+                                     CacheOutcome* outcome = nullptr,
+                                     std::chrono::nanoseconds settle = kCacheSettle);
 
 }  // namespace alltalk

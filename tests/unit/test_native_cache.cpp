@@ -12,9 +12,11 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "cudnn/codec.hpp"
 #include "cudnn/decision_cache.hpp"
+#include "discover/overlay.hpp"
 #include "os/inputs.hpp"
 #include "start/native_cache.hpp"
 #include "test_support.hpp"
@@ -448,5 +450,66 @@ TEST_CASE("the GPU probe's result: kept while what decides it is unchanged") {
     kept = read_gpu_probe_cached(candidates, runtime, slot, &out);
     REQUIRE(kept);
     CHECK_FALSE(kept->inputs_changed.has_value());
+}
+
+TEST_CASE("an overlay's state: kept while overlay.json, site-packages and the requirements hold") {
+    test::TempDir tmp;
+    const fs::path runtime = tmp.path() / "runtime";
+    PythonEnv env;
+    env.dir = tmp.path() / "env";
+    env.site_packages = env.dir / "lib" / "python3.11" / "site-packages";
+    fs::create_directories(env.site_packages / "gradio-4.44.1.dist-info");
+    const std::vector<std::string> reqs = {"gradio==3.50.2", "pydantic < 2"};
+    overlay::Manifest m;
+    m.requirements = reqs;
+    m.distributions = {{"gradio", "3.50.2"}, {"pydantic", "1.10.27"}};
+    m.inputs_hash = overlay::inputs_hash(reqs, overlay::dist_info_names(env.site_packages));
+    const fs::path json = overlay::overlay_dir(env, "finetune") / overlay::kManifestFile;
+    test::write(json, overlay::encode_manifest(m));
+    CacheOutcome out;
+    // Just written: checked, not kept.
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out).state ==
+          overlay::State::Current);
+    CHECK_FALSE(out.stored);
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out, {}).state ==
+          overlay::State::Current);
+    CHECK(out.stored);
+    overlay::Status s = check_overlay_cached(env, "finetune", reqs, runtime, &out, {});
+    CHECK(out.hit);
+    CHECK(s.state == overlay::State::Current);
+    CHECK(s.dir == json.parent_path());
+    REQUIRE(s.manifest);
+    CHECK(s.manifest->distributions == m.distributions);
+    CHECK(s.manifest->requirements == reqs);
+    CHECK(s.manifest->inputs_hash == m.inputs_hash);
+    // The base env changes (a distribution installed): stale, and that is kept too. (After a
+    // pause longer than the file system's timestamp tick, as a user's would be.)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    fs::create_directories(env.site_packages / "spacy-3.8.2.dist-info");
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out, {}).state ==
+          overlay::State::Stale);
+    CHECK_FALSE(out.hit);
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out, {}).state ==
+          overlay::State::Stale);
+    CHECK(out.hit);
+    // Other requirements: checked again.
+    CHECK(check_overlay_cached(env, "finetune", {"gradio==3.50.2"}, runtime, &out, {}).state ==
+          overlay::State::Stale);
+    CHECK_FALSE(out.hit);
+    // A damaged overlay.json is found at once, and never kept.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    test::write(json, "{ not json");
+    s = check_overlay_cached(env, "finetune", reqs, runtime, &out, {});
+    CHECK(s.state == overlay::State::Corrupt);
+    CHECK_FALSE(out.hit);
+    CHECK_FALSE(out.stored);
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out, {}).state ==
+          overlay::State::Corrupt);
+    CHECK_FALSE(out.hit);
+    // Removed: missing.
+    fs::remove_all(json.parent_path());
+    CHECK(check_overlay_cached(env, "finetune", reqs, runtime, &out, {}).state ==
+          overlay::State::Missing);
+    CHECK_FALSE(out.hit);
 }
 #endif
