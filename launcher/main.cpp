@@ -227,7 +227,7 @@ class GpuFacts {
         if (probe_ || pending_ || !cache_dir_ || verbose || !wants_probe(verbose)) {
             return;
         }
-        probe_ = read_gpu_probe_cached(cudart_candidates(plan_.env), *cache_dir_, slot_);
+        probe_ = read_gpu_probe_cached(cudart(), *cache_dir_, slot_);
     }
 
     // Starts the probe in the background when gather() will want it; `check` rides along in the
@@ -240,19 +240,14 @@ class GpuFacts {
             return;
         }
         if (!probe_ && !pending_ && wants_probe(verbose)) {
-            const std::vector<fs::path> cudart = cudart_candidates(plan_.env);
             std::function<void(const std::string&)> keep;
-            if (cache_dir_) {
-                if (slot_.file.empty()) {
-                    read_gpu_probe_cached(cudart, *cache_dir_, slot_);  // the key of this probe
-                }
-                if (!slot_.file.empty()) {
-                    keep = [slot = slot_](const std::string& report) {
-                        store_gpu_probe(slot, report);
-                    };
-                }
+            if (cache_dir_ && slot_.file.empty()) {
+                slot_ = probe_cache_slot(cudart(), *cache_dir_);  // not read by answer_from_cache
             }
-            pending_ = PendingProbe::start(cudart, kGpuProbeTimeoutMs, check, keep);
+            if (!slot_.file.empty()) {
+                keep = [slot = slot_](const std::string& report) { store_gpu_probe(slot, report); };
+            }
+            pending_ = PendingProbe::start(cudart(), kGpuProbeTimeoutMs, check, keep);
         }
     }
 
@@ -265,7 +260,7 @@ class GpuFacts {
             const auto t0 = std::chrono::steady_clock::now();
             const bool early = pending_.has_value();
             if (!pending_) {
-                pending_ = PendingProbe::start(cudart_candidates(plan_.env));
+                pending_ = PendingProbe::start(cudart());
             }
             probe_ = pending_->finish();
             pending_.reset();
@@ -331,6 +326,13 @@ class GpuFacts {
     }
 
   private:
+    // The CUDA runtimes the probe tries (listed once per launch).
+    const std::vector<fs::path>& cudart() {
+        if (!cudart_) {
+            cudart_ = cudart_candidates(plan_.env);
+        }
+        return *cudart_;
+    }
     static double ms_since(std::chrono::steady_clock::time_point t0) {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
             .count();
@@ -340,6 +342,7 @@ class GpuFacts {
     std::optional<GpuProbe> probe_;
     std::optional<PendingProbe> pending_;
     std::optional<fs::path> cache_dir_;
+    std::optional<std::vector<fs::path>> cudart_;
     ProbeCacheSlot slot_;  // where this launch's probe result is kept
     std::optional<std::vector<std::string>> archs_;
     std::string archs_error_;

@@ -70,6 +70,21 @@ std::string launcher_signature() {
     return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
 }
 
+// The cache folder of `runtime_dir`, both made private to the user; false with `why` when not.
+bool open_cache_dir(const fs::path& runtime_dir, fs::path& dir, std::string& why) {
+    dir = cache_dir_of(runtime_dir);
+    return process::ensure_private_dir(runtime_dir, why) && process::ensure_private_dir(dir, why);
+}
+
+// Whether a change at `changed_ns` (ns since the epoch) is older than `settle`: only then may an
+// answer that depends on it be stored.
+bool settled(std::int64_t changed_ns, std::chrono::nanoseconds settle) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return changed_ns <= now - settle.count();
+}
+
 // A site-packages folder with few subfolders (a folder's link count is 2 + its subfolders on the
 // usual Linux file systems; 1 where it is not counted): selecting there reads fewer files than
 // checking a cache entry would, so the cache is not used at all.
@@ -90,13 +105,13 @@ void through_cache(const fs::path& runtime_dir, const std::string& name, const s
                    const std::function<std::string()>& compute, CacheOutcome& out,
                    std::chrono::nanoseconds settle, DeferredCheck* deferred = nullptr) {
     std::string why;
-    const fs::path dir = cache_dir_of(runtime_dir);
+    fs::path dir;
     if (!inputs::supported()) {
         out.why = "not on this platform";
         compute();
         return;
     }
-    if (!process::ensure_private_dir(runtime_dir, why) || !process::ensure_private_dir(dir, why)) {
+    if (!open_cache_dir(runtime_dir, dir, why)) {
         out.why = why;
         compute();
         return;
@@ -132,11 +147,8 @@ void through_cache(const fs::path& runtime_dir, const std::string& name, const s
         entry.payload = compute();
         entry.inputs = rec.take();
     }
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
     for (const auto& o : entry.inputs) {
-        if (o.changed_ns > now - settle.count()) {
+        if (!settled(o.changed_ns, settle)) {
             out.why += "; not stored: " + o.path + " changed just now";
             return;
         }
@@ -329,39 +341,46 @@ std::string probe_key(const std::vector<fs::path>& cudart, const std::string& la
 
 }  // namespace
 
+ProbeCacheSlot probe_cache_slot(const std::vector<fs::path>& cudart, const fs::path& runtime_dir,
+                                std::string* why) {
+    ProbeCacheSlot slot;
+    const std::string launcher = launcher_signature();
+    std::string problem;
+    fs::path dir;
+    if (!inputs::supported() || launcher.empty()) {
+        problem = "not on this platform";
+    } else if (open_cache_dir(runtime_dir, dir, problem)) {
+        slot.key = probe_key(cudart, launcher, slot.newest_change_ns);
+        std::string runtimes;  // one entry per set of runtimes (an env), as for torch's archs
+        for (const auto& c : cudart) {
+            runtimes += c.string() + "\n";
+        }
+        slot.file = dir / ("gpu-probe-" + hex_hash(runtimes));
+    }
+    if (why) {
+        *why = problem;
+    }
+    return slot;
+}
+
 std::optional<GpuProbe> read_gpu_probe_cached(const std::vector<fs::path>& cudart,
                                               const fs::path& runtime_dir, ProbeCacheSlot& slot,
                                               CacheOutcome* outcome) {
     CacheOutcome local;
     CacheOutcome& out = outcome ? *outcome : local;
     out = {};
-    slot = {};
-    const std::string launcher = launcher_signature();
-    std::string why;
-    if (!inputs::supported() || launcher.empty()) {
-        out.why = "not on this platform";
+    slot = probe_cache_slot(cudart, runtime_dir, &out.why);
+    if (slot.file.empty()) {
         return std::nullopt;
     }
-    const fs::path dir = cache_dir_of(runtime_dir);
-    if (!process::ensure_private_dir(runtime_dir, why) || !process::ensure_private_dir(dir, why)) {
-        out.why = why;
-        return std::nullopt;
-    }
-    slot.key = probe_key(cudart, launcher, slot.newest_change_ns);
-    std::string runtimes;  // one entry per set of runtimes (an env), as for torch's architectures
-    for (const auto& c : cudart) {
-        runtimes += c.string() + "\n";
-    }
-    slot.file = dir / ("gpu-probe-" + hex_hash(runtimes));
     const auto text = read_text(slot.file);
     const auto entry = text ? decode_cache_entry(*text) : std::nullopt;
     if (!entry) {
         out.why = text ? "not a cache entry" : "no entry yet";
         return std::nullopt;
     }
-    why = cache_entry_mismatch(*entry, slot.key, inputs::still_holds);
-    if (!why.empty()) {
-        out.why = why;
+    out.why = cache_entry_mismatch(*entry, slot.key, inputs::still_holds);
+    if (!out.why.empty()) {
         return std::nullopt;
     }
     GpuProbe probe;
@@ -379,11 +398,8 @@ bool store_gpu_probe(const ProbeCacheSlot& slot, const std::string& report,
                      std::chrono::nanoseconds settle) {
     GpuProbe probe;
     parse_probe_report(report, probe);
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
     if (slot.file.empty() || !probe_result_lasts(probe) ||
-        slot.newest_change_ns > now - settle.count()) {
+        !settled(slot.newest_change_ns, settle)) {
         return false;
     }
     probe.inputs_changed.reset();  // the check that rode along is this launch's own
@@ -450,10 +466,13 @@ overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& co
     const std::string launcher = launcher_signature();
     const fs::path dir = overlay::overlay_dir(env, command);
     std::string why;
-    if (!inputs::supported() || launcher.empty() ||
-        !process::ensure_private_dir(runtime_dir, why) ||
-        !process::ensure_private_dir(cache_dir_of(runtime_dir), why)) {
-        out.why = why.empty() ? "not on this platform" : why;
+    fs::path cache;
+    if (!inputs::supported() || launcher.empty()) {
+        out.why = "not on this platform";
+        return overlay::check(env, command, requirements);
+    }
+    if (!open_cache_dir(runtime_dir, cache, why)) {
+        out.why = why;
         return overlay::check(env, command, requirements);
     }
     std::int64_t newest = 0;
@@ -466,7 +485,7 @@ overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& co
         key += "file " + p.string() + " " + inputs::signature(p, &changed) + "\n";
         newest = std::max(newest, changed);
     }
-    const fs::path file = cache_dir_of(runtime_dir) / ("overlay-" + hex_hash(dir.string()));
+    const fs::path file = cache / ("overlay-" + hex_hash(dir.string()));
     if (const auto text = read_text(file)) {
         const auto entry = decode_cache_entry(*text);
         overlay::Status kept;
@@ -481,11 +500,8 @@ overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& co
         out.why = "no entry yet";
     }
     overlay::Status s = overlay::check(env, command, requirements);
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
     if ((s.state == overlay::State::Current || s.state == overlay::State::Stale) && s.manifest &&
-        newest <= now - settle.count()) {
+        settled(newest, settle)) {
         CacheEntry entry;
         entry.key = key;
         entry.payload = encode_overlay_state(s);

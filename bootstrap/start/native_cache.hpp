@@ -72,7 +72,14 @@ struct ProbeCacheSlot {
     std::int64_t newest_change_ns = 0;  // the newest change among the files in the key
 };
 
-// The GPU probe's result from an earlier launch, while none of what decides it has changed: the
+// The slot of a probe of `cudart`: its key, read now (what decides the result, below), and its
+// entry's file; `file` empty, with `why`, where nothing may be kept.
+ProbeCacheSlot probe_cache_slot(const std::vector<std::filesystem::path>& cudart,
+                                const std::filesystem::path& runtime_dir,
+                                std::string* why = nullptr);
+
+// The GPU probe's result from an earlier launch (in probe_cache_slot()'s slot, returned in
+// `slot`), while none of what decides it has changed: the
 // boot (a GPU cannot come or go, nor a kernel driver be replaced, without a new boot id, or a
 // change below), the kernel driver's version and GPU list (/proc/driver/nvidia), the variables
 // that choose what CUDA sees or loads (CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER,
