@@ -268,6 +268,18 @@ def test_probe_without_driver_says_so_once_and_runs_on_the_cpu(venvs, tmp_path):
     assert "architecture check: off" in r.stdout
 
 
+def test_python_command_adds_nothing_to_stderr_but_still_probes(venvs):
+    # `alltalk-launch python` is exactly the env's python: the probe's "no NVIDIA driver" line,
+    # which server/run print, is said there only with -v.
+    code = "import sys; sys.stderr.write('own')"
+    plain = subprocess.run([str(Path(venvs["torch"]) / "bin" / "python"), "-c", code],
+                           capture_output=True, text=True, env=clean_env())
+    r = run_launcher("--env", venvs["torch"], "python", "-c", code)
+    assert r.returncode == 0 and r.stderr == plain.stderr == "own", r.stderr
+    r = run_launcher("-v", "--env", venvs["torch"], "python", "-c", code)
+    assert r.returncode == 0 and "no NVIDIA driver/GPU: running on the CPU" in r.stderr, r.stderr
+
+
 def test_probe_result_is_kept_for_later_launches_until_what_decides_it_changes(venvs, tmp_path):
     # The first launch probes (here: no driver) and its probe's child keeps the result in the
     # launcher's runtime folder; later launches use it and run no probe, until something that
