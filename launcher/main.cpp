@@ -367,13 +367,10 @@ void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
             "GPU probe: the result kept by an earlier launch (nothing it depends on "
             "changed since)");
     }
-    // `alltalk-launch python` is exactly the env's python (a tool may read its stderr): what the
-    // probe found is said there only with -v. An incompatible GPU is still an error below.
-    const auto level = plan.command == Command::Python ? spdlog::level::debug : spdlog::level::info;
     if (probe.devices.empty()) {
-        spdlog::log(level, "no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(probe));
+        spdlog::info("no NVIDIA driver/GPU: running on the CPU ({})", describe_gpus(probe));
     } else {
-        spdlog::log(level, "{}", describe_gpus(probe));
+        spdlog::info("{}", describe_gpus(probe));
     }
     if (const auto& archs = gpu.archs()) {
         spdlog::debug("torch CUDA architectures: {}", text::join(*archs, " "));
@@ -405,7 +402,9 @@ int run_launch(const Invocation& inv) {
         drop_handover();
         return run_overlay(opts);
     }
-    logging::init_console(opts.verbose);
+    // `alltalk-launch python` is exactly the env's python (a tool may read its stderr): its
+    // console says only warnings and errors, or every decision with -v.
+    logging::init_console(opts.verbose, opts.request.command == Command::Python);
     PlanContext ctx;
     std::optional<GpuProbe> handed_probe;
     std::optional<PendingProbe> pending_probe;

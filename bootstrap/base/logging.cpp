@@ -6,10 +6,12 @@
 
 namespace alltalk::logging {
 
-void init_console(bool verbose) {
+void init_console(bool verbose, bool quiet) {
     auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     console->set_pattern("alltalk-launch: %v");
-    console->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+    console->set_level(verbose ? spdlog::level::debug
+                       : quiet ? spdlog::level::warn
+                               : spdlog::level::info);
     auto logger = std::make_shared<spdlog::logger>("alltalk-launch", console);
     logger->set_level(spdlog::level::debug);
     spdlog::set_default_logger(logger);

@@ -5,8 +5,9 @@
 
 namespace alltalk::logging {
 
-// Console only; called first, before anything can go wrong.
-void init_console(bool verbose);
+// Console only; called first, before anything can go wrong. `quiet`: warnings and errors only
+// (with `verbose`, every decision still).
+void init_console(bool verbose, bool quiet = false);
 
 // Adds the rotating file log; a read-only root gets one warning and no file log.
 void add_file(const std::filesystem::path& file);
