@@ -13,7 +13,9 @@ void init_console(bool verbose, bool quiet) {
                        : quiet ? spdlog::level::warn
                                : spdlog::level::info);
     auto logger = std::make_shared<spdlog::logger>("alltalk-launch", console);
-    logger->set_level(spdlog::level::debug);
+    // The logger's own level is the lowest its sinks take, so that a message no sink shows is
+    // never formatted (about 45 debug messages in a launch without -v or a log file).
+    logger->set_level(console->level());
     spdlog::set_default_logger(logger);
 }
 
@@ -26,6 +28,7 @@ void add_file(const std::filesystem::path& file) {
         sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [pid %P] [%l] %v");
         sink->set_level(spdlog::level::debug);
         spdlog::default_logger()->sinks().push_back(sink);
+        spdlog::default_logger()->set_level(spdlog::level::debug);
     } catch (const spdlog::spdlog_ex& e) {
         spdlog::warn("warning: no log file: cannot write {} ({}). Continuing without it.",
                      file.string(), e.what());
@@ -38,6 +41,7 @@ void close() {
     auto& sinks = logger->sinks();
     if (sinks.size() > 1) {
         sinks.resize(1);  // drop the file sink, keep the console
+        logger->set_level(sinks.front()->level());
     }
 }
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "base/error.hpp"
@@ -131,6 +132,26 @@ TEST_CASE("the entries taken out at build time are exactly what toml++ reads fro
         CAPTURE(i);
         CHECK(built[i].spec() == parsed[i].spec());
     }
+}
+
+TEST_CASE("the compiled-in list has no duplicates, so merging no user entries keeps it as it is") {
+    const auto& built = default_safe_globals();
+    std::set<std::string> specs;
+    for (const auto& g : built) {
+        CHECK(specs.insert(g.spec()).second);
+    }
+    const auto merged = merge_safe_globals(built, {});
+    REQUIRE(merged.size() == built.size());
+    for (std::size_t i = 0; i < built.size(); ++i) {
+        CHECK(merged[i].spec() == built[i].spec());
+        CHECK(merged[i].source == "default");
+    }
+    SafeGlobal mine;
+    mine.source = "/a/alltalk-launch.toml:2";
+    REQUIRE_FALSE(parse_safe_global("mypkg.mod:MyConfig", mine));
+    const auto with_user = merge_safe_globals(built, {built.front(), mine});
+    CHECK(with_user.size() == built.size() + 1);  // the repeated default is not added twice
+    CHECK(with_user.back().source == "/a/alltalk-launch.toml:2");
 }
 
 TEST_CASE("a broken default list is an install error, not a crash") {
