@@ -62,7 +62,7 @@ bool still_holds(const Observation& o) {
     if (o.kind == 'c') {
         return canonical_text(o.path) == o.seen;
     }
-    return o.kind == 's' && signature(o.path) == o.seen;
+    return o.kind == 's' && signature_is(o.path, o.seen);
 }
 
 }  // namespace alltalk::inputs

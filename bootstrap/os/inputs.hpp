@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -55,5 +56,18 @@ void note_canonical(const std::filesystem::path& p, const std::filesystem::path&
 
 // Whether the observation still holds now.
 bool still_holds(const Observation& o);
+
+// The path of the first observation of `seen` that no longer holds ("" when all do): what a
+// cached answer's check runs before the answer is used. An "absent" path whose folder is itself
+// one of `seen`, recorded as a folder, is not looked at again while that folder holds: no name
+// can appear in a folder without changing the folder's mtime (a site-packages listing covers the
+// absence of each <package>.libs folder the cuDNN scan looked for).
+std::string first_changed(const std::vector<Observation>& seen);
+
+// Whether `seen` (a signature) is one of a folder. False where signatures are not supported.
+bool is_folder_signature(std::string_view seen);
+
+// Whether `path`'s signature now equals `seen`, without building a string (the check's hot path).
+bool signature_is(const std::string& path, std::string_view seen);
 
 }  // namespace alltalk::inputs

@@ -15,4 +15,21 @@ std::string signature(const std::filesystem::path& /*p*/, std::int64_t* changed_
     return "unsupported";
 }
 
+bool signature_is(const std::string& /*path*/, std::string_view /*seen*/) {
+    return false;  // nothing is recorded, so nothing holds
+}
+
+bool is_folder_signature(std::string_view /*seen*/) {
+    return false;
+}
+
+std::string first_changed(const std::vector<Observation>& seen) {
+    for (const auto& o : seen) {
+        if (!still_holds(o)) {
+            return o.path;
+        }
+    }
+    return "";
+}
+
 }  // namespace alltalk::inputs

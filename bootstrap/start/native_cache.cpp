@@ -76,6 +76,18 @@ bool open_cache_dir(const fs::path& runtime_dir, fs::path& dir, std::string& why
     return process::ensure_private_dir(runtime_dir, why) && process::ensure_private_dir(dir, why);
 }
 
+// Why `entry` does not answer `key` now ("" when it does): another key, or the first input that
+// changed (inputs::first_changed, which does not stat what an unchanged folder already answers).
+std::string mismatch_now(const CacheEntry& entry, const std::string& key) {
+    std::string why = cache_entry_mismatch(entry, key, [](const auto&) { return true; });
+    if (why.empty()) {
+        if (const std::string changed = inputs::first_changed(entry.inputs); !changed.empty()) {
+            why = changed + " changed";
+        }
+    }
+    return why;
+}
+
 // Whether a change at `changed_ns` (ns since the epoch) is older than `settle`: only then may an
 // answer that depends on it be stored.
 bool settled(std::int64_t changed_ns, std::chrono::nanoseconds settle) {
@@ -121,7 +133,7 @@ void through_cache(const fs::path& runtime_dir, const std::string& name, const s
         if (auto entry = decode_cache_entry(*text)) {
             // Deferred: the key is compared now, the inputs later (DeferredCheck).
             why = deferred ? cache_entry_mismatch(*entry, key, [](const auto&) { return true; })
-                           : cache_entry_mismatch(*entry, key, inputs::still_holds);
+                           : mismatch_now(*entry, key);
             if (why.empty()) {
                 if (use(entry->payload)) {
                     out.hit = true;
@@ -166,12 +178,7 @@ fs::path cache_dir_of(const fs::path& runtime_dir) {
 }
 
 std::string first_changed_input(const DeferredCheck& check) {
-    for (const auto& o : check.inputs) {
-        if (!inputs::still_holds(o)) {
-            return o.path;
-        }
-    }
-    return "";
+    return inputs::first_changed(check.inputs);
 }
 
 NativeDecision analyze_native_cached(const NativeFacts& facts, const fs::path& runtime_dir,
@@ -379,7 +386,7 @@ std::optional<GpuProbe> read_gpu_probe_cached(const std::vector<fs::path>& cudar
         out.why = text ? "not a cache entry" : "no entry yet";
         return std::nullopt;
     }
-    out.why = cache_entry_mismatch(*entry, slot.key, inputs::still_holds);
+    out.why = mismatch_now(*entry, slot.key);
     if (!out.why.empty()) {
         return std::nullopt;
     }

@@ -363,6 +363,86 @@ TEST_CASE("inputs: signatures tell absent, changed and replaced files apart") {
     CHECK(outer.take().size() == 1);
 }
 
+TEST_CASE("inputs: first_changed names the first change, looking inside unchanged folders only") {
+    test::TempDir tmp;
+    int round = 0;
+    // A site-packages-like tree, recorded as the cuDNN scan records it: the folder, a METADATA
+    // inside an unrecorded dist-info folder, an absent <pkg>.libs (covered by the folder), an
+    // absent <pkg>/lib (pkg not recorded: looked at), an absent path in an unrecorded folder.
+    struct Tree {
+        fs::path site;
+        std::vector<inputs::Observation> seen;
+    };
+    auto make = [&] {
+        Tree t;
+        t.site = tmp.path() / ("r" + std::to_string(++round)) / "site";
+        test::write(t.site / "a-1.0.dist-info" / "METADATA", "Name: a\nVersion: 1.0\n");
+        fs::create_directories(t.site / "pkg");
+        // Back-dated, so that a change in the same clock tick still shows (the cache stores an
+        // entry only when its inputs have settled, for the same reason).
+        const auto past = fs::file_time_type::clock::now() - std::chrono::hours(1);
+        for (const fs::path& d : {t.site / "pkg", t.site / "a-1.0.dist-info", t.site}) {
+            fs::last_write_time(d, past);
+        }
+        inputs::Recording rec;
+        for (const fs::path& p :
+             {t.site, t.site / "a-1.0.dist-info" / "METADATA", t.site / "pkg.libs",
+              t.site / "pkg" / "lib", t.site.parent_path() / "elsewhere" / "x"}) {
+            inputs::note(p);
+        }
+        t.seen = rec.take();
+        REQUIRE(t.seen.size() == 5);
+        CHECK(inputs::is_folder_signature(t.seen[0].seen));
+        CHECK_FALSE(inputs::is_folder_signature(t.seen[1].seen));
+        CHECK_FALSE(inputs::is_folder_signature(t.seen[2].seen));  // absent
+        return t;
+    };
+    // first_changed agrees with checking every input one by one (what it replaces).
+    auto one_by_one = [](const std::vector<inputs::Observation>& seen) {
+        for (const auto& o : seen) {
+            if (!inputs::still_holds(o)) {
+                return true;
+            }
+        }
+        return false;
+    };
+
+    Tree t = make();
+    CHECK(inputs::first_changed(t.seen) == "");
+    CHECK_FALSE(one_by_one(t.seen));
+
+    t = make();  // a file inside the folder, written in place: the folder is unchanged
+    test::write(t.site / "a-1.0.dist-info" / "METADATA", "Name: a\nVersion: 1.0\nX: y\n");
+    CHECK(inputs::first_changed(t.seen) == (t.site / "a-1.0.dist-info" / "METADATA").string());
+
+    t = make();  // the absent <pkg>.libs appears: the folder changed, and that is what is said
+    fs::create_directories(t.site / "pkg.libs");
+    CHECK(inputs::first_changed(t.seen) == t.site.string());
+    CHECK(one_by_one(t.seen));
+
+    t = make();  // <pkg>/lib appears in a folder that was not recorded: found by its own stat
+    fs::create_directories(t.site / "pkg" / "lib");
+    CHECK(inputs::first_changed(t.seen) == (t.site / "pkg" / "lib").string());
+
+    t = make();  // an absent path elsewhere appears
+    test::write(t.site.parent_path() / "elsewhere" / "x", "x");
+    CHECK(inputs::first_changed(t.seen) == (t.site.parent_path() / "elsewhere" / "x").string());
+
+    t = make();  // the folder replaced by a copy: said, and nothing is compared inside the copy
+    fs::rename(t.site, t.site.parent_path() / "old");
+    fs::create_directories(t.site);
+    fs::copy(t.site.parent_path() / "old", t.site, fs::copy_options::recursive);
+    CHECK(inputs::first_changed(t.seen) == t.site.string());
+    CHECK(one_by_one(t.seen));
+
+    // The allocation-free comparison agrees with the signature text.
+    const fs::path f = tmp.path() / "f";
+    test::write(f, "one");
+    CHECK(inputs::signature_is(f.string(), inputs::signature(f)));
+    CHECK(inputs::signature_is((tmp.path() / "none").string(), "absent"));
+    CHECK_FALSE(inputs::signature_is(f.string(), "absent"));
+}
+
 TEST_CASE("torch's architectures: cached while libtorch_cuda.so is unchanged") {
     test::TempDir tmp;
     const fs::path site = tmp.path() / "site", runtime = tmp.path() / "runtime";
