@@ -37,36 +37,35 @@ def _install(plan):
             state["on_loaded"] = ns["make"](plan, text)
         state["on_loaded"](name, module)
 
-    class AllowListWatcher:
-        """Finds nothing itself: for watched modules it wraps the real loader's exec_module."""
-
-        @staticmethod
-        def find_spec(name, path=None, target=None):
-            if name not in watched or name in state["busy"]:
-                return None
-            state["busy"].add(name)
-            try:
-                spec = alltalk_launch._spec_from_others(AllowListWatcher, name, path, target)
-            finally:
-                state["busy"].discard(name)
-            if spec is None:
-                return None
-            loader = spec.loader
-            if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
-                return spec
-            inner = loader.exec_module
-
-            def exec_module(module):
-                inner(module)
-                try:
-                    loaded(name, module)
-                except Exception:  # never break the import itself
-                    sys.excepthook(*sys.exc_info())
-
-            loader.exec_module = exec_module
+    # Finds nothing itself: for watched modules it wraps the real loader's exec_module. A namespace
+    # with find_spec is all sys.meta_path needs (no class is made at start).
+    def find_spec(name, path=None, target=None):
+        if name not in watched or name in state["busy"]:
+            return None
+        state["busy"].add(name)
+        try:
+            spec = alltalk_launch._spec_from_others(watcher, name, path, target)
+        finally:
+            state["busy"].discard(name)
+        if spec is None:
+            return None
+        loader = spec.loader
+        if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
             return spec
+        inner = loader.exec_module
 
-    sys.meta_path.insert(0, AllowListWatcher)
+        def exec_module(module):
+            inner(module)
+            try:
+                loaded(name, module)
+            except Exception:  # never break the import itself
+                sys.excepthook(*sys.exc_info())
+
+        loader.exec_module = exec_module
+        return spec
+
+    watcher = type(sys.implementation)(find_spec=find_spec, alltalk_launch="allow-list watcher")
+    sys.meta_path.insert(0, watcher)
     ser = sys.modules.get("torch.serialization")
     if ser is not None:  # a sitecustomize imported torch before us
         loaded("torch.serialization", ser)

@@ -1,7 +1,8 @@
 """Runs inside every interpreter that alltalk-launch starts, after `site` and before user code.
 
 It must stay cheap: no imports beyond `sys` and the embedded `alltalk_launch` module (the Windows
-multiprocessing fix below imports importlib.util only when the app starts a worker).
+multiprocessing fix, alltalk_launch_spawn_win32_lazy.py, is run on Windows only and imports
+importlib.util only when the app starts a worker).
 """
 
 import sys
@@ -54,36 +55,9 @@ if _plan.get("overlay"):
 del _put_overlay_first, _overlay_pth_files
 
 if sys.platform == "win32" and _plan.get("launcher"):
-    # multiprocessing on Windows starts sys._base_executable instead of sys.executable whenever
-    # the two differ (multiprocessing.popen_spawn_win32.WINENV, meant for venv redirectors), which
-    # would start every worker in the env's python.exe, past the launcher and its preparation.
-    # WINENV is turned off as that module loads; nothing is imported until the app uses it.
-    class _SpawnWatcher:
-        name = "multiprocessing.popen_spawn_win32"
-
-        @classmethod
-        def find_spec(cls, name, path=None, target=None):
-            if name != cls.name:
-                return None
-            sys.meta_path.remove(cls)
-            from importlib.util import find_spec
-
-            spec = find_spec(name)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _SpawnLoader(spec.loader)
-            return spec
-
-    class _SpawnLoader:
-        def __init__(self, inner):
-            self.inner = inner
-
-        def create_module(self, spec):
-            return self.inner.create_module(spec)
-
-        def exec_module(self, module):
-            self.inner.exec_module(module)
-            module.WINENV = False
-
-    sys.meta_path.insert(0, _SpawnWatcher)
+    # multiprocessing's spawn on Windows (alltalk_launch_spawn_win32_lazy.py says why).
+    alltalk_launch._exec_lazy(
+        "alltalk_launch_spawn_win32_lazy", {"__name__": "alltalk_launch._spawn_win32"}
+    )
 
 del _plan

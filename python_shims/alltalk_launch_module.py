@@ -4,8 +4,10 @@ import sys
 
 # The `alltalk_launch` module of every process the launcher prepares, on every platform: the
 # launcher's runner (bootstrap/embed/runner.cpp) executes this in the module's namespace, after
-# setting __version__, _plan_items (plan() as str values, "" for none), _explain_address and
-# _lazy_sources (the source of each shim named *_lazy, run only when asked for: _exec_lazy).
+# setting __version__, _plan_items (plan() as str values, "" for none), _explain_address, and for
+# each shim named *_lazy (run only when asked for: _exec_lazy) its precompiled code in _lazy_code
+# (marshal data, where this interpreter reads the build's bytecode) or else its source in
+# _lazy_sources.
 
 
 def _make(items):
@@ -54,8 +56,16 @@ def _explain(exception_type, message, traceback, logged=False):
 
 
 def _exec_lazy(name, namespace):
-    """Compiles and runs a shim kept as source until it is needed, in `namespace`."""
-    code = compile(_lazy_sources[name], "<alltalk_launch:%s>" % name, "exec", dont_inherit=True)
+    """Runs a shim kept aside until it is needed (its code unmarshalled, or its source compiled),
+    in `namespace`."""
+    data = _lazy_code.get(name)  # noqa: F821 (set by the runner)
+    if data is not None:
+        import marshal  # built in, and loaded already by the import system
+
+        code = marshal.loads(data)
+    else:
+        source = _lazy_sources[name]  # noqa: F821 (set by the runner)
+        code = compile(source, "<alltalk_launch:%s>" % name, "exec", dont_inherit=True)
     exec(code, namespace)
 
 

@@ -19,8 +19,6 @@ def main() -> None:
     entries = []
     for src in map(Path, sys.argv[2:]):
         name = src.stem
-        if name.endswith("_lazy"):  # kept as source, compiled only when needed (embed/runner.cpp)
-            continue
         code = compile(src.read_bytes(), f"<alltalk_launch:{name}>", "exec", dont_inherit=True)
         data = marshal.dumps(code)
         entries.append((name, data))

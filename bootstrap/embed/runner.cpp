@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "python_shims.hpp"
@@ -17,9 +20,11 @@ constexpr int kPyFileInput = 257;  // Py_file_input
 // The shim that is the module itself, run in the module's namespace rather than one of its own.
 constexpr std::string_view kModuleShim = "alltalk_launch_module";
 
-// A shim named *_lazy is not run at start: its source is kept in alltalk_launch._lazy_sources and
-// compiled when a shim asks for it (alltalk_launch._exec_lazy), as the allow-list's torch part is
-// when torch.serialization loads. A process that never needs it pays a string copy.
+// A shim named *_lazy is not run at start: its precompiled code is kept as marshal data in
+// alltalk_launch._lazy_code (or, where this interpreter reads other bytecode, its source in
+// _lazy_sources) and run when a shim asks for it (alltalk_launch._exec_lazy), as the allow-list's
+// torch part is when torch.serialization loads and the failure explanations' working part when an
+// exception or logging first needs it. A process that never needs one pays a bytes copy.
 bool is_lazy(std::string_view name) {
     constexpr std::string_view suffix = "_lazy";
     return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
@@ -36,24 +41,47 @@ bool set_str(const Api& py, PyObject* d, const char* key, const char* value) {
     return rc == 0;
 }
 
-// The shim's code object: the build's precompiled one when this interpreter reads the same
-// bytecode (magic number), else compiled from the source now (about 1.7 ms for all shims).
-PyObject* shim_code(const Api& py, const shims::Source& shim, const std::string& filename) {
+// The build's precompiled code of `shim` (marshal data) when this interpreter reads the same
+// bytecode (magic number); nothing otherwise.
+std::optional<std::string_view> shim_bytecode(const Api& py, const shims::Source& shim) {
 #ifdef ALLTALK_SHIM_BYTECODE
     if (static_cast<unsigned long>(py.PyImport_GetMagicNumber()) == shims::bytecode_magic()) {
         for (const auto& b : shims::bytecode()) {
             if (b.name == shim.name) {
-                if (PyObject* code = py.PyMarshal_ReadObjectFromString(
-                        b.data.data(), static_cast<Py_ssize_t>(b.data.size()))) {
-                    return code;
-                }
-                py.PyErr_Clear();
-                break;
+                return b.data;
             }
         }
     }
+#else
+    (void)py;
+    (void)shim;
 #endif
+    return std::nullopt;
+}
+
+// The shim's code object: the build's precompiled one where it can be read, else compiled from
+// the source now (about 1.7 ms for all shims).
+PyObject* shim_code(const Api& py, const shims::Source& shim, const std::string& filename) {
+    if (const auto data = shim_bytecode(py, shim)) {
+        if (PyObject* code = py.PyMarshal_ReadObjectFromString(
+                data->data(), static_cast<Py_ssize_t>(data->size()))) {
+            return code;
+        }
+        py.PyErr_Clear();
+    }
     return py.Py_CompileString(std::string(shim.code).c_str(), filename.c_str(), kPyFileInput);
+}
+
+// d[key] = bytes(value) and drops the new reference.
+bool set_bytes(const Api& py, PyObject* d, const char* key, std::string_view value) {
+    PyObject* b =
+        py.PyBytes_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size()));
+    if (!b) {
+        return false;
+    }
+    const int rc = py.PyDict_SetItemString(d, key, b);
+    py.Py_DecRef(b);
+    return rc == 0;
 }
 
 // Runs one shim in `globals` (a namespace of its own, or the module's); false when it raised.
@@ -85,15 +113,24 @@ bool make_module(const Api& py, const alltalk_embed_request& req) {
         ok = set_str(py, items, req.plan_keys[i], req.plan_values[i]);
     }
     ok = ok && py.PyDict_SetItemString(ns, "_plan_items", items) == 0;
-    PyObject* lazy = ok ? py.PyDict_New() : nullptr;
-    ok = lazy != nullptr;
+    PyObject* lazy_code = ok ? py.PyDict_New() : nullptr;
+    PyObject* lazy_sources = lazy_code ? py.PyDict_New() : nullptr;
+    ok = lazy_sources != nullptr;
     for (const auto& s : shims::all()) {
-        ok = ok && (!is_lazy(s.name) ||
-                    set_str(py, lazy, std::string(s.name).c_str(), std::string(s.code).c_str()));
+        if (!ok || !is_lazy(s.name)) {
+            continue;
+        }
+        const std::string name(s.name);
+        const auto data = shim_bytecode(py, s);
+        ok = data ? set_bytes(py, lazy_code, name.c_str(), *data)
+                  : set_str(py, lazy_sources, name.c_str(), std::string(s.code).c_str());
     }
-    ok = ok && py.PyDict_SetItemString(ns, "_lazy_sources", lazy) == 0;
-    if (lazy) {
-        py.Py_DecRef(lazy);
+    ok = ok && py.PyDict_SetItemString(ns, "_lazy_code", lazy_code) == 0;
+    ok = ok && py.PyDict_SetItemString(ns, "_lazy_sources", lazy_sources) == 0;
+    for (PyObject* d : {lazy_code, lazy_sources}) {
+        if (d) {
+            py.Py_DecRef(d);
+        }
     }
     // The launcher's explain callback (embed_abi.h), called through ctypes from _explain().
     ok = ok && set_str(py, ns, "_explain_address",
@@ -127,6 +164,7 @@ bool bind(Api& api, Lookup lookup, void* context, std::string& missing) {
     ALLTALK_BIND(PyDict_New);
     ALLTALK_BIND(PyDict_SetItemString);
     ALLTALK_BIND(PyUnicode_DecodeFSDefault);
+    ALLTALK_BIND(PyBytes_FromStringAndSize);
     ALLTALK_BIND(PyErr_Print);
     ALLTALK_BIND(PyErr_Clear);
     ALLTALK_BIND(Py_DecRef);

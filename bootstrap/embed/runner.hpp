@@ -33,6 +33,7 @@ struct Api {
     PyObject* (*PyDict_New)();
     int (*PyDict_SetItemString)(PyObject*, const char*, PyObject*);
     PyObject* (*PyUnicode_DecodeFSDefault)(const char*);
+    PyObject* (*PyBytes_FromStringAndSize)(const char*, Py_ssize_t);
     void (*PyErr_Print)();
     void (*PyErr_Clear)();
     void (*Py_DecRef)(PyObject*);
