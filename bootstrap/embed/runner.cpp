@@ -74,8 +74,7 @@ PyObject* shim_code(const Api& py, const shims::Source& shim, const std::string&
 
 // d[key] = bytes(value) and drops the new reference.
 bool set_bytes(const Api& py, PyObject* d, const char* key, std::string_view value) {
-    PyObject* b =
-        py.PyBytes_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size()));
+    PyObject* b = py.PyBytes_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size()));
     if (!b) {
         return false;
     }
