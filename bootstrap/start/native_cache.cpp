@@ -254,7 +254,9 @@ std::optional<std::vector<std::string>> read_torch_archs_cached(const fs::path& 
                      });
     if (!any) {
         out.why = "nothing to cache";
-        return read();  // no CUDA torch: a few failed opens, as cheap
+        // No CUDA torch library: the reader would open the same absent names again and find no
+        // architectures and no error (inputs::supported() is false on Windows: read there).
+        return inputs::supported() ? std::nullopt : read();
     }
     const std::string launcher = launcher_signature();
     if (launcher.empty()) {
