@@ -54,23 +54,28 @@ enum class Role {
 struct Invocation {
     Role role = Role::Launch;
     std::vector<std::string> args;  // after the program name, UTF-8
-    EnvMap env;                     // this process's environment
-    bool reexeced = false;          // kNativeReexecVar was set (the re-exec guard)
+    // This process's environment as it started, for the roles that read it as a whole (a child,
+    // the GPU probe, --explain-signal); a launch reads its few variables one by one, and its
+    // discovery takes the snapshot once (cli::discovery_inputs).
+    EnvMap env;
+    bool reexeced = false;  // kNativeReexecVar was set (the re-exec guard)
 };
 
 Invocation role_of(std::vector<std::string> args) {
     Invocation inv;
     inv.args = std::move(args);
-    inv.env = process::environment();
-    inv.reexeced = lookup(inv.env, kNativeReexecVar).has_value();
+    inv.reexeced = process::env_var(kNativeReexecVar).has_value();
     if (inv.args.size() == 2 && inv.args[0] == "--explain-signal") {
         inv.role = Role::ExplainSignal;
-    } else if (lookup(inv.env, kGpuProbeVar)) {
+    } else if (process::env_var(kGpuProbeVar)) {
         inv.role = Role::GpuProbe;
-    } else if (lookup(inv.env, kChildPlanVar)) {
+    } else if (process::env_var(kChildPlanVar)) {
         inv.role = Role::Child;
     } else if (inv.reexeced) {
         inv.role = Role::Reexec;
+    }
+    if (inv.role != Role::Launch && inv.role != Role::Reexec) {
+        inv.env = process::environment();
     }
     return inv;
 }
@@ -413,20 +418,20 @@ int run_launch(const Invocation& inv) {
     std::string library_path_before;
     if (inv.role == Role::Reexec) {
         // Made before the re-exec: not repeated.
-        ctx.native_decided = decode_native_decision(*lookup(inv.env, kNativeReexecVar));
-        if (auto handed = lookup(inv.env, kGpuReexecVar)) {
+        ctx.native_decided = decode_native_decision(*process::env_var(kNativeReexecVar));
+        if (auto handed = process::env_var(kGpuReexecVar)) {
             GpuFacts::take_over(*handed, handed_probe, pending_probe);
         }
-        if (auto entry = lookup(inv.env, kNativeCheckVar)) {
+        if (auto entry = process::env_var(kNativeCheckVar)) {
             check_entry = fs::path(*entry);
-            library_path_before = lookup(inv.env, kLibraryPathBeforeVar).value_or("-");
+            library_path_before = process::env_var(kLibraryPathBeforeVar).value_or("-");
         }
     } else {
-        const auto ld = lookup(inv.env, "LD_LIBRARY_PATH");
+        const auto ld = process::env_var("LD_LIBRARY_PATH");
         library_path_before = ld ? "+" + *ld : "-";
     }
     // A first launch may act on a cached decision before its inputs are checked (DeferredCheck).
-    bool defer = inv.role == Role::Launch && !lookup(inv.env, kFreshStartVar);
+    bool defer = inv.role == Role::Launch && !process::env_var(kFreshStartVar);
     drop_handover();
     const DiscoveryInputs in = cli::discovery_inputs(opts);
     ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);

@@ -16,6 +16,9 @@ std::filesystem::path self_exe();
 // A snapshot of the process environment.
 EnvMap environment();
 
+// One variable of the process environment (UTF-8), without a snapshot of the rest.
+std::optional<std::string> env_var(const std::string& name);
+
 void set_env(const std::string& name, const std::string& value);
 void unset_env(const std::string& name);
 

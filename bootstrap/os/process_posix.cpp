@@ -40,6 +40,11 @@ EnvMap environment() {
     return out;
 }
 
+std::optional<std::string> env_var(const std::string& name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 void set_env(const std::string& name, const std::string& value) {
     ::setenv(name.c_str(), value.c_str(), 1);
 }

@@ -86,6 +86,20 @@ EnvMap environment() {
     return out;
 }
 
+std::optional<std::string> env_var(const std::string& name) {
+    const std::wstring n = widen(name);
+    const DWORD size = ::GetEnvironmentVariableW(n.c_str(), nullptr, 0);
+    if (size == 0) {
+        return std::nullopt;  // unset (an empty value still needs a byte for its terminator)
+    }
+    std::wstring v(size, L'\0');
+    const DWORD got = ::GetEnvironmentVariableW(n.c_str(), v.data(), size);
+    if (got >= size) {
+        return std::nullopt;  // it grew in between: as if read before it was set
+    }
+    return got == 0 ? std::string() : narrow(v.c_str(), static_cast<int>(got));
+}
+
 // Both the process environment (what the env's python311.dll and every child see) and this
 // program's C runtime copy (what getenv here sees) are updated.
 void set_env(const std::string& name, const std::string& value) {
