@@ -30,7 +30,8 @@ std::string encode_cache_entry(const CacheEntry& entry);
 std::optional<CacheEntry> decode_cache_entry(std::string_view text);
 
 // Why `entry` does not answer `key` now (empty when it does): another key, or the first input
-// that no longer holds (checked with `holds`, inputs::still_holds in the launcher).
+// that no longer holds (checked with `holds`). The launcher compares only the key here and checks
+// the inputs as a whole with inputs::first_changed (start/native_cache.cpp).
 std::string cache_entry_mismatch(const CacheEntry& entry, const std::string& key,
                                  const std::function<bool(const inputs::Observation&)>& holds);
 
