@@ -14,11 +14,11 @@ the env's python is a static build (Debian's /usr/bin/python3.11) and its libpyt
 slower shared build, the floor alone reads above 1. The launcher's own cost is its ratio to the
 floor. No cc: the floor is left out.
 
-The launcher is timed as installed: it and its embed plugin are copied into the bench's temp
-folder first (as `cmake --install` and the packages put them). A file the linker has just written
-starts about 0.1 ms slower per exec on this machine than the same bytes copied, or read back from
-disk once the page cache has dropped them (measured in one alternation: 8.30 vs 8.19 ms, and alike
-after drop_caches); users run an installed copy, and the torch env pays it twice (the re-exec).
+The launcher is timed as installed: it is copied into the bench's temp folder first (as
+`cmake --install` and the packages put it). A file the linker has just written starts about 0.1 ms
+slower per exec on this machine than the same bytes copied, or read back from disk once the page
+cache has dropped them (measured in one alternation: 8.30 vs 8.19 ms, and alike after
+drop_caches); users run an installed copy, and the torch env pays it twice (the re-exec).
 --in-place times the given file itself.
 
 usage: bench/startup.py [--launcher build/alltalk-launch] [--env ENV] [--python PY] [--runs 200]
@@ -51,15 +51,11 @@ def timed(cmd, env, cwd):
 
 
 def installed_copy(launcher, tmp):
-    """The launcher and its embed plugin copied into tmp/bin, as an install lays them out (the
-    plugin beside the launcher, where the build puts it, or in ../lib/alltalk-launch)."""
+    """The launcher copied into tmp/bin, as an install lays it out (it is the one file)."""
     launcher = Path(launcher).resolve()
     dest = tmp / "bin"
     dest.mkdir()
     shutil.copy2(launcher, dest / launcher.name)
-    for folder in (launcher.parent, launcher.parent.parent / "lib" / "alltalk-launch"):
-        for plugin in folder.glob("liballtalk_embed_py*.so"):
-            shutil.copy2(plugin, dest / plugin.name)
     return dest / launcher.name
 
 

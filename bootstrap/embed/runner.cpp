@@ -140,18 +140,40 @@ bool make_module(const Api& py, const alltalk_embed_request& req) {
     return ok && run_in(py, *source, ns);
 }
 
+// Binds each named entry point through `lookup`, stopping at the first one missing.
+class Binder {
+  public:
+    Binder(Lookup lookup, void* context, std::string& missing)
+        : lookup_(lookup), context_(context), missing_(missing) {}
+    template <typename Fn>
+    void operator()(Fn& fn, const char* name) {
+        void* p = ok_ ? lookup_(context_, name) : nullptr;
+        if (!p && ok_) {
+            ok_ = false;
+            missing_ = name;
+        }
+        fn = reinterpret_cast<Fn>(p);
+    }
+    bool ok() const { return ok_; }
+
+  private:
+    Lookup lookup_;
+    void* context_;
+    std::string& missing_;
+    bool ok_ = true;
+};
+
+// PyConfig, as an opaque buffer: 3.13's struct is under 600 bytes on 64-bit platforms; this leaves
+// room for later versions. Static: large, and used once per process.
+struct alignas(16) ConfigBuffer {
+    unsigned char bytes[16384];
+};
+ConfigBuffer config_buffer;
+
 }  // namespace
 
 bool bind(Api& api, Lookup lookup, void* context, std::string& missing) {
-    bool ok = true;
-    auto get = [&](auto& fn, const char* name) {
-        void* p = ok ? lookup(context, name) : nullptr;
-        if (!p && ok) {
-            ok = false;
-            missing = name;
-        }
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
-    };
+    Binder get(lookup, context, missing);
 #define ALLTALK_BIND(name) get(api.name, #name)
     ALLTALK_BIND(Py_CompileString);
     ALLTALK_BIND(PyEval_EvalCode);
@@ -169,7 +191,42 @@ bool bind(Api& api, Lookup lookup, void* context, std::string& missing) {
     ALLTALK_BIND(Py_DecRef);
     ALLTALK_BIND(Py_RunMain);
 #undef ALLTALK_BIND
-    return ok;
+    return get.ok();
+}
+
+bool bind_init(InitApi& api, Lookup lookup, void* context, const char* set_argv_name,
+               std::string& missing) {
+    Binder get(lookup, context, missing);
+    get(api.PyConfig_InitPythonConfig, "PyConfig_InitPythonConfig");
+    get(api.Py_InitializeFromConfig, "Py_InitializeFromConfig");
+    get(api.PyConfig_Clear, "PyConfig_Clear");
+    get(api.set_argv, set_argv_name);
+    return get.ok();
+}
+
+int start(const Api& api, const InitApi& init, SetArgv set_argv, void* argv_context,
+          const alltalk_embed_request& req, std::string& error) {
+    void* config = config_buffer.bytes;
+    init.PyConfig_InitPythonConfig(config);
+    PyStatus status = set_argv(argv_context, config);
+    if (status.type == 0) {
+        status = init.Py_InitializeFromConfig(config);
+    }
+    init.PyConfig_Clear(config);
+    if (status.type == 2) {
+        return status.exitcode;  // e.g. `--version` or `-h`, already printed by CPython
+    }
+    if (status.type != 0) {
+        error = status.err_msg ? status.err_msg : "unknown error";
+        if (status.func) {
+            error = std::string(status.func) + ": " + error;
+        }
+        return -1;
+    }
+    if (!install(api, req, error)) {
+        return -1;
+    }
+    return api.Py_RunMain();
 }
 
 bool install(const Api& py, const alltalk_embed_request& req, std::string& error) {

@@ -1,17 +1,20 @@
 #pragma once
-// The one definition of what runs inside the env's interpreter once it is initialised, for both
-// platforms: the `alltalk_launch` module (python_shims/alltalk_launch_module.py) and the shims,
-// in their order, each in a namespace of its own. Compiled into the POSIX embed plugin
-// (embed_main.cpp) and into alltalk-launch.exe (start/embed_runner_win32.cpp).
+// The one definition of how the launcher starts the env's interpreter and what runs inside it once
+// it is initialised, for both platforms, compiled into alltalk-launch itself (start/embed_runner_*
+// add only how argv is encoded): PyConfig made and used through its functions, the
+// `alltalk_launch` module (python_shims/alltalk_launch_module.py) and the shims, in their order,
+// each in a namespace of its own, then Py_RunMain.
 //
-// Why the few C API functions are bound at run time through a lookup (dlsym / GetProcAddress)
-// rather than called through pybind11 or Python.h: the Windows exe has no Python headers or
-// import library to compile against (Debian ships neither) and must serve several Python minor
-// versions from one binary, as PyInstaller's bootloader does; writing the module in Python and
-// calling it through a dozen functions whose signatures have not changed since 3.8 lets the POSIX
-// plugin use the very same code instead of a second definition in pybind11 (it also loads faster:
-// no pybind11 module object and its type registrations at every start). The plugin keeps
-// Python.h for what is per version by nature: the PyConfig fields it sets before start.
+// Why the few C API functions are bound at run time through a lookup (dlsym / GetProcAddress on
+// the libpython the launcher loaded) rather than called through pybind11 or Python.h, as
+// PyInstaller's bootloader does: the launcher links no libpython, and a binary compiled against
+// one version's headers is tied to that version's struct layouts. The two dozen functions used
+// here have had the same signatures since 3.8, PyConfig is only ever handled through its functions
+// (as an opaque buffer larger than any version's struct), and what its fields would set is given
+// as python's own options (`-s`, `-X faulthandler`), which CPython parses (parse_argv). So nothing
+// here depends on a Python version's headers, the Windows exe needs none to build (Debian ships
+// no Windows pyconfig.h or import library), and on Linux no per-version plugin is loaded at every
+// start (it cost 0.05 ms: bench/startup.py).
 #include <string>
 
 #include "embed/embed_abi.h"
@@ -40,11 +43,45 @@ struct Api {
     int (*Py_RunMain)();
 };
 
+// PyStatus, returned by value: the same layout from 3.8 to 3.13 (Include/cpython/initconfig.h).
+struct PyStatus {
+    int type;  // 0 ok, 1 error, 2 exit
+    const char* func;
+    const char* err_msg;
+    int exitcode;
+};
+
+// What starts the interpreter. PyConfig is never looked into: it is initialised, given argv, used
+// and cleared through these functions. How argv is given is the platform's (SetArgv below).
+struct InitApi {
+    void (*PyConfig_InitPythonConfig)(void*);
+    PyStatus (*Py_InitializeFromConfig)(const void*);
+    void (*PyConfig_Clear)(void*);
+    void* set_argv;  // the platform's argv function, bound by the name bind_init() is given
+};
+
 // Finds one exported function of the env's Python library by name (nullptr when absent).
 using Lookup = void* (*)(void* context, const char* name);
 
 // Binds every entry point, or names the first one missing.
 bool bind(Api& api, Lookup lookup, void* context, std::string& missing);
+bool bind_init(InitApi& api, Lookup lookup, void* context, const char* set_argv_name,
+               std::string& missing);
+
+// The options that stand for the PyConfig fields a launch sets, given after argv[0]: no user site
+// folder (isolation), and a native crash prints the Python stack.
+inline constexpr const char* kLaunchOptions[] = {"-s", "-X", "faulthandler"};
+
+// Gives `config` the interpreter's command line (PyConfig_SetBytesArgv on POSIX, PyConfig_SetArgv
+// with wide strings on Windows).
+using SetArgv = PyStatus (*)(void* context, void* config);
+
+// Starts the interpreter (argv from `set_argv`), installs the module and the shims (install()),
+// then runs __main__ exactly as `python` would (Py_RunMain: SystemExit, tracebacks,
+// KeyboardInterrupt and the exit status are CPython's own). Returns the exit status, or -1 with a
+// non-empty `error` when Python could not be started (a status can be negative too).
+int start(const Api& api, const InitApi& init, SetArgv set_argv, void* argv_context,
+          const alltalk_embed_request& req, std::string& error);
 
 // After Py_InitializeFromConfig: makes `alltalk_launch` (__version__, plan(), _explain()) and runs
 // the shims. A failing shim is reported on stderr, not fatal; false (with `error`) when the module

@@ -1,28 +1,20 @@
-// POSIX implementation of embed_runner.hpp: the embed plugin (liballtalk_embed_py3XY.so), loaded
-// after the env's libpython (RTLD_GLOBAL), whose Python symbols bind to that library.
-#include <string>
-
-#include "base/error.hpp"
+// POSIX part of embed_runner.hpp: argv as the bytes python's own main() receives
+// (PyConfig_SetBytesArgv); CPython decodes them with the locale, as it does for python.
 #include "start/embed_runner.hpp"
-#include "start/interpreter.hpp"
 
 namespace alltalk::embed {
 
-int run(const dynlib::Library& /*libpython*/, const std::filesystem::path& launcher,
-        const alltalk_embed_request& request, char* error, std::size_t error_size) {
-    const std::filesystem::path plugin_path = find_embed_plugin(launcher);
-    std::string err;
-    dynlib::Library plugin = dynlib::load(plugin_path, /*global=*/false, err);
-    auto* entry =
-        plugin ? reinterpret_cast<alltalk_embed_run_fn>(dynlib::symbol(plugin, ALLTALK_EMBED_ENTRY))
-               : nullptr;
-    if (!entry) {
-        throw LaunchError(Stage::Install, "Could not load the launcher's embed plugin " +
-                                              plugin_path.string() + ": " +
-                                              (err.empty() ? "entry point missing" : err) +
-                                              ". Reinstall alltalk-launch.");
+const char* const kSetArgvFunction = "PyConfig_SetBytesArgv";
+const char* const kLibraryNoun = "CPython library";
+
+embed_runtime::PyStatus set_argv(void* fn, void* config, const std::vector<std::string>& argv) {
+    std::vector<char*> ptrs;
+    for (const auto& a : argv) {
+        ptrs.push_back(const_cast<char*>(a.c_str()));
     }
-    return entry(&request, error, error_size);
+    using Fn = embed_runtime::PyStatus (*)(void*, embed_runtime::Py_ssize_t, char* const*);
+    return reinterpret_cast<Fn>(fn)(config, static_cast<embed_runtime::Py_ssize_t>(ptrs.size()),
+                                    ptrs.data());
 }
 
 }  // namespace alltalk::embed

@@ -15,35 +15,6 @@ namespace fs = std::filesystem;
 
 namespace alltalk {
 
-fs::path find_embed_plugin(const fs::path& launcher) {
-    if (!build::kEmbedPluginBuilt) {
-        throw LaunchError(Stage::Install,
-                          "This alltalk-launch " + std::string(build::kVersion) +
-                              " was built without its embed plugin (" + build::kEmbedPluginFile +
-                              "), so it can plan a launch (--dry-run) but not start Python. "
-                              "Rebuild it with ALLTALK_BUILD_EMBED=ON (it needs this platform's "
-                              "Python headers and pybind11), or install a release package.");
-    }
-    const fs::path dir = launcher.parent_path();
-    const std::vector<fs::path> candidates = {
-        dir / build::kEmbedPluginFile,
-        (dir / build::kPluginRelDir / build::kEmbedPluginFile).lexically_normal(),
-    };
-    std::string tried;
-    for (const auto& c : candidates) {
-        std::error_code ec;
-        if (fs::is_regular_file(c, ec)) {
-            return c;
-        }
-        tried += (tried.empty() ? "" : ", ") + c.string();
-    }
-    throw LaunchError(Stage::Install,
-                      "The launcher's embed plugin " + std::string(build::kEmbedPluginFile) +
-                          " is missing (tried " + tried +
-                          "). It is part of alltalk-launch: reinstall it "
-                          "(cmake --install, or the package), keeping the files together.");
-}
-
 int run_interpreter(const LaunchPlan& plan, bool verbose) {
     // The env's python3XY.dll / libpython first: a missing or broken one is the user's problem to
     // fix and is reported before anything about the launcher's own files.
@@ -90,15 +61,12 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
         keys.push_back(k.c_str());
         values.push_back(v.c_str());
     }
-    const std::string home = plan.env.home.string();
     const std::string program = plan.env.python.string();
 
     alltalk_embed_request req{};
-    req.abi_version = ALLTALK_EMBED_ABI_VERSION;
     req.argc = static_cast<int>(plan.python_argv.size());
     req.argv = argv.data();
     req.program_name = program.c_str();
-    req.home = home.c_str();
     req.launcher_version = build::kVersion;
     req.plan_size = static_cast<int>(items.size());
     req.plan_keys = keys.data();
@@ -110,7 +78,7 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     install_crash_reporter(plan);
 
     char error[2048] = {0};
-    int status = embed::run(libpython, plan.launcher, req, error, sizeof error);
+    int status = embed::run(libpython, req, error, sizeof error);
     // An exit status can be negative too (sys.exit(-1); STATUS_CONTROL_C_EXIT on Windows): only
     // the error text tells a failed start.
     if (status == -1 && error[0] != '\0') {

@@ -1,14 +1,10 @@
 #pragma once
-// Starting the env's interpreter: load its libpython, load the embed plugin and hand it the plan.
+// Starting the env's interpreter: load its libpython and start it with the plan (embed_runner.hpp).
 #include <filesystem>
 
 #include "plan/plan.hpp"
 
 namespace alltalk {
-
-// The embed plugin beside the launcher (build tree) or in <prefix>/lib/alltalk-launch (installed).
-// Throws LaunchError(Stage::Install) listing the places tried.
-std::filesystem::path find_embed_plugin(const std::filesystem::path& launcher);
 
 // Runs plan.python_argv in the env's interpreter inside this process and returns its exit status
 // (a KeyboardInterrupt that reaches the top ends the process by SIGINT, as python does).

@@ -330,8 +330,6 @@ def test_root_from_the_launchers_own_folder(tmp_path, venv_env):
     (root / "script.py").write_text(REPORT)
     tools = root / "tools" / "launcher"
     tools.mkdir(parents=True)
-    for f in LAUNCHER.parent.glob("liballtalk_embed_py*.so"):
-        shutil.copy2(f, tools / f.name)
     shutil.copy2(LAUNCHER, tools / "alltalk-launch")
     r = run_launcher("--env", venv_env, "server", cwd="/", launcher=tools / "alltalk-launch")
     rep = report_of(r)

@@ -1,5 +1,5 @@
 """Linux installation and packages: `cmake --install` into a temporary prefix gives a working
-launcher (its embed plugin found from ../lib/alltalk-launch) and desktop entries that
+launcher (one file: it starts the env's libpython itself, no plugin beside it) and desktop entries that
 desktop-file-validate accepts; CPack builds the .tar.gz and the .deb with the same files."""
 import os
 import subprocess
@@ -24,7 +24,8 @@ def prefix(tmp_path_factory) -> Path:
 
 def test_installed_launcher_runs_python_of_a_venv(prefix, venv_env, tmp_path):
     launcher = prefix / "bin" / "alltalk-launch"
-    assert (prefix / "lib" / "alltalk-launch" / "liballtalk_embed_py311.so").is_file()
+    # The launcher is the one file it needs: nothing installed under lib/.
+    assert not (prefix / "lib").exists(), sorted(p.name for p in (prefix / "lib").rglob("*"))
     root = make_root(tmp_path / "alltalk")
     r = run_launcher("--root", root, "--env", venv_env, "python", "-c",
                      "import sys; print(sys.prefix); print(sys.executable)", launcher=launcher)
@@ -55,9 +56,10 @@ def test_cpack_builds_tgz_and_deb(tmp_path):
     (tgz,) = out.glob("alltalk-launch-*.tar.gz")
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], check=True, capture_output=True,
                              text=True).stdout
-    for path in ["./usr/bin/alltalk-launch", "./usr/lib/alltalk-launch/liballtalk_embed_py311.so",
+    for path in ["./usr/bin/alltalk-launch",
                  *(f"./usr/share/applications/alltalk-{a}.desktop" for a in ACTIONS)]:
         assert path in listing
+    assert "./usr/lib/" not in listing, listing
     entry = subprocess.run(f"dpkg-deb --fsys-tarfile '{deb}' | tar -xO "
                            "./usr/share/applications/alltalk-server.desktop", shell=True,
                            check=True, capture_output=True, text=True).stdout

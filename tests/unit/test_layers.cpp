@@ -27,25 +27,22 @@ std::optional<std::string> violation(const std::string& layer, const std::string
     const auto slash = include.find('/');
     const std::string target = slash == std::string::npos ? "" : include.substr(0, slash);
     if (layer == "embed") {
-        // The plugin is a product of its own: its ABI header and the generated shims only.
+        // What runs inside the env's Python: its own files and the generated shims only.
         if (target == "embed" || include == "python_shims.hpp" ||
             include == "python_shims_bytecode.hpp") {
             return std::nullopt;
         }
-        return "the embed plugin includes " + include;
+        return "embed/ includes " + include;
     }
     if (target.empty()) {
         if (local && layer == "launcher") {
             return std::nullopt;  // launcher/ is one folder of its own
         }
-        if (layer == "start" && include == "python_shims.hpp") {
-            return std::nullopt;  // the Windows runner's shims (generated)
-        }
         return "\"" + include + "\" does not name its layer (write \"layer/file.hpp\")";
     }
     if (target == "embed") {
         return layer == "start" ? std::nullopt
-                                : std::optional<std::string>("only start/ talks to the plugin");
+                                : std::optional<std::string>("only start/ uses embed/");
     }
     const auto own = kRank.find(layer);
     const auto their = kRank.find(target);
@@ -86,7 +83,7 @@ TEST_CASE("the layer rule itself: wrong-way and unnamed includes are caught") {
     CHECK(violation("base", "os/process.hpp", false));
     CHECK(violation("diagnose", "start/prepare.hpp", false));
     CHECK(violation("plan", "plan.hpp", false));           // no layer named
-    CHECK(violation("plan", "embed/embed_abi.h", false));  // only start/ talks to the plugin
+    CHECK(violation("plan", "embed/embed_abi.h", false));  // only start/ uses embed/
     CHECK_FALSE(violation("start", "embed/embed_abi.h", false));
     CHECK(violation("embed", "base/error.hpp", false));
     CHECK_FALSE(violation("launcher", "cli.hpp", true));
