@@ -332,10 +332,9 @@ std::vector<CudnnCandidate> find_cudnn_candidates(const CandidateFacts& facts) {
         if (!exists_dir(place.dir)) {
             continue;
         }
-        std::error_code ec;
-        fs::path canon = fs::canonical(place.dir, ec);
-        inputs::note_canonical(place.dir, ec ? fs::path() : canon);
-        if (!seen.insert((ec ? place.dir : canon).string()).second) {
+        const fs::path canon = inputs::canonical(place.dir);
+        inputs::note_canonical(place.dir, canon);
+        if (!seen.insert((canon.empty() ? place.dir : canon).string()).second) {
             continue;
         }
         if (place.rank >= 4 && !has_main_library(place.dir, facts.platform)) {

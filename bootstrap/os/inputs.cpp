@@ -11,12 +11,6 @@ namespace {
 
 thread_local Recording* t_current = nullptr;
 
-std::string canonical_text(const fs::path& p) {
-    std::error_code ec;
-    fs::path c = fs::canonical(p, ec);
-    return ec ? std::string() : c.string();
-}
-
 }  // namespace
 
 Recording::Recording() : previous_(t_current) {
@@ -60,7 +54,7 @@ void note_canonical(const fs::path& p, const fs::path& result) {
 
 bool still_holds(const Observation& o) {
     if (o.kind == 'c') {
-        return canonical_text(o.path) == o.seen;
+        return canonical(o.path).string() == o.seen;
     }
     return o.kind == 's' && signature_is(o.path, o.seen);
 }

@@ -51,7 +51,11 @@ class Recording {
 
 // Before reading `p` (a file, a folder's listing, or whether it exists). Free when nothing records.
 void note(const std::filesystem::path& p);
-// After fs::canonical(p) gave `result` (a result that depends on every link along the path).
+// The canonical form of `p` (absolute, every link resolved; empty when it does not exist), as
+// fs::canonical gives it. POSIX: the name the kernel gives the opened path (/proc/self/fd), three
+// system calls instead of a readlink per component (fs::canonical where /proc is not mounted).
+std::filesystem::path canonical(const std::filesystem::path& p);
+// After canonical(p) gave `result` (a result that depends on every link along the path).
 void note_canonical(const std::filesystem::path& p, const std::filesystem::path& result);
 
 // Whether the observation still holds now.

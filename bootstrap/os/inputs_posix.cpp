@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -66,6 +67,24 @@ std::size_t write_signature_at(int dir, const char* path, char (&buf)[160],
 }
 
 }  // namespace
+
+std::filesystem::path canonical(const std::filesystem::path& p) {
+    const int fd = ::open(p.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        return {};
+    }
+    char proc[32];
+    char target[4096];
+    const int len = std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    const ssize_t n = len > 0 ? ::readlink(proc, target, sizeof target) : -1;
+    ::close(fd);
+    if (n > 0 && n < static_cast<ssize_t>(sizeof target) && target[0] == '/') {
+        return std::filesystem::path(std::string(target, static_cast<std::size_t>(n)));
+    }
+    std::error_code ec;
+    std::filesystem::path c = std::filesystem::canonical(p, ec);
+    return ec ? std::filesystem::path() : c;
+}
 
 std::string signature(const std::filesystem::path& p, std::int64_t* changed_ns) {
     char buf[160];

@@ -1,11 +1,19 @@
 // Windows implementation of inputs.hpp: not supported (no inode or change time through the
 // standard library), so nothing is recorded and the caches that rely on it always recompute.
+#include <system_error>
+
 #include "os/inputs.hpp"
 
 namespace alltalk::inputs {
 
 bool supported() {
     return false;
+}
+
+std::filesystem::path canonical(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path c = std::filesystem::canonical(p, ec);
+    return ec ? std::filesystem::path() : c;
 }
 
 std::string signature(const std::filesystem::path& /*p*/, std::int64_t* changed_ns) {

@@ -13,11 +13,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cudnn/codec.hpp"
 #include "cudnn/decision_cache.hpp"
 #include "discover/overlay.hpp"
 #include "os/inputs.hpp"
+#include "os/process.hpp"
 #include "start/native_cache.hpp"
 #include "test_support.hpp"
 
@@ -593,3 +595,13 @@ TEST_CASE("an overlay's state: kept while overlay.json, site-packages and the re
     CHECK_FALSE(out.hit);
 }
 #endif
+
+TEST_CASE("inputs::canonical is fs::canonical") {
+    test::TempDir tmp;
+    fs::create_directories(tmp.path() / "real" / "lib");
+    fs::create_directory_symlink(tmp.path() / "real", tmp.path() / "link");
+    const fs::path through = tmp.path() / "link" / "lib" / ".." / "lib";
+    CHECK(inputs::canonical(through) == fs::canonical(through));
+    CHECK(inputs::canonical(through) == fs::canonical(tmp.path() / "real" / "lib"));
+    CHECK(inputs::canonical(tmp.path() / "missing").empty());
+}
