@@ -5,7 +5,8 @@ prints the medians and their ratio for two envs:
   bare venv:  `alltalk-launch --env ENV run hello.py` vs `ENV/bin/python hello.py` (goal <= 1.10)
   torch env:  `alltalk-launch --env ENV python -c pass` vs `ENV/bin/python -c pass` (goal <= 1.25)
               (torch with its CUDA wheels and coqui-tts: the launcher selects cuDNN, re-executes
-              itself once with LD_LIBRARY_PATH, reads torch's architectures and probes the GPU)
+              itself once with LD_LIBRARY_PATH (from the second launch on at once, with the value
+              the first one remembered), reads torch's architectures and probes the GPU)
 
 Each comparison also times, in the same alternation, the floor: a minimal embedder (a few lines
 of C, compiled here with cc) that only loads the env's libpython and calls Py_BytesMain. It is

@@ -28,6 +28,7 @@
 #include "overlay_cmd.hpp"
 #include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
+#include "roles.hpp"
 #include "start/cudnn_apply.hpp"
 #include "start/explain_hook.hpp"
 #include "start/interpreter.hpp"
@@ -41,74 +42,31 @@ namespace {
 
 constexpr int kInternalErrorStatus = 70;  // EX_SOFTWARE
 
-// What this process is, decided once from its arguments and environment (role_of). Each role
-// has one entry below.
-enum class Role {
-    Launch,         // started by the user (or a shortcut): discover, plan, prepare, run
-    Reexec,         // the launch's one re-exec for LD_LIBRARY_PATH (cudnn_apply.hpp)
-    Child,          // started by the app through sys.executable or a bare `python`
-    GpuProbe,       // Windows: the GPU probe's own process (gpu/probe_win32.cpp)
-    ExplainSignal,  // run by the crash reporter of an app that died by a signal
-};
-
-struct Invocation {
-    Role role = Role::Launch;
-    std::vector<std::string> args;  // after the program name, UTF-8
-    // This process's environment as it started, for the roles that read it as a whole (a child,
-    // the GPU probe, --explain-signal); a launch reads its few variables one by one, and its
-    // discovery takes the snapshot once (cli::discovery_inputs).
-    EnvMap env;
-    bool reexeced = false;  // kNativeReexecVar was set (the re-exec guard)
-};
-
-Invocation role_of(std::vector<std::string> args) {
-    Invocation inv;
-    inv.args = std::move(args);
-    inv.reexeced = process::env_var(kNativeReexecVar).has_value();
-    if (inv.args.size() == 2 && inv.args[0] == "--explain-signal") {
-        inv.role = Role::ExplainSignal;
-    } else if (process::env_var(kGpuProbeVar)) {
-        inv.role = Role::GpuProbe;
-    } else if (process::env_var(kChildPlanVar)) {
-        inv.role = Role::Child;
-    } else if (inv.reexeced) {
-        inv.role = Role::Reexec;
-    }
-    if (inv.role != Role::Launch && inv.role != Role::Reexec) {
-        inv.env = process::environment();
-    }
-    return inv;
-}
-
 // The handover of the one re-exec is read once and never passed on to the app.
 void drop_handover() {
     for (const char* var : {kNativeReexecVar, kGpuReexecVar, kNativeCheckVar, kLibraryPathBeforeVar,
-                            kFreshStartVar}) {
+                            kFreshStartVar, kLaunchHintVar}) {
         process::unset_env(var);
     }
 }
 
-// A cached cuDNN decision whose inputs were checked off the critical path turned out stale: the
-// launch starts over (LD_LIBRARY_PATH as the user had it, the entry gone, the cache checked
-// synchronously this time). Returns only when the exec fails.
-void start_over(const Invocation& inv, const std::string& changed, const fs::path& entry,
+// A cached cuDNN decision whose inputs were checked off the critical path turned out stale, or a
+// remembered LD_LIBRARY_PATH (reexec_from_hint) is not what the plan wants: the launch starts over
+// (LD_LIBRARY_PATH as the user had it, `entry` (the cache entry or the hint) gone, the cache
+// checked synchronously and no hint used this time). Returns only when the exec fails.
+// `reason` completes "cuDNN: ...: starting over".
+void start_over(const Invocation& inv, const std::string& reason, const fs::path& entry,
                 const std::string& library_path_before) {
-    spdlog::debug("cuDNN: {} changed since the cached decision was made: starting over", changed);
+    spdlog::debug("cuDNN: {}: starting over", reason);
     std::error_code ec;
     fs::remove(entry, ec);
-    if (library_path_before.rfind('+', 0) == 0) {
-        process::set_env("LD_LIBRARY_PATH", library_path_before.substr(1));
-    } else {
-        process::unset_env("LD_LIBRARY_PATH");
-    }
+    restore_library_path(library_path_before);
     drop_handover();
     process::set_env(kFreshStartVar, "1");
     const std::string why = process::exec_self(inv.args);
     process::unset_env(kFreshStartVar);
-    spdlog::warn(
-        "warning: the cached cuDNN decision is out of date ({} changed) and the launcher "
-        "could not start over ({}); continuing with it",
-        changed, why);
+    spdlog::warn("warning: the launcher could not start over ({}) although {}; continuing", why,
+                 reason);
 }
 
 // A process started by the app through sys.executable (or a bare `python`): behave exactly like
@@ -426,9 +384,10 @@ int run_launch(const Invocation& inv) {
             check_entry = fs::path(*entry);
             library_path_before = process::env_var(kLibraryPathBeforeVar).value_or("-");
         }
+    } else if (inv.hinted_library_path) {
+        library_path_before = inv.hinted_before;
     } else {
-        const auto ld = process::env_var("LD_LIBRARY_PATH");
-        library_path_before = ld ? "+" + *ld : "-";
+        library_path_before = library_path_now();
     }
     // A first launch may act on a cached decision before its inputs are checked (DeferredCheck).
     bool defer = inv.role == Role::Launch && !process::env_var(kFreshStartVar);
@@ -461,6 +420,24 @@ int run_launch(const Invocation& inv) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
             .count(),
         inv.role == Role::Reexec ? " (after the re-exec)" : "");
+    if (inv.hinted_library_path) {
+        spdlog::debug(
+            "cuDNN: this launch re-executed itself at its start with LD_LIBRARY_PATH={}, as an "
+            "earlier one with the same arguments, folder and environment did",
+            *inv.hinted_library_path);
+        // It acted on the cached decision already, and has no re-exec left to hide the check of
+        // its inputs behind (in the GPU probe's child): they are checked now, before anything is
+        // said or started (a thread measured no faster).
+        if (!deferred.inputs.empty()) {
+            const std::string changed = first_changed_input(deferred);
+            const fs::path entry = deferred.entry;
+            deferred = {};
+            if (!changed.empty()) {
+                start_over(inv, changed + " changed since the cached decision was made", entry,
+                           library_path_before);
+            }
+        }
+    }
     GpuFacts gpu(made, std::move(handed_probe), std::move(pending_probe),
                  opts.dry_run ? std::nullopt : ctx.runtime_dir);
     gpu.answer_from_cache(opts.verbose);
@@ -529,7 +506,26 @@ int run_launch(const Invocation& inv) {
                    inv.role == Role::Reexec);
     StartOutcome outcome;
     outcome.cudnn_links = make_cudnn_links(plan);
+    const std::vector<EnvChange> changes =
+        environment_changes(plan, in.env_vars, kHostPlatform, outcome);
+    const EnvChange* wanted = nullptr;  // the LD_LIBRARY_PATH the plan wants (POSIX)
+    for (const auto& c : changes) {
+        wanted = c.name == "LD_LIBRARY_PATH" && c.value ? &c : wanted;
+    }
+    if (inv.hinted_library_path) {
+        if (!wanted || *wanted->value != *inv.hinted_library_path) {
+            start_over(inv,
+                       "the remembered LD_LIBRARY_PATH is not what this launch wants (" +
+                           (wanted ? *wanted->value : std::string("none")) + ")",
+                       read_launch_hint(inv.args).file, library_path_before);
+        } else {
+            process::set_env("LD_LIBRARY_PATH", *wanted->value);  // as the loader started with it
+        }
+    }
     const auto handover = [&] {  // asked only when the launcher re-executes itself
+        if (inv.role == Role::Launch && wanted) {
+            store_launch_hint(inv.args, *wanted->value);  // the next identical launch's guess
+        }
         EnvMap vars = {{kNativeReexecVar, encode_native_decision(plan.native)}};
         if (const std::string probe = gpu.handover(); !probe.empty()) {
             vars[kGpuReexecVar] = probe;
@@ -540,14 +536,15 @@ int run_launch(const Invocation& inv) {
         }
         return vars;
     };
-    serve_native(plan, environment_changes(plan, in.env_vars, kHostPlatform, outcome), inv.args,
-                 handover, inv.role == Role::Reexec);
+    serve_native(plan, changes, inv.args, handover, inv.role == Role::Reexec);
     // Before anything is logged or made for the app: the deferred check's answer (with the
     // probe's).
     if (check_entry) {
         const std::optional<std::string>& changed = gpu.probe().inputs_changed;
         if (!changed || !changed->empty()) {
-            start_over(inv, changed ? *changed : "an input (the check gave no answer)",
+            start_over(inv,
+                       (changed ? *changed : "an input (the check gave no answer)") +
+                           " changed since the cached decision was made",
                        *check_entry, library_path_before);
         }
     }
@@ -569,6 +566,7 @@ int run_launch(const Invocation& inv) {
 // `args` are the arguments after the program name, in UTF-8.
 int launcher_main(std::vector<std::string> args) {
     try {
+        reexec_from_hint(args);  // a launch made before: at once, with what it needed
         const Invocation inv = role_of(std::move(args));
         switch (inv.role) {
             case Role::ExplainSignal:

@@ -68,6 +68,22 @@ std::size_t write_signature_at(int dir, const char* path, char (&buf)[160],
 
 }  // namespace
 
+bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    out.resize(limit + 1);
+    std::size_t got = 0;
+    ssize_t n = 0;
+    while (got < out.size() && (n = ::read(fd, out.data() + got, out.size() - got)) > 0) {
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    out.resize(got);
+    return n >= 0 && got <= limit;
+}
+
 std::filesystem::path canonical(const std::filesystem::path& p) {
     const int fd = ::open(p.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0) {

@@ -1,5 +1,6 @@
 // Windows implementation of inputs.hpp: not supported (no inode or change time through the
 // standard library), so nothing is recorded and the caches that rely on it always recompute.
+#include <fstream>
 #include <system_error>
 
 #include "os/inputs.hpp"
@@ -8,6 +9,14 @@ namespace alltalk::inputs {
 
 bool supported() {
     return false;
+}
+
+bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit) {
+    std::ifstream in(p, std::ios::binary);
+    out.assign(limit + 1, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<std::size_t>(in.gcount()));
+    return !in.bad() && in.gcount() > 0 && out.size() <= limit;
 }
 
 std::filesystem::path canonical(const std::filesystem::path& p) {

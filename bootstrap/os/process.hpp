@@ -1,9 +1,11 @@
 #pragma once
 // Process-level facts and effects, one implementation per platform (process_posix.cpp, and
 // process_win32.cpp for Windows). Everything else in bootstrap/ takes these facts as values.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/environ.hpp"
@@ -15,6 +17,12 @@ std::filesystem::path self_exe();
 
 // A snapshot of the process environment.
 EnvMap environment();
+
+// A digest of the process environment ("NAME=value" entries, in any order), leaving out the
+// variables whose names start with `skip_prefix`; without a snapshot (no allocation on POSIX).
+std::uint64_t environment_digest(std::string_view skip_prefix);
+// One entry's part of environment_digest() (the digest is the sum of its entries' parts).
+std::uint64_t environment_entry_digest(std::string_view entry);
 
 // One variable of the process environment (UTF-8), without a snapshot of the rest.
 std::optional<std::string> env_var(const std::string& name);

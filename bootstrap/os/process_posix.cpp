@@ -40,6 +40,17 @@ EnvMap environment() {
     return out;
 }
 
+std::uint64_t environment_digest(std::string_view skip_prefix) {
+    std::uint64_t sum = 0;
+    for (char** e = ::environ; e && *e; ++e) {
+        const std::string_view entry(*e);
+        if (skip_prefix.empty() || entry.substr(0, skip_prefix.size()) != skip_prefix) {
+            sum += environment_entry_digest(entry);
+        }
+    }
+    return sum;
+}
+
 std::optional<std::string> env_var(const std::string& name) {
     const char* v = std::getenv(name.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;

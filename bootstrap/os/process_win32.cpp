@@ -86,6 +86,17 @@ EnvMap environment() {
     return out;
 }
 
+std::uint64_t environment_digest(std::string_view skip_prefix) {
+    std::uint64_t sum = 0;
+    for (const auto& [name, value] : environment()) {
+        if (skip_prefix.empty() ||
+            std::string_view(name).substr(0, skip_prefix.size()) != skip_prefix) {
+            sum += environment_entry_digest(name + "=" + value);
+        }
+    }
+    return sum;
+}
+
 std::optional<std::string> env_var(const std::string& name) {
     const std::wstring n = widen(name);
     const DWORD size = ::GetEnvironmentVariableW(n.c_str(), nullptr, 0);

@@ -29,6 +29,9 @@ inline constexpr const char* kNativeCheckVar = "ALLTALK_LAUNCH_NATIVE_CHECK";
 inline constexpr const char* kLibraryPathBeforeVar = "ALLTALK_LAUNCH_LIBRARY_PATH_BEFORE";
 // Set for a launch that starts over after such a change: it checks the cache synchronously.
 inline constexpr const char* kFreshStartVar = "ALLTALK_LAUNCH_FRESH_START";
+// Set for a launch that re-executed itself at its start with a remembered LD_LIBRARY_PATH
+// (start/native_cache.hpp LaunchHint): the variable as the user had it ("+value", or "-").
+inline constexpr const char* kLaunchHintVar = "ALLTALK_LAUNCH_HINTED";
 
 // Throws LaunchError(Stage::Cudnn) when a need has no candidate (or --cudnn names no cuDNN folder).
 // Needs that only matter on the GPU (gpu_only) are a warning instead when `gpu_usable` is false

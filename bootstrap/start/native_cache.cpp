@@ -6,6 +6,7 @@
 #endif
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -517,6 +518,71 @@ overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& co
         out.stored = write_atomically(file, encode_cache_entry(entry), why);
     }
     return s;
+}
+
+namespace {
+
+constexpr std::string_view kHintHeader = "alltalk-launch launch hint 1\n";
+
+// The hint's file for this process's launch: a digest of the launcher's file, the arguments, the
+// current folder and the environment without the launcher's hand-over variables.
+fs::path launch_hint_file(const std::vector<std::string>& args) {
+    EnvMap where;
+    for (const char* name : {"XDG_RUNTIME_DIR", "TMPDIR"}) {
+        if (auto v = process::env_var(name)) {
+            where.emplace(name, std::move(*v));
+        }
+    }
+    std::error_code ec;
+    const fs::path cwd = fs::current_path(ec);
+    std::uint64_t h = process::environment_digest("ALLTALK_LAUNCH_");
+    const auto mix = [&h](std::string_view part) {
+        h = (h ^ process::environment_entry_digest(part)) * 0x100000001b3ULL;
+    };
+    mix(process::to_utf8(process::self_exe()));
+    mix(process::to_utf8(cwd));
+    for (const auto& a : args) {
+        mix(a);
+    }
+    char hex[17];
+    const auto end = std::to_chars(hex, hex + sizeof hex, h, 16).ptr;
+    return cache_dir_of(process::runtime_dir_candidate(where)) /
+           ("launch-" + std::string(hex, end));
+}
+
+}  // namespace
+
+LaunchHint read_launch_hint(const std::vector<std::string>& args) {
+    LaunchHint hint;
+    if (!inputs::supported()) {
+        return hint;
+    }
+    hint.file = launch_hint_file(args);
+    std::string text;
+    if (!inputs::read_small(hint.file, text, 64 * 1024)) {
+        return hint;  // none (the usual case)
+    }
+    // Trusted only from the user's own private folders, as every cache entry.
+    std::string why;
+    fs::path dir;
+    if (!open_cache_dir(hint.file.parent_path().parent_path(), dir, why) ||
+        text.rfind(kHintHeader, 0) != 0 || text.back() != '\n') {
+        return hint;
+    }
+    std::string value = text.substr(kHintHeader.size(), text.size() - kHintHeader.size() - 1);
+    if (!value.empty() && value.find_first_of(std::string("\n\0", 2)) == std::string::npos) {
+        hint.value = std::move(value);
+    }
+    return hint;
+}
+
+bool store_launch_hint(const std::vector<std::string>& args, const std::string& value) {
+    std::string why;
+    fs::path dir;
+    const fs::path file = launch_hint_file(args);
+    return inputs::supported() && !value.empty() &&
+           open_cache_dir(file.parent_path().parent_path(), dir, why) &&
+           write_atomically(file, std::string(kHintHeader) + value + "\n", why);
 }
 
 }  // namespace alltalk

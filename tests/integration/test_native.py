@@ -138,6 +138,52 @@ def test_torch_env_plain_name_loads_map_the_env_wheel(venvs, script):
         assert plain[name] and plain[name] != real(chosen / name), plain
 
 
+def test_a_repeated_launch_reexecutes_at_once_and_a_wrong_guess_starts_over(venvs, script,
+                                                                          tmp_path):
+    # A launch started as an earlier one was (same arguments, folder and environment) re-executes
+    # itself at once with the LD_LIBRARY_PATH that one needed, before it plans; the plan checks
+    # the guess, and a wrong one makes the launch start over. Either way the app runs once, with
+    # the chosen files.
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = clean_env(XDG_RUNTIME_DIR=str(runtime))
+    chosen = site_of(venvs["torch"]) / "nvidia" / "cudnn" / "lib"
+    args = ("-v", "--env", venvs["torch"], "run", script, *CUDNN9)
+
+    def launch(environment=env):
+        r = run_launcher(*args, env=environment)
+        assert r.returncode == 0, r.stderr
+        runs = [line for line in r.stdout.splitlines() if line.startswith("{")]
+        assert len(runs) == 1, r.stdout  # the app ran once
+        out = json.loads(runs[0])
+        assert all(out[name] == real(chosen / name) for name in CUDNN9), out
+        assert out["reexec_marker"] is None
+        return r
+
+    first = launch()
+    assert "re-executing" in first.stderr and "at its start" not in first.stderr
+    (hint,) = (runtime / "alltalk-launch" / "cache").glob("launch-*")
+    second = launch()
+    assert "re-executed itself at its start with LD_LIBRARY_PATH=" in second.stderr, second.stderr
+    assert "re-executing" not in second.stderr and "starting over" not in second.stderr
+    # Another environment is another launch: no guess.
+    other = launch(dict(env, SOME_SETTING="1"))
+    assert "re-executing" in other.stderr and "at its start" not in other.stderr
+    # A wrong guess (here a folder that is not the chosen one) is found by the plan.
+    hint.write_text("alltalk-launch launch hint 1\n/nonexistent-folder\n")
+    wrong = launch()
+    assert "the remembered LD_LIBRARY_PATH is not what this launch wants" in wrong.stderr
+    assert "starting over" in wrong.stderr and "re-executing" in wrong.stderr
+    assert "at its start" in launch().stderr  # and the right value is remembered again
+    # The app never sees the hand-over variable, and its children get the chosen folder first.
+    r = run_launcher("--env", venvs["torch"], "python", "-c",
+                     "import os; print(sorted(k for k in os.environ if 'HINT' in k), "
+                     "os.environ['LD_LIBRARY_PATH'].split(':')[0])", env=env)
+    hinted_keys, first_dir = r.stdout.strip().rsplit(" ", 1)
+    assert hinted_keys == "[]", r.stdout
+    assert Path(first_dir).parent.parent == runtime / "alltalk-launch", first_dir
+
+
 def test_conflict_serves_cudnn_8_and_9_together(conflict_env, cuda8, venvs, script):
     env = clean_env(CUDA_PATH=str(cuda8))
     out = run_maps(conflict_env, script, *CUDNN8, *CUDNN9, "child", env=env)

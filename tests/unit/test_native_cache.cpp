@@ -596,7 +596,70 @@ TEST_CASE("an overlay's state: kept while overlay.json, site-packages and the re
 }
 #endif
 
-TEST_CASE("inputs::canonical is fs::canonical") {
+TEST_CASE("a launch's remembered LD_LIBRARY_PATH: found again only by the same launch") {
+    test::TempDir tmp;
+    const fs::path runtime = tmp.path() / "runtime";
+    fs::create_directories(runtime);
+    fs::permissions(runtime, fs::perms::owner_all, fs::perm_options::replace);
+    ScopedVar xdg("XDG_RUNTIME_DIR", runtime.c_str());
+    ScopedVar extra("ALLTALK_TEST_SETTING", nullptr);
+    const std::vector<std::string> args = {"--env", "/some/env", "server"};
+
+    CHECK_FALSE(read_launch_hint(args).value);  // none yet: one failed open
+    REQUIRE(store_launch_hint(args, "/links/cudnn-1:/user/lib"));
+    const LaunchHint hint = read_launch_hint(args);
+    CHECK(hint.value == std::optional<std::string>("/links/cudnn-1:/user/lib"));
+    CHECK(hint.file.parent_path() == runtime / "alltalk-launch" / "cache");
+
+    // Another argument or another variable is another launch; the launcher's own hand-over
+    // variables are not part of it.
+    CHECK_FALSE(read_launch_hint({"--env", "/some/env", "finetune"}).value);
+    {
+        ScopedVar set("ALLTALK_TEST_SETTING", "1");
+        CHECK_FALSE(read_launch_hint(args).value);
+    }
+    {
+        ScopedVar handover("ALLTALK_LAUNCH_HINTED", "-");
+        CHECK(read_launch_hint(args).value);
+    }
+    CHECK(read_launch_hint(args).value);
+
+    // Only from the user's private folder, and only a well-formed value.
+    fs::permissions(runtime / "alltalk-launch", fs::perms::all, fs::perm_options::replace);
+    CHECK_FALSE(read_launch_hint(args).value);
+    fs::permissions(runtime / "alltalk-launch", fs::perms::owner_all, fs::perm_options::replace);
+    for (const char* text :
+         {"", "alltalk-launch launch hint 1\n", "alltalk-launch launch hint 1\n\n",
+          "something else\n/links\n", "alltalk-launch launch hint 1\n/links"}) {
+        std::ofstream(hint.file, std::ios::trunc) << text;
+        CHECK_FALSE(read_launch_hint(args).value);
+    }
+}
+
+TEST_CASE("the environment's digest: every entry counts, in any order, but the skipped prefix") {
+    ScopedVar a("ALLTALK_TEST_A", nullptr);
+    ScopedVar b("ALLTALK_TEST_B", nullptr);
+    const std::uint64_t none = process::environment_digest("ALLTALK_LAUNCH_");
+    ::setenv("ALLTALK_TEST_A", "1", 1);
+    ::setenv("ALLTALK_TEST_B", "2", 1);
+    const std::uint64_t ab = process::environment_digest("ALLTALK_LAUNCH_");
+    CHECK(ab != none);
+    ::unsetenv("ALLTALK_TEST_A");
+    ::unsetenv("ALLTALK_TEST_B");
+    ::setenv("ALLTALK_TEST_B", "2", 1);  // the other order in environ
+    ::setenv("ALLTALK_TEST_A", "1", 1);
+    CHECK(process::environment_digest("ALLTALK_LAUNCH_") == ab);
+    ::setenv("ALLTALK_TEST_A", "3", 1);
+    CHECK(process::environment_digest("ALLTALK_LAUNCH_") != ab);
+    ::setenv("ALLTALK_TEST_A", "1", 1);
+    {
+        ScopedVar skipped("ALLTALK_LAUNCH_SOMETHING", "x");
+        CHECK(process::environment_digest("ALLTALK_LAUNCH_") == ab);
+        CHECK(process::environment_digest("") != process::environment_digest("ALLTALK_LAUNCH_"));
+    }
+}
+
+TEST_CASE("inputs::canonical is fs::canonical; read_small reads small files only") {
     test::TempDir tmp;
     fs::create_directories(tmp.path() / "real" / "lib");
     fs::create_directory_symlink(tmp.path() / "real", tmp.path() / "link");
@@ -604,4 +667,11 @@ TEST_CASE("inputs::canonical is fs::canonical") {
     CHECK(inputs::canonical(through) == fs::canonical(through));
     CHECK(inputs::canonical(through) == fs::canonical(tmp.path() / "real" / "lib"));
     CHECK(inputs::canonical(tmp.path() / "missing").empty());
+
+    std::string out;
+    std::ofstream(tmp.path() / "f") << "0123456789";
+    CHECK(inputs::read_small(tmp.path() / "f", out, 10));
+    CHECK(out == "0123456789");
+    CHECK_FALSE(inputs::read_small(tmp.path() / "f", out, 9));
+    CHECK_FALSE(inputs::read_small(tmp.path() / "missing", out, 10));
 }
