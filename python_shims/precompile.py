@@ -1,9 +1,9 @@
-"""Compiles the shims to code objects at build time (marshal), for the embed plugin.
+"""Compiles the shims to code objects at build time (marshal), for the launcher's embed runner.
 
 usage: python3.X precompile.py OUT.cpp SHIM.py...
 
-Run with the Python minor version the plugin is built for: marshal data and bytecode are the same
-for every patch release of a minor version, and the plugin checks the magic number at run time and
+Run with the Python minor version the launcher is built for: marshal data and bytecode are the same
+for every patch release of a minor version, and the runner checks the magic number at run time and
 falls back to compiling the source if it differs. Compiling the shims' source at every start cost
 about 1.7 ms of the launcher's start-up (bench/startup.py); unmarshalling costs a few µs.
 """

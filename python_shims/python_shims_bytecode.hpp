@@ -1,6 +1,6 @@
 #pragma once
 // The shims as marshalled code objects, compiled at build time by precompile.py with the Python
-// the embed plugin is built for (POSIX plugin only). The plugin uses them when the running
+// the launcher is built for (ALLTALK_SHIM_BYTECODE). embed/runner.cpp uses them when the running
 // interpreter's magic number matches, else it compiles python_shims.hpp's sources.
 #include <string_view>
 #include <vector>

@@ -24,7 +24,7 @@ enum class Stage {
     Cudnn,    // a cuDNN that is needed and not there
     Gpu,      // a GPU that the installed torch cannot run on
     Child,    // a process started by the app through the launcher
-    Install,  // the launcher's own files (its embed plugin)
+    Install,  // the launcher's own files and data (compiled-in lists, its probe folder)
     Rules,    // the rules data
     Fix,      // `alltalk-launch fix`: its plan, pip, the lock, undo points
 };

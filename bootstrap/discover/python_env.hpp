@@ -26,7 +26,8 @@ struct PythonEnv {
     EnvKind kind = EnvKind::Prefix;
     PythonVersion version;
     std::filesystem::path python;         // the env's own python executable (program name)
-    std::filesystem::path home;           // PyConfig.home for a prefix; empty for a venv
+    std::filesystem::path home;           // a prefix's own folder (--dry-run); empty for a venv
+                                          // (the interpreter finds it from argv[0] itself)
     std::filesystem::path base_prefix;    // a venv's base installation; the env itself otherwise
     std::filesystem::path libpython;      // the shared library that is loaded at run time
     std::filesystem::path site_packages;  // purelib of the env

@@ -12,7 +12,7 @@ struct Library {
 };
 
 // Loads `path`; `global` makes its symbols visible to libraries loaded later (RTLD_GLOBAL), as
-// libpython must be for extension modules and for the embed plugin. On failure returns an empty
+// libpython must be for extension modules. On failure returns an empty
 // Library and sets `error` to the loader's message.
 Library load(const std::filesystem::path& path, bool global, std::string& error);
 

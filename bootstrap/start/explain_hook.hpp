@@ -1,7 +1,7 @@
 #pragma once
-// The launcher's side of failure explanations: the callback the embed plugin calls from the
-// excepthook shim, and the handler that names a fatal signal. Both read the env (site-packages,
-// rules) only when something has failed.
+// The launcher's side of failure explanations: the callback the explain shim calls (through
+// ctypes, embed/embed_abi.h), and the handler that names a fatal signal. Both read the env
+// (site-packages, rules) only when something has failed.
 #include <cstddef>
 
 #include "diagnose/explain.hpp"
