@@ -508,10 +508,7 @@ int run_launch(const Invocation& inv) {
     outcome.cudnn_links = make_cudnn_links(plan);
     const std::vector<EnvChange> changes =
         environment_changes(plan, in.env_vars, kHostPlatform, outcome);
-    const EnvChange* wanted = nullptr;  // the LD_LIBRARY_PATH the plan wants (POSIX)
-    for (const auto& c : changes) {
-        wanted = c.name == "LD_LIBRARY_PATH" && c.value ? &c : wanted;
-    }
+    const EnvChange* wanted = library_path_change(changes);  // what the plan wants (POSIX)
     if (inv.hinted_library_path) {
         if (!wanted || *wanted->value != *inv.hinted_library_path) {
             start_over(inv,

@@ -23,6 +23,14 @@ void require_native(const LaunchPlan& plan, bool gpu_usable, bool warned_before)
     throw LaunchError(Stage::Cudnn, msg);
 }
 
+const EnvChange* library_path_change(const std::vector<EnvChange>& changes) {
+    const EnvChange* last = nullptr;
+    for (const auto& c : changes) {
+        last = c.name == "LD_LIBRARY_PATH" ? &c : last;
+    }
+    return last && last->value ? last : nullptr;
+}
+
 std::vector<std::string> confirm_native(const NativeDecision& decision) {
     std::vector<std::string> out;
     for (const auto& c : decision.choices) {

@@ -39,6 +39,10 @@ inline constexpr const char* kLaunchHintVar = "ALLTALK_LAUNCH_HINTED";
 // launch (`warned_before`: the launcher before its re-exec said it).
 void require_native(const LaunchPlan& plan, bool gpu_usable, bool warned_before = false);
 
+// The LD_LIBRARY_PATH that `changes` leave set (their last change of it, Linux), or nullptr when
+// they set none or unset it.
+const EnvChange* library_path_change(const std::vector<EnvChange>& changes);
+
 // Linux: makes plan.cudnn_link_dir, one link per chosen file. False, with a warning, when it
 // cannot be made: the chosen folders themselves then lead LD_LIBRARY_PATH. True when the plan has
 // no link folder (Windows, nothing chosen).

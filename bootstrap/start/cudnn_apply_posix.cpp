@@ -37,13 +37,8 @@ bool make_cudnn_links(const LaunchPlan& plan) {
 
 void serve_native(const LaunchPlan& /*plan*/, const std::vector<EnvChange>& changes,
                   const std::vector<std::string>& args, const Handover& handover, bool reexeced) {
-    const EnvChange* want = nullptr;
-    for (const auto& c : changes) {
-        if (c.name == "LD_LIBRARY_PATH") {
-            want = &c;
-        }
-    }
-    if (!want || !want->value) {
+    const EnvChange* want = library_path_change(changes);
+    if (!want) {
         return;
     }
     const char* current = std::getenv("LD_LIBRARY_PATH");
