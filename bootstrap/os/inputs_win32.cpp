@@ -1,8 +1,8 @@
 // Windows implementation of inputs.hpp: not supported (no inode or change time through the
 // standard library), so nothing is recorded and the caches that rely on it always recompute.
-#include <fstream>
 #include <system_error>
 
+#include "base/files.hpp"
 #include "os/inputs.hpp"
 
 namespace alltalk::inputs {
@@ -12,11 +12,7 @@ bool supported() {
 }
 
 bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit) {
-    std::ifstream in(p, std::ios::binary);
-    out.assign(limit + 1, '\0');
-    in.read(out.data(), static_cast<std::streamsize>(out.size()));
-    out.resize(static_cast<std::size_t>(in.gcount()));
-    return !in.bad() && in.gcount() > 0 && out.size() <= limit;
+    return files::read_text(p, out) && out.size() <= limit;
 }
 
 std::filesystem::path canonical(const std::filesystem::path& p) {
