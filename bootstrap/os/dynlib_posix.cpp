@@ -5,9 +5,15 @@
 
 namespace alltalk::dynlib {
 
-Library load(const std::filesystem::path& path, bool global, std::string& error) {
+Library load(const std::filesystem::path& path, bool global, std::string& error, Bind bind) {
     Library lib;
-    lib.handle = ::dlopen(path.c_str(), RTLD_LAZY | (global ? RTLD_GLOBAL : RTLD_LOCAL));
+    const int scope = global ? RTLD_GLOBAL : RTLD_LOCAL;
+    if (bind == Bind::Now) {
+        lib.handle = ::dlopen(path.c_str(), RTLD_NOW | scope);
+    }
+    if (!lib.handle) {  // lazily, or again lazily (the error then is the lazy load's)
+        lib.handle = ::dlopen(path.c_str(), RTLD_LAZY | scope);
+    }
     if (!lib.handle) {
         const char* msg = ::dlerror();
         error = msg ? msg : "unknown error";

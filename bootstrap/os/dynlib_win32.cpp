@@ -43,7 +43,9 @@ std::string error_text(DWORD code) {
 
 // `global` has no meaning on Windows: every DLL's exports are found through its own handle, and
 // extension modules link python3XY.dll by name, which resolves to the already loaded module.
-Library load(const std::filesystem::path& path, bool /*global*/, std::string& error) {
+// Nor has `bind`: the loader binds a DLL's imports when it loads it.
+Library load(const std::filesystem::path& path, bool /*global*/, std::string& error,
+             Bind /*bind*/) {
     Library lib;
     // The DLL's folder is added too, so that DLLs loaded later by name (LoadLibraryEx with
     // LOAD_LIBRARY_SEARCH_USER_DIRS, as CPython's extension loader uses) find its neighbours.

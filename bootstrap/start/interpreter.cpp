@@ -21,7 +21,8 @@ int run_interpreter(const LaunchPlan& plan, bool verbose) {
     std::string err;
     // conda's DLL folders (Library\bin, ...) for the extension modules (a no-op on POSIX).
     dynlib::add_search_dirs(activation_path(plan.env, Platform::Windows));
-    dynlib::Library libpython = dynlib::load(plan.env.libpython, /*global=*/true, err);
+    dynlib::Library libpython =
+        dynlib::load(plan.env.libpython, /*global=*/true, err, dynlib::Bind::Now);
     if (!libpython) {
         throw LaunchError(Stage::Python,
                           "Could not load the env's Python library " + plan.env.libpython.string() +
