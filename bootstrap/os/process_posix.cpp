@@ -24,9 +24,13 @@ namespace fs = std::filesystem;
 namespace alltalk::process {
 
 fs::path self_exe() {
-    std::error_code ec;
-    fs::path p = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::path() : p;
+    // Read once: the running executable changes only by an exec, which starts this over.
+    static const fs::path exe = [] {
+        std::error_code ec;
+        fs::path p = fs::read_symlink("/proc/self/exe", ec);
+        return ec ? fs::path() : p;
+    }();
+    return exe;
 }
 
 EnvMap environment() {

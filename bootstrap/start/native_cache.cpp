@@ -67,8 +67,12 @@ bool write_atomically(const fs::path& file, const std::string& text, std::string
 }
 
 std::string launcher_signature() {
-    const fs::path exe = process::self_exe();
-    return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
+    // Once per process (a launch reads up to three caches): the file this process runs.
+    static const std::string signature = [] {
+        const fs::path exe = process::self_exe();
+        return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
+    }();
+    return signature;
 }
 
 // The cache folder of `runtime_dir`, both made private to the user; false with `why` when not.
