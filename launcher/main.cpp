@@ -32,6 +32,7 @@
 #include "start/cudnn_apply.hpp"
 #include "start/explain_hook.hpp"
 #include "start/interpreter.hpp"
+#include "start/launch_hint.hpp"
 #include "start/native_cache.hpp"
 #include "start/prepare.hpp"
 

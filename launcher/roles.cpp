@@ -5,6 +5,7 @@
 #include "os/process.hpp"
 #include "plan/child_codec.hpp"
 #include "start/cudnn_apply.hpp"
+#include "start/launch_hint.hpp"
 #include "start/native_cache.hpp"
 
 namespace alltalk {

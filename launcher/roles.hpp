@@ -46,7 +46,7 @@ std::string library_path_now();
 void restore_library_path(const std::string& before);
 
 // A launch started exactly as an earlier one that re-executed itself for LD_LIBRARY_PATH (same
-// launcher, arguments, folder and environment: start/native_cache.hpp LaunchHint) re-executes
+// launcher, arguments, folder and environment: start/launch_hint.hpp) re-executes
 // itself at once with that value, before it plans anything: the re-executed launch plans, checks
 // the guess (main.cpp run_launch) and starts over when it was wrong. Returns when it does not
 // re-execute: another role, no hint, a launch that is starting over or was re-executed already.

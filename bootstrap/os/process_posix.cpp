@@ -23,14 +23,26 @@ namespace fs = std::filesystem;
 
 namespace alltalk::process {
 
-fs::path self_exe() {
-    // Read once: the running executable changes only by an exec, which starts this over.
-    static const fs::path exe = [] {
-        std::error_code ec;
-        fs::path p = fs::read_symlink("/proc/self/exe", ec);
-        return ec ? fs::path() : p;
+namespace {
+
+// The running executable's path, read once (it changes only by an exec, which starts this over),
+// without std::filesystem: a repeated launch re-executes itself (exec_self) before anything else
+// has used it (start/launch_hint_posix.cpp says why that matters).
+const std::string& self_exe_text() {
+    static const std::string text = [] {
+        char buf[4096];
+        const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf);
+        return n > 0 && n < static_cast<ssize_t>(sizeof buf)
+                   ? std::string(buf, static_cast<std::size_t>(n))
+                   : std::string();
     }();
-    return exe;
+    return text;
+}
+
+}  // namespace
+
+fs::path self_exe() {
+    return fs::path(self_exe_text());
 }
 
 EnvMap environment() {
@@ -105,7 +117,7 @@ bool ensure_private_dir(const fs::path& dir, std::string& why) {
 }
 
 std::string exec_self(const std::vector<std::string>& args) {
-    const std::string exe = self_exe().string();
+    const std::string& exe = self_exe_text();
     std::vector<char*> argv{const_cast<char*>(exe.c_str())};
     for (const auto& a : args) {
         argv.push_back(const_cast<char*>(a.c_str()));

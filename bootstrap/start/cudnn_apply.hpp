@@ -30,7 +30,7 @@ inline constexpr const char* kLibraryPathBeforeVar = "ALLTALK_LAUNCH_LIBRARY_PAT
 // Set for a launch that starts over after such a change: it checks the cache synchronously.
 inline constexpr const char* kFreshStartVar = "ALLTALK_LAUNCH_FRESH_START";
 // Set for a launch that re-executed itself at its start with a remembered LD_LIBRARY_PATH
-// (start/native_cache.hpp LaunchHint): the variable as the user had it ("+value", or "-").
+// (start/launch_hint.hpp): the variable as the user had it ("+value", or "-").
 inline constexpr const char* kLaunchHintVar = "ALLTALK_LAUNCH_HINTED";
 
 // Throws LaunchError(Stage::Cudnn) when a need has no candidate (or --cudnn names no cuDNN folder).

@@ -9,7 +9,7 @@
 //   - the GPU probe's result (gpu/probe.hpp), valid while what decides it is unchanged (see
 //     read_gpu_probe_cached());
 //   - the state of a command's overlay (discover/overlay.hpp), see check_overlay_cached();
-//   - the LD_LIBRARY_PATH a launch re-executed itself with (read_launch_hint()).
+//   - the LD_LIBRARY_PATH a launch re-executed itself with (start/launch_hint.hpp).
 // A missing, corrupt, foreign or outdated entry is a miss: the answer is computed again and
 // stored. An answer is stored only when none of its inputs changed in the last `settle` (a change
 // within the file system's timestamp granularity could otherwise go unseen). Where inputs cannot
@@ -109,22 +109,5 @@ overlay::Status check_overlay_cached(const PythonEnv& env, const std::string& co
                                      const std::filesystem::path& runtime_dir,
                                      CacheOutcome* outcome = nullptr,
                                      std::chrono::nanoseconds settle = kCacheSettle);
-
-// The LD_LIBRARY_PATH a launch re-executed itself with (start/cudnn_apply.hpp), remembered under
-// a key of everything that launch was started with: the launcher's file, its arguments, the
-// current folder and the whole environment (the launcher's own ALLTALK_LAUNCH_* hand-over
-// variables aside). A later launch with the same key re-executes itself with it at once, before
-// it plans (launcher/main.cpp), and so saves the first process's planning; the re-executed launch
-// plans as usual and starts over when its cached decision or its plan says otherwise, so a
-// remembered value is only ever a guess. POSIX only (Windows never re-executes).
-struct LaunchHint {
-    std::filesystem::path file;        // where it is kept for this launch (empty: nowhere)
-    std::optional<std::string> value;  // the remembered LD_LIBRARY_PATH, if any
-};
-// The hint of this process's launch (`args`: after the program name), from the environment as it
-// is now. Where there is none, this costs one failed open.
-LaunchHint read_launch_hint(const std::vector<std::string>& args);
-// Remembers `value` for this launch, under the key read_launch_hint() would use now.
-bool store_launch_hint(const std::vector<std::string>& args, const std::string& value);
 
 }  // namespace alltalk

@@ -20,6 +20,7 @@
 #include "discover/overlay.hpp"
 #include "os/inputs.hpp"
 #include "os/process.hpp"
+#include "start/launch_hint.hpp"
 #include "start/native_cache.hpp"
 #include "test_support.hpp"
 
@@ -609,7 +610,7 @@ TEST_CASE("a launch's remembered LD_LIBRARY_PATH: found again only by the same l
     REQUIRE(store_launch_hint(args, "/links/cudnn-1:/user/lib"));
     const LaunchHint hint = read_launch_hint(args);
     CHECK(hint.value == std::optional<std::string>("/links/cudnn-1:/user/lib"));
-    CHECK(hint.file.parent_path() == runtime / "alltalk-launch" / "cache");
+    CHECK(fs::path(hint.file).parent_path() == runtime / "alltalk-launch" / "cache");
 
     // Another argument or another variable is another launch; the launcher's own hand-over
     // variables are not part of it.
