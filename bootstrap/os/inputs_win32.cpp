@@ -4,6 +4,7 @@
 
 #include "base/files.hpp"
 #include "os/inputs.hpp"
+#include "os/process.hpp"
 
 namespace alltalk::inputs {
 
@@ -11,8 +12,8 @@ bool supported() {
     return false;
 }
 
-bool read_small(const std::filesystem::path& p, std::string& out, std::size_t limit) {
-    return files::read_text(p, out) && out.size() <= limit;
+bool read_small(const std::string& path, std::string& out, std::size_t limit) {
+    return files::read_text(process::from_utf8(path), out) && out.size() <= limit;
 }
 
 std::filesystem::path canonical(const std::filesystem::path& p) {

@@ -8,15 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
+#include "os/inputs.hpp"
 #include "os/process.hpp"
 #include "start/launch_hint.hpp"
+#include "start/native_cache.hpp"
 
 namespace alltalk {
 
@@ -25,7 +25,7 @@ namespace {
 constexpr std::string_view kHintHeader = "alltalk-launch launch hint 1\n";
 
 // Where this launch's hint is kept: `runtime` (process::runtime_dir_candidate's folder), its
-// `cache` folder (start/native_cache.hpp cache_dir_of), and the file in it, named by a digest of
+// `cache` folder (cache_dir_of), and the file in it, named by a digest of
 // the launcher's file, the arguments, the current folder and the environment without the
 // launcher's hand-over variables. False where one of those cannot be read.
 struct HintPlace {
@@ -74,7 +74,8 @@ bool hint_place(const std::vector<std::string>& args, HintPlace& place) {
     return true;
 }
 
-// A folder of this user's that no one else may write to (process::ensure_private_dir's test).
+// A folder of this user's that no one else may write to: process::ensure_private_dir's test,
+// without its mkdir and its path object (a read has nothing to make).
 bool private_dir(const std::string& dir) {
     struct stat st {};
     return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::getuid() &&
@@ -90,21 +91,14 @@ LaunchHint read_launch_hint(const std::vector<std::string>& args) {
         return hint;
     }
     hint.file = place.file;
-    const int fd = ::open(place.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    std::string read;
+    if (!inputs::read_small(place.file, read, 64 * 1024)) {
         return hint;  // none (the usual case)
     }
-    char buf[64 * 1024];
-    std::size_t got = 0;
-    ssize_t n = 0;
-    while (got < sizeof buf && (n = ::read(fd, buf + got, sizeof buf - got)) > 0) {
-        got += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    const std::string_view text(buf, got);
+    const std::string_view text(read);
     // Trusted only from the user's own private folders, as every cache entry, and only in its
-    // exact form: the header, one line of value, nothing after (a longer file is not a hint).
-    if (n < 0 || got == sizeof buf || !private_dir(place.runtime) || !private_dir(place.cache) ||
+    // exact form: the header, one line of value, nothing after.
+    if (!private_dir(place.runtime) || !private_dir(place.cache) ||
         text.substr(0, kHintHeader.size()) != kHintHeader || text.back() != '\n') {
         return hint;
     }
@@ -119,26 +113,10 @@ LaunchHint read_launch_hint(const std::vector<std::string>& args) {
 bool store_launch_hint(const std::vector<std::string>& args, const std::string& value) {
     HintPlace place;
     std::string why;
-    if (value.empty() || value.find_first_of(std::string_view("\n\0", 2)) != value.npos ||
-        !hint_place(args, place) || !process::ensure_private_dir(place.runtime, why) ||
-        !process::ensure_private_dir(place.cache, why)) {
-        return false;
-    }
-    // Written to a name of its own, then renamed over the hint: a reader sees the old hint or the
-    // new one, never a part.
-    const std::string tmp = place.file + ".tmp" + std::to_string(::getpid());
-    const std::string text = std::string(kHintHeader) + value + "\n";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return false;
-    }
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    const bool closed = ::close(fd) == 0;
-    if (!written || !closed || ::rename(tmp.c_str(), place.file.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    return true;
+    std::filesystem::path dir;
+    return !value.empty() && value.find_first_of(std::string_view("\n\0", 2)) == value.npos &&
+           hint_place(args, place) && open_cache_dir(place.runtime, dir, why) &&
+           write_atomically(place.file, std::string(kHintHeader) + value + "\n", why);
 }
 
 }  // namespace alltalk

@@ -6,7 +6,6 @@
 #endif
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -39,33 +38,6 @@ std::optional<std::string> read_text(const fs::path& p) {
     return files::read_text(p, text) ? std::optional<std::string>(std::move(text)) : std::nullopt;
 }
 
-// Written to a file of its own, then renamed over the entry: a reader sees the old entry or the
-// new one, never a part.
-bool write_atomically(const fs::path& file, const std::string& text, std::string& why) {
-    fs::path tmp = file;
-    tmp += ".tmp" +
-           hex_hash(std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.close();
-        if (!out) {
-            why = "cannot write " + tmp.string();
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            return false;
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        why = "cannot write " + file.string() + ": " + ec.message();
-        fs::remove(tmp, ec);
-        return false;
-    }
-    return true;
-}
-
 std::string launcher_signature() {
     // Once per process (a launch reads up to three caches): the file this process runs.
     static const std::string signature = [] {
@@ -73,12 +45,6 @@ std::string launcher_signature() {
         return exe.empty() ? std::string() : exe.string() + " " + inputs::signature(exe);
     }();
     return signature;
-}
-
-// The cache folder of `runtime_dir`, both made private to the user; false with `why` when not.
-bool open_cache_dir(const fs::path& runtime_dir, fs::path& dir, std::string& why) {
-    dir = cache_dir_of(runtime_dir);
-    return process::ensure_private_dir(runtime_dir, why) && process::ensure_private_dir(dir, why);
 }
 
 // Why `entry` does not answer `key` now ("" when it does): another key, or the first input that
@@ -180,6 +146,36 @@ void through_cache(const fs::path& runtime_dir, const std::string& name, const s
 
 fs::path cache_dir_of(const fs::path& runtime_dir) {
     return runtime_dir / "cache";
+}
+
+bool open_cache_dir(const fs::path& runtime_dir, fs::path& dir, std::string& why) {
+    dir = cache_dir_of(runtime_dir);
+    return process::ensure_private_dir(runtime_dir, why) && process::ensure_private_dir(dir, why);
+}
+
+bool write_atomically(const fs::path& file, const std::string& text, std::string& why) {
+    fs::path tmp = file;
+    tmp += ".tmp" +
+           hex_hash(std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.close();
+        if (!out) {
+            why = "cannot write " + tmp.string();
+            std::error_code ec;
+            fs::remove(tmp, ec);
+            return false;
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        why = "cannot write " + file.string() + ": " + ec.message();
+        fs::remove(tmp, ec);
+        return false;
+    }
+    return true;
 }
 
 std::string first_changed_input(const DeferredCheck& check) {

@@ -39,6 +39,12 @@ struct CacheOutcome {
 
 // The cache folder of a runtime folder.
 std::filesystem::path cache_dir_of(const std::filesystem::path& runtime_dir);
+// That folder, and `runtime_dir` above it, made private to the user; false with `why` when not.
+bool open_cache_dir(const std::filesystem::path& runtime_dir, std::filesystem::path& dir,
+                    std::string& why);
+// Writes an entry to a file of its own, then renames it over `file`: a reader sees the old entry
+// or the new one, never a part. False with `why` when it cannot.
+bool write_atomically(const std::filesystem::path& file, const std::string& text, std::string& why);
 
 // A cached decision taken before its inputs were checked (analyze_native_cached with `deferred`):
 // the launch acts on it at once and the inputs are checked off the critical path (in the GPU
