@@ -6,7 +6,6 @@
 #include "plan/child_codec.hpp"
 #include "start/cudnn_apply.hpp"
 #include "start/launch_hint.hpp"
-#include "start/native_cache.hpp"
 
 namespace alltalk {
 
