@@ -6,7 +6,9 @@
 #include <system_error>
 
 #include "gpu/probe.hpp"
+#include "os/dir_list.hpp"
 #include "os/dynlib.hpp"
+#include "os/process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -242,13 +244,13 @@ std::vector<fs::path> cudart_candidates(const PythonEnv& env) {
     const char* prefix = "libcudart";
 #endif
     for (const auto& dir : dirs) {
+        // Names, not path objects (os/dir_list.hpp): every launch lists these for the probe's
+        // cache key, and torch/lib alone holds dozens of files.
         std::vector<fs::path> found;
-        std::error_code ec;
-        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-            const std::string name = it->path().filename().string();
+        for (const std::string& name : dir_list::names(dir)) {
             if (name.rfind(prefix, 0) == 0 && name.find(".a") == std::string::npos &&
                 (name.find(".so") != std::string::npos || name.find(".dll") != std::string::npos)) {
-                found.push_back(it->path());
+                found.push_back(dir / process::from_utf8(name));
             }
         }
         std::sort(found.rbegin(), found.rend());
