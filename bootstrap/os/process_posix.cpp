@@ -102,14 +102,22 @@ fs::path runtime_dir_candidate(const EnvMap& env_vars) {
 }
 
 bool ensure_private_dir(const fs::path& dir, std::string& why) {
+    // In a shared /tmp another user could have made this name first: accept only our own folder.
+    const auto private_of_ours = [&dir] {
+        struct stat st {};
+        return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::getuid() &&
+               (st.st_mode & 0022) == 0;
+    };
+    // Looked at first: a start asks for its runtime folder and its cache folder once per cache it
+    // reads, and they are there all but the first time (a mkdir that fails costs more than lstat).
+    if (private_of_ours()) {
+        return true;
+    }
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
         why = "cannot create " + dir.string() + ": " + std::strerror(errno);
         return false;
     }
-    // In a shared /tmp another user could have made this name first: accept only our own folder.
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
-        (st.st_mode & 0022) != 0) {
+    if (!private_of_ours()) {
         why = dir.string() + " is not a private folder of this user";
         return false;
     }
