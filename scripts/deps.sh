@@ -4,7 +4,7 @@
 #   deps.sh build   what building and running the launcher needs (the README's first command)
 #   deps.sh test    that, plus what the tests, the Windows cross-build and the packages need
 set -euo pipefail
-build=(build-essential cmake libspdlog-dev libcli11-dev libtomlplusplus-dev
+build=(build-essential cmake lld libspdlog-dev libcli11-dev libtomlplusplus-dev
        nlohmann-json3-dev libssl3 python3.11 libpython3.11 python3.11-venv)
 test=(doctest-dev binutils clang-14 libclang-rt-14-dev g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
 case "${1:-test}" in
