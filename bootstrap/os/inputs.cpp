@@ -39,6 +39,26 @@ void note(const fs::path& p) {
     o.kind = 's';
     o.path = p.string();
     o.seen = signature(p, &o.changed_ns);
+    if (o.seen == "absent") {
+        // A path whose folder is absent too is recorded as its highest absent folder: that one
+        // stays absent exactly while nothing is made along the way, and when it lies in a
+        // recorded folder the check need not look at it (first_changed). The cuDNN scan asks for
+        // <package>/lib of every distribution, and many have no <package> folder at all.
+        fs::path top = p;
+        for (fs::path up = p.parent_path(); up.has_relative_path() && up != top;
+             up = up.parent_path()) {
+            if (signature(up) != "absent") {
+                break;
+            }
+            top = up;
+        }
+        if (top != p) {
+            if (!t_current->keys_.insert("s" + top.string()).second) {
+                return;  // already recorded (absent, or seen before it went)
+            }
+            o.path = top.string();
+        }
+    }
     t_current->seen_.push_back(std::move(o));
 }
 

@@ -50,6 +50,7 @@ class Recording {
 };
 
 // Before reading `p` (a file, a folder's listing, or whether it exists). Free when nothing records.
+// An absent `p` in an absent folder is recorded as the highest absent folder above it.
 void note(const std::filesystem::path& p);
 // The canonical form of `p` (absolute, every link resolved; empty when it does not exist), as
 // fs::canonical gives it. POSIX: the name the kernel gives the opened path (/proc/self/fd), three

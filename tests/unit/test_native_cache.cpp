@@ -371,7 +371,9 @@ TEST_CASE("inputs: first_changed names the first change, looking inside unchange
     int round = 0;
     // A site-packages-like tree, recorded as the cuDNN scan records it: the folder, a METADATA
     // inside an unrecorded dist-info folder, an absent <pkg>.libs (covered by the folder), an
-    // absent <pkg>/lib (pkg not recorded: looked at), an absent path in an unrecorded folder.
+    // absent <pkg>/lib (pkg not recorded: looked at), an absent path in an absent folder elsewhere
+    // (recorded as that folder), an absent <nopkg>/lib (recorded as <nopkg>: covered by the
+    // folder).
     struct Tree {
         fs::path site;
         std::vector<inputs::Observation> seen;
@@ -390,14 +392,19 @@ TEST_CASE("inputs: first_changed names the first change, looking inside unchange
         inputs::Recording rec;
         for (const fs::path& p :
              {t.site, t.site / "a-1.0.dist-info" / "METADATA", t.site / "pkg.libs",
-              t.site / "pkg" / "lib", t.site.parent_path() / "elsewhere" / "x"}) {
+              t.site / "pkg" / "lib", t.site.parent_path() / "elsewhere" / "x",
+              t.site / "nopkg" / "lib"}) {
             inputs::note(p);
         }
         t.seen = rec.take();
-        REQUIRE(t.seen.size() == 5);
+        REQUIRE(t.seen.size() == 6);
         CHECK(inputs::is_folder_signature(t.seen[0].seen));
         CHECK_FALSE(inputs::is_folder_signature(t.seen[1].seen));
         CHECK_FALSE(inputs::is_folder_signature(t.seen[2].seen));  // absent
+        CHECK(t.seen[3].path == (t.site / "pkg" / "lib").string());
+        CHECK(t.seen[4].path == (t.site.parent_path() / "elsewhere").string());
+        CHECK(t.seen[5].path == (t.site / "nopkg").string());
+        CHECK(t.seen[5].seen == "absent");
         return t;
     };
     // first_changed agrees with checking every input one by one (what it replaces).
@@ -427,9 +434,19 @@ TEST_CASE("inputs: first_changed names the first change, looking inside unchange
     fs::create_directories(t.site / "pkg" / "lib");
     CHECK(inputs::first_changed(t.seen) == (t.site / "pkg" / "lib").string());
 
-    t = make();  // an absent path elsewhere appears
+    t = make();  // an absent path elsewhere appears: its folder, recorded absent, is what is said
     test::write(t.site.parent_path() / "elsewhere" / "x", "x");
-    CHECK(inputs::first_changed(t.seen) == (t.site.parent_path() / "elsewhere" / "x").string());
+    CHECK(inputs::first_changed(t.seen) == (t.site.parent_path() / "elsewhere").string());
+    CHECK(one_by_one(t.seen));
+
+    t = make();  // that folder appears, still without the path: a change too (the safe side)
+    fs::create_directories(t.site.parent_path() / "elsewhere");
+    CHECK(inputs::first_changed(t.seen) == (t.site.parent_path() / "elsewhere").string());
+
+    t = make();  // <nopkg>/lib appears: <nopkg> is new in the folder, so the folder changed
+    fs::create_directories(t.site / "nopkg" / "lib");
+    CHECK(inputs::first_changed(t.seen) == t.site.string());
+    CHECK(one_by_one(t.seen));
 
     t = make();  // the folder replaced by a copy: said, and nothing is compared inside the copy
     fs::rename(t.site, t.site.parent_path() / "old");
