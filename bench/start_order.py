@@ -12,7 +12,9 @@ How: each start below runs under valgrind's callgrind, with a dump before every 
 process that re-executes itself is counted too); the functions of the launcher's own file that
 ran are listed, most frequent start first: a repeated start in the torch venv (the launch that
 re-executes itself from its remembered hint, then the re-exec), a repeated start in a bare venv,
-a start that has cached decisions but no hint, and a first start with no caches at all.
+a start that has cached decisions but no hint, and a first start with no caches at all. Within
+each start's share they are sorted by name, so that a new list differs from the old one only
+where what a start runs changed.
 
 A stale list costs only speed (names that are gone are skipped by the linker); run this again
 after changing what a start runs:
@@ -116,7 +118,7 @@ def main():
         order, seen = [], set()
         for label, files in groups:
             names = functions_of(files, launcher.name)
-            fresh = [n for n in names if n not in seen]
+            fresh = sorted(n for n in names if n not in seen)  # stable: diffs show real change
             seen.update(fresh)
             order += fresh
             print(f"  {label}: {len(files)} images, {len(names)} functions ({len(fresh)} new)")
