@@ -22,7 +22,6 @@ after changing what a start runs:
   bench/start_order.py [--launcher build/alltalk-launch] [--torch-env ENV] [--python PY]
 """
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from startup import cached_torch_env  # noqa: E402
+from startup import cached_torch_env, clean_environ  # noqa: E402
 
 HEADER = """\
 # The launcher's functions that a start runs, in the order the linker places them at the front of
@@ -90,10 +89,7 @@ def main():
         subprocess.run([args.python, "-m", "venv", "--without-pip", str(bare)], check=True)
         hello = tmp / "hello.py"
         hello.write_text("print('hello')\n")
-        environ = {k: v for k, v in os.environ.items()
-                   if not k.startswith("ALLTALK_") and k not in (
-                       "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
-                       "LD_LIBRARY_PATH")}
+        environ = clean_environ()
         environ["XDG_RUNTIME_DIR"] = str(runtime)
         torch_args = ["--env", str(torch_env), "python", "-c", "pass"]
         bare_args = ["--env", str(bare), "run", str(hello)]

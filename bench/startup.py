@@ -60,6 +60,13 @@ def installed_copy(launcher, tmp):
     return dest / launcher.name
 
 
+def clean_environ():
+    """This process's environment without what would steer the launcher or python elsewhere."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("ALLTALK_") and k not in (
+                "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH")}
+
+
 def cached_torch_env():
     """The newest cached torch-newest-* venv of the test suite, if one was built."""
     venvs = cached_venv.cache_root() / "venvs"
@@ -156,10 +163,7 @@ def main():
             subprocess.run([args.python, "-m", "venv", "--without-pip", str(env_dir)], check=True)
         hello = tmp / "hello.py"
         hello.write_text("print('hello')\n")
-        environ = {k: v for k, v in os.environ.items()
-                   if not k.startswith("ALLTALK_") and k not in (
-                       "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX",
-                       "LD_LIBRARY_PATH")}
+        environ = clean_environ()
         floor = build_floor(tmp)
 
         def floor_cmd(env, *rest):
