@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -44,13 +43,11 @@ bool exists_dir(const fs::path& p) {
 
 std::optional<std::string> read_small(const fs::path& p) {
     inputs::note(p);
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
+    std::string text;
+    if (!files::read_text(p, text)) {
         return std::nullopt;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return text;
 }
 
 // cudnn_version.h of a folder: ../include (CUDA toolkit, the nvidia-cudnn wheel), or the folder.

@@ -1,10 +1,9 @@
 #include "discover/config.hpp"
 
 #include <toml++/toml.h>
-#include <fstream>
-#include <sstream>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "pypa/pep508.hpp"
 
 namespace fs = std::filesystem;
@@ -274,15 +273,13 @@ Config parse_config(std::string_view text, const fs::path& origin) {
 }
 
 Config load_config(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    std::string text;
+    if (!files::read_text(file, text)) {
         throw LaunchError(Stage::Config, "Cannot read the configuration file " + file.string() +
                                              ". Check that it exists and is readable, or leave out "
                                              "--config to use <AllTalk>/alltalk-launch.toml.");
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse_config(buffer.str(), file);
+    return parse_config(text, file);
 }
 
 }  // namespace alltalk

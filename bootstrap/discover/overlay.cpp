@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
 
+#include "base/files.hpp"
 #include "os/dir_list.hpp"
 
 namespace fs = std::filesystem;
@@ -131,8 +130,8 @@ Status check(const PythonEnv& env, const std::string& command,
     Status s;
     s.command = command;
     s.dir = overlay_dir(env, command);
-    std::ifstream in(s.dir / kManifestFile, std::ios::binary);
-    if (!in) {
+    std::string text;
+    if (!files::read_text(s.dir / kManifestFile, text)) {
         std::error_code ec;
         if (fs::exists(s.dir, ec)) {
             s.state = State::Corrupt;
@@ -142,10 +141,8 @@ Status check(const PythonEnv& env, const std::string& command,
         }
         return s;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
     std::string why;
-    s.manifest = decode_manifest(buffer.str(), &why);
+    s.manifest = decode_manifest(text, &why);
     if (!s.manifest) {
         s.state = State::Corrupt;
         s.problem = std::string(kManifestFile) + " cannot be read: " + why;
