@@ -178,47 +178,82 @@ std::optional<std::pair<int, int>> major_minor(const Distribution& d) {
     }
 }
 
-// torch and its companions come in releases: torch 2.M with torchvision 0.(M+15) and torchaudio
-// 2.M (pytorch.org's "previous versions" table; torch 1.13: torchvision 0.14, torchaudio 0.13).
-// A torchvision of another release fails at import with "operator torchvision::nms does not
-// exist" (erew123/alltalk_tts#520); torchaudio's native part fails to load likewise. The same id
-// as the failure rule in rules.toml.
+// What a companion's metadata says of the torch it was built for: its unconditional Requires-Dist
+// on torch (torchaudio 2.9.0: `torch==2.9.0`; 2.11.1: `torch>=2.11`), or nullopt when it names
+// none (a conda build, an egg-info without requires.txt).
+std::optional<pep508::Requirement> torch_requirement(const Distribution& d,
+                                                     const pep508::MarkerEnv& markers) {
+    for (const auto& line : d.requires_dist) {
+        auto req = pep508::parse_requirement(line);
+        if (req && req->key == "torch" && req->marker.evaluate(markers, "").value_or(false)) {
+            return req;
+        }
+    }
+    return std::nullopt;
+}
+
+// torch and its companions must be of one release: a torchvision or torchaudio built for another
+// torch fails at import with "operator torchvision::nms does not exist" (erew123/alltalk_tts#520),
+// or its native part does not load. Which torch a companion fits is read from its own metadata,
+// never derived from its version number: torchaudio's numbers stopped following torch's (torch
+// 2.15 goes with torchaudio 2.11.1, which requires torch>=2.11). Only a companion whose metadata
+// names no torch (a conda build) is judged by the release table, and only for the releases where
+// that table held (torch 1.13 to 2.8: torchvision 0.(M+15), torchaudio 2.M; pytorch.org's
+// "previous versions"). The fix never names a companion's version: it keeps the installed torch
+// and lets pip's resolver pick the companion whose metadata fits it. The same id as the failure
+// rule in rules.toml.
 void torch_release_findings(const DoctorFacts& f, std::vector<Finding>& out) {
     const Distribution* torch = f.scan.find("torch");
-    auto t = torch ? major_minor(*torch) : std::nullopt;
-    if (!t || (t->first != 2 && !(t->first == 1 && t->second == 13))) {
+    if (!torch || !torch->version) {
         return;
     }
-    const bool v1 = t->first == 1;
-    const std::pair<int, int> want_vision{0, v1 ? 14 : t->second + 15};
-    const std::pair<int, int> want_audio{v1 ? 0 : 2, v1 ? 13 : t->second};
+    const auto t = major_minor(*torch);
+    const bool table_holds =
+        t && ((t->first == 2 && t->second <= 8) || (t->first == 1 && t->second == 13));
     std::vector<std::string> off;
-    FixAction pins;  // the companions of torch's release
-    for (auto [name, want] :
-         {std::pair<const char*, std::pair<int, int>>{"torchvision", want_vision},
-          {"torchaudio", want_audio}}) {
+    FixAction pins;
+    for (const char* name : {"torchvision", "torchaudio"}) {
         const Distribution* d = f.scan.find(name);
-        auto have = d ? major_minor(*d) : std::nullopt;
-        if (!have || *have == want) {
+        if (!d || !d->version) {
             continue;
         }
-        const std::string release = std::to_string(want.first) + "." + std::to_string(want.second);
-        off.push_back(std::string(name) + " " + d->version_text + " (torch " + torch->version_text +
-                      " goes with " + name + " " + release + ")");
-        pins.install.push_back(std::string(name) + "==" + release + ".*");
+        std::string why;
+        if (auto req = torch_requirement(*d, f.markers)) {
+            if (req->specifier.contains(*torch->version)) {
+                continue;
+            }
+            why = "its metadata requires " + pep508::requirement_str(*req);
+        } else {
+            const auto have = major_minor(*d);
+            if (!table_holds || !have) {
+                continue;
+            }
+            const bool v1 = t->first == 1;
+            const std::pair<int, int> want =
+                std::string_view(name) == "torchvision"
+                    ? std::pair<int, int>{0, v1 ? 14 : t->second + 15}
+                    : std::pair<int, int>{v1 ? 0 : 2, v1 ? 13 : t->second};
+            if (*have == want) {
+                continue;
+            }
+            why = "torch " + std::to_string(t->first) + "." + std::to_string(t->second) +
+                  " was released with " + name + " " + std::to_string(want.first) + "." +
+                  std::to_string(want.second);
+        }
+        off.push_back(std::string(name) + " " + d->version_text + " (" + why + ")");
+        pins.install.push_back(std::string(name) + "!=" + d->version_text);
     }
     if (off.empty()) {
         return;
     }
+    pins.install.push_back("torch==" + torch->version_text);  // the companions fit the torch
     if (const std::string local = torch->version->local_str();
         local == "cpu" || local.rfind("cu", 0) == 0 || local.rfind("rocm", 0) == 0) {
         pins.index_url = "https://download.pytorch.org/whl/" + local;
     }
     out.push_back({"torch-release-mismatch", Severity::Error,
                    "torch " + torch->version_text +
-                       " is installed with companions of another "
-                       "release: " +
-                       join(off, "; ") +
+                       " is installed with companions built for another torch: " + join(off, "; ") +
                        ". Their native parts do not load (e.g. \"operator torchvision::nms does "
                        "not exist\").",
                    std::move(pins), python_cmd(f), f.platform});

@@ -458,6 +458,8 @@ TEST_CASE("doctor: the original coqpit beside coqpit-config is an error") {
 
 TEST_CASE("doctor: torch and its companions from different releases") {
     DoctorFacts f = facts_in_env("/r");
+    // No torch requirement in the companions' metadata (a conda build): the release table, which
+    // holds up to torch 2.8.
     f.scan = scan_of({dist("torch", "2.5.1+cu121"), dist("torchvision", "0.19.1+cu121"),
                       dist("torchaudio", "2.5.1+cu121")});
     DoctorReport r = diagnose(f, builtin_rules());
@@ -466,19 +468,48 @@ TEST_CASE("doctor: torch and its companions from different releases") {
     CHECK(m->severity == Severity::Error);
     CHECK(m->message.find("torchvision 0.19.1+cu121") != std::string::npos);
     CHECK(m->message.find("torchaudio") == std::string::npos);
+    // pip picks the torchvision that fits the installed torch: no companion version is derived.
     CHECK(m->fix ==
-          "/r/env/bin/python -m pip install 'torchvision==0.20.*' --index-url "
-          "https://download.pytorch.org/whl/cu121");
+          "/r/env/bin/python -m pip install 'torchvision!=0.19.1+cu121' torch==2.5.1+cu121 "
+          "--index-url https://download.pytorch.org/whl/cu121");
     f.scan = scan_of({dist("torch", "2.2.1"), dist("torchaudio", "2.1.0")});
     r = diagnose(f, builtin_rules());
     m = finding(r, "torch-release-mismatch");
     REQUIRE(m);
-    CHECK(m->fix == "/r/env/bin/python -m pip install 'torchaudio==2.2.*'");
+    CHECK(m->fix == "/r/env/bin/python -m pip install 'torchaudio!=2.1.0' torch==2.2.1");
     f.scan = scan_of({dist("torch", "2.5.1+cu121"), dist("torchvision", "0.20.1+cu121"),
                       dist("torchaudio", "2.5.1+cu121")});
     CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
     f.scan = scan_of({dist("torch", "2.5.1")});  // no companions: nothing to compare
     CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+}
+
+TEST_CASE("doctor: a companion's fit to torch comes from its metadata, not its number") {
+    DoctorFacts f = facts_in_env("/r");
+    // torchaudio's releases stopped following torch's: 2.11.1 (the newest) requires torch>=2.11
+    // and is the right companion of torch 2.15.0 (the drifted AllTalk v2 env of issue 28).
+    f.scan = scan_of({dist("torch", "2.15.0"), dist("torchaudio", "2.11.1", {"torch>=2.11"})});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+    // Without metadata, torch past 2.8 has no table to judge by: nothing is guessed.
+    f.scan = scan_of({dist("torch", "2.15.0"), dist("torchaudio", "2.11.1")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+    // A companion whose metadata pins another torch: the finding, and a fix that keeps torch and
+    // asks pip for any other torchaudio (never torchaudio==2.15.*, which does not exist).
+    f.scan = scan_of({dist("torch", "2.15.0"), dist("torchaudio", "2.9.0", {"torch==2.9.0"})});
+    DoctorReport r = diagnose(f, builtin_rules());
+    const Finding* m = finding(r, "torch-release-mismatch");
+    REQUIRE(m);
+    CHECK(m->message.find("torchaudio 2.9.0 (its metadata requires torch==2.9.0)") !=
+          std::string::npos);
+    CHECK(m->action.install == std::vector<std::string>{"torchaudio!=2.9.0", "torch==2.15.0"});
+    CHECK(m->fix.find("2.15.*") == std::string::npos);
+    // The metadata wins over the table too: torch 2.4.1 with a torchvision that declares it.
+    f.scan = scan_of({dist("torch", "2.4.1"), dist("torchvision", "0.99.0", {"torch==2.4.1"})});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
+    // A requirement behind an extra does not count: the table judges torch 2.4's torchaudio.
+    f.scan = scan_of(
+        {dist("torch", "2.4.1"), dist("torchaudio", "2.9.0", {"torch==2.4.1; extra == \"old\""})});
+    CHECK(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
 }
 
 TEST_CASE("doctor: a CPU-only torch beside an NVIDIA GPU") {
@@ -851,7 +882,8 @@ TEST_CASE("fixes as data: the doctor's findings carry their actions, expanded fo
     CHECK(p->action.install == std::vector<std::string>{"gradio==4.44.1", "pydantic==2.10.6"});
     const Finding* t = finding(r, "torch-release-mismatch");
     REQUIRE(t);
-    CHECK(t->action.install == std::vector<std::string>{"torchvision==0.20.*"});
+    CHECK(t->action.install ==
+          std::vector<std::string>{"torchvision!=0.19.1+cu121", "torch==2.5.1+cu121"});
     CHECK(t->action.index_url == "https://download.pytorch.org/whl/cu121");
     const Finding* g = finding(r, "gradio3-pydantic2");
     REQUIRE(g);
