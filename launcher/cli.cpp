@@ -18,7 +18,7 @@ bool takes_value(const std::string& arg) {
            arg == "--report" || arg == "--command" || arg == "--deep-timeout" ||
            arg == "--deep-probe" || arg == "--profile" || arg == "--installer" ||
            arg == "--forget" || arg == "--trial-timeout" || arg == "--trials-timeout" ||
-           arg == "--install";
+           arg == "--install" || arg == "--python" || arg == "--gpu" || arg == "--lock";
 }
 
 struct Split {
@@ -235,12 +235,52 @@ Parsed parse(const std::vector<std::string>& args) {
             sub->fallthrough();
         }
     };
+    auto* setup = app.add_subcommand(
+        "setup",
+        "Make AllTalk's Python environment from a fresh AllTalk checkout: a venv from a Python "
+        "3.11, AllTalk's requirements installed from a proven lock (exact versions, hashes "
+        "checked, wheels only) with the torch build this machine's GPU needs, then proven by "
+        "importing what server and finetune import. Exit status 0: ready, 1: failed or not "
+        "ready, 2: could not run, 3: needs a yes (no terminal and no --yes)");
+    SetupCliOptions su;
+    std::string setup_python, setup_lock;
+    const auto add_setup_options = [&] {
+        setup
+            ->add_option("--python", setup_python,
+                         "The Python 3.11 to make the env from (default: the first found: "
+                         "PATH, /usr/bin, /usr/local/bin, pyenv; Windows: py -3.11, "
+                         "python.org's)")
+            ->type_name("PATH");
+        setup
+            ->add_option("--gpu", su.gpu,
+                         "Which torch build: auto (from the GPU probe, default), cuda, cpu")
+            ->type_name("auto|cuda|cpu");
+        setup
+            ->add_option("--profile", su.profile,
+                         "Install this shipped lock instead of the one the GPU decides")
+            ->type_name("ID");
+        setup
+            ->add_option("--lock", setup_lock,
+                         "Install from this lock (made by packaging/locks/make_lock.py), or choose "
+                         "among the locks in this folder, instead of the shipped ones")
+            ->type_name("PATH");
+        setup
+            ->add_option("--installer", su.installer,
+                         "Install with the env's pip (default) or uv (faster)")
+            ->type_name("pip|uv");
+        setup->add_flag("-y,--yes", su.yes, "Set up without asking");
+        setup->add_flag("--force", su.force,
+                        "Move an env already at that place aside (nothing is deleted) and make "
+                        "a new one");
+        setup->add_flag("--json", su.json, "Print the plan and the outcome as one JSON object");
+    };
     if (!launch) {
+        add_setup_options();
         add_doctor_options();
         add_fix_options();
         add_overlay_commands();
     }
-    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay}) {
+    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay, setup}) {
         sub->fallthrough();
     }
 
@@ -362,6 +402,30 @@ Parsed parse(const std::vector<std::string>& args) {
             return {std::nullopt, kLaunchFailureStatus};
         }
         opts.fix = fx;
+        return {opts, 0};
+    }
+    if (setup->parsed()) {
+        if (su.gpu != "auto" && su.gpu != "cuda" && su.gpu != "cpu") {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: setup --gpu takes auto, cuda or cpu, not \"%s\": "
+                         "auto lets the GPU probe choose the torch build, cuda and cpu override "
+                         "it.\n",
+                         su.gpu.c_str());
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        if (su.installer != "pip" && su.installer != "uv") {
+            std::fprintf(stderr,
+                         "alltalk-launch: error: setup --installer takes pip or uv, not \"%s\".\n",
+                         su.installer.c_str());
+            return {std::nullopt, kLaunchFailureStatus};
+        }
+        if (!setup_python.empty()) {
+            su.python = process::from_utf8(setup_python);
+        }
+        if (!setup_lock.empty()) {
+            su.lock = process::from_utf8(setup_lock);
+        }
+        opts.setup = su;
         return {opts, 0};
     }
     if (overlay->parsed()) {

@@ -46,6 +46,16 @@ struct OverlayOptions {
     std::optional<std::string> command;  // as typed: checked against the config's overlays
 };
 
+// `alltalk-launch setup` (launcher/setup_cmd.hpp). --dry-run is the global Options::dry_run.
+struct SetupCliOptions {
+    std::optional<std::filesystem::path> python;  // --python PATH
+    std::string gpu = "auto";                     // --gpu auto|cuda|cpu
+    std::optional<std::string> profile;           // --profile ID: a shipped lock
+    std::optional<std::filesystem::path> lock;    // --lock FILE: a lock made by make_lock.py
+    std::string installer = "pip";                // --installer pip|uv
+    bool yes = false, force = false, json = false;
+};
+
 struct Options {
     std::optional<std::filesystem::path> root;
     std::optional<std::filesystem::path> env;
@@ -56,6 +66,7 @@ struct Options {
     std::optional<DoctorOptions> doctor;    // `doctor` instead of a launch
     std::optional<FixOptions> fix;          // `fix` instead of a launch
     std::optional<OverlayOptions> overlay;  // `overlay` instead of a launch
+    std::optional<SetupCliOptions> setup;   // `setup` instead of a launch
     // --deep-probe DIR (hidden): the launch of `doctor --deep`'s child, which runs the probe in
     // DIR instead of the command's script (launcher/deep_check.hpp).
     std::optional<std::filesystem::path> deep_probe;

@@ -1,5 +1,11 @@
 #pragma once
 // The console the launcher runs in (console_posix.cpp, console_win32.cpp).
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "base/text.hpp"
+
 namespace alltalk::console {
 
 // Before anything is printed: on Windows the console shows UTF-8 (the launcher's text encoding).
@@ -12,6 +18,18 @@ int finish(int status);
 
 // Whether standard input is a terminal that a question can be asked on.
 bool stdin_is_terminal();
+
+// A y/N question on the terminal (stderr), answered on stdin: true only for a yes.
+inline bool ask(const std::string& question) {
+    std::fprintf(stderr, "%s [y/N] ", question.c_str());
+    std::fflush(stderr);
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+        return false;
+    }
+    const std::string a(text::trim(answer));
+    return a == "y" || a == "Y" || a == "yes" || a == "Yes" || a == "YES";
+}
 
 // While it lives, this process's standard output (and so that of the children it starts) goes to
 // standard error: `fix --json` keeps stdout for its JSON object while pip's output stays visible.

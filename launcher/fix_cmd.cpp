@@ -202,18 +202,6 @@ auto running_pip(bool json, F&& f) {
     return f();
 }
 
-// y/N on the terminal.
-bool ask(const std::string& question) {
-    std::fprintf(stderr, "%s [y/N] ", question.c_str());
-    std::fflush(stderr);
-    std::string answer;
-    if (!std::getline(std::cin, answer)) {
-        return false;
-    }
-    const std::string a(text::trim(answer));
-    return a == "y" || a == "Y" || a == "yes" || a == "Yes" || a == "YES";
-}
-
 // The check of the command's env, as the doctor makes it.
 DoctorFacts gather(const cli::Options& opts, Command command) {
     DoctorRequest request;
@@ -279,7 +267,7 @@ bool offer_pip_upgrade(const cli::Options& opts, const FixRun& r, const std::str
                                         "", "Run again with --yes to upgrade pip and go on."},
                               kFixNeedsYesStatus);
         }
-        if (!ask("Upgrade pip first?")) {
+        if (!console::ask("Upgrade pip first?")) {
             return false;
         }
     }
@@ -385,7 +373,8 @@ int apply_overlay(const cli::Options& opts, FixRun& r, Out&& out) {
                 "overlay and sync it.\n");
             return finish(kFixNeedsYesStatus);
         }
-        if (!ask("\nWrite this overlay to " + r.overlay_config.string() + " and sync it?")) {
+        if (!console::ask("\nWrite this overlay to " + r.overlay_config.string() +
+                          " and sync it?")) {
             out("Not applied.\n");
             return finish(1);
         }
@@ -649,7 +638,7 @@ int plan_and_apply(const cli::Options& opts) {
             }
             return kFixNeedsYesStatus;
         }
-        if (!ask("\nApply this change? An undo point is saved first.")) {
+        if (!console::ask("\nApply this change? An undo point is saved first.")) {
             out("Not applied.\n");
             return 1;
         }

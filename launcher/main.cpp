@@ -29,6 +29,8 @@
 #include "plan/child_codec.hpp"
 #include "plan/plan.hpp"
 #include "roles.hpp"
+#include "setup/run.hpp"
+#include "setup_cmd.hpp"
 #include "start/cudnn_apply.hpp"
 #include "start/explain_hook.hpp"
 #include "start/interpreter.hpp"
@@ -366,6 +368,11 @@ int run_launch(const Invocation& inv) {
         drop_handover();
         return run_overlay(opts);
     }
+    if (opts.setup) {
+        drop_handover();
+        logging::init_console(false);
+        return run_setup_command(opts);
+    }
     // `alltalk-launch python` is exactly the env's python (a tool may read its stderr): its
     // console says only warnings and errors, or every decision with -v.
     logging::init_console(opts.verbose, opts.request.command == Command::Python);
@@ -495,6 +502,7 @@ int run_launch(const Invocation& inv) {
     // Never while a fix changes the env's packages (one failed open when no fix was ever run).
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
         fix::refuse_while_fixing(plan.env, to_string(plan.command));
+        setup::refuse_unfinished(plan.env, to_string(plan.command));
     }
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
     // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need

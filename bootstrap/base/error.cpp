@@ -30,6 +30,8 @@ const char* to_string(Stage stage) {
             return "rules";
         case Stage::Fix:
             return "fix";
+        case Stage::Setup:
+            return "setup";
     }
     return "?";
 }

@@ -27,6 +27,7 @@ enum class Stage {
     Install,  // the launcher's own files and data (compiled-in lists, its probe folder)
     Rules,    // the rules data
     Fix,      // `alltalk-launch fix`: its plan, pip, the lock, undo points
+    Setup,    // `alltalk-launch setup`: the checkout, the base Python, the lock, the install
 };
 const char* to_string(Stage stage);
 

@@ -2,7 +2,8 @@
  * one: built as libcudart.so.12 (Linux) or cudart64_12.dll (mingw-w64, run under wine) into an
  * env's torch/lib, where the launcher's probe (bootstrap/gpu/probe.cpp) looks for the env's runtime
  * and loads it as it would the real one. Its device: STANDIN_NAME with compute capability
- * STANDIN_MAJOR.STANDIN_MINOR and 16 GiB (defaults: an RTX 5080, 12.0). */
+ * STANDIN_MAJOR.STANDIN_MINOR and 16 GiB (defaults: an RTX 5080, 12.0), behind a driver that supports
+ * CUDA STANDIN_DRIVER (default 12080: CUDA 12.8). */
 #include <string.h>
 
 #ifdef _WIN32
@@ -20,8 +21,12 @@
 #define STANDIN_MINOR 0
 #endif
 
+#ifndef STANDIN_DRIVER
+#define STANDIN_DRIVER 12080 /* the CUDA version its driver supports */
+#endif
+
 EXPORT int cudaDriverGetVersion(int* v) {
-    *v = 12080;
+    *v = STANDIN_DRIVER;
     return 0;
 }
 EXPORT int cudaRuntimeGetVersion(int* v) {

@@ -1,0 +1,240 @@
+#include "setup/run.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/text.hpp"
+#include "fix/pip.hpp"
+#include "gpu/probe.hpp"
+#include "os/durable.hpp"
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
+
+namespace alltalk::setup {
+
+namespace {
+
+constexpr const char* kMarkerName = "setup-unfinished";
+
+std::string u8(const fs::path& p) {
+    return process::to_utf8(p);
+}
+
+std::string utc_now(const char* format) {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+#ifdef _WIN32
+    gmtime_s(&tm, &t);
+#else
+    gmtime_r(&t, &tm);
+#endif
+    char buf[32];
+    std::strftime(buf, sizeof buf, format, &tm);
+    return buf;
+}
+
+std::string host_platform_tag() {
+#ifdef _WIN32
+    return "win_amd64";
+#elif defined(__aarch64__)
+    return "linux_aarch64";
+#else
+    return "linux_x86_64";
+#endif
+}
+
+[[noreturn]] void fail(std::string what, std::string fix) {
+    throw LaunchError(Stage::Setup, ErrorText{std::move(what), "", std::move(fix)}, 1);
+}
+
+void write_or_fail(const fs::path& file, const std::string& data) {
+    if (const std::error_code ec = files::write_file_synced(file, data)) {
+        fail("Setup could not write " + u8(file) + ": " + ec.message() + ".",
+             files::is_out_of_space(ec) ? "The disk is full: free some space and run setup again."
+                                        : "Check that the folder is writable, then run setup "
+                                          "again.");
+    }
+}
+
+// Makes `dir` (and its parents), or fails with the reason.
+void make_dirs(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        fail("Setup could not make the folder " + u8(dir) + ": " + ec.message() + ".",
+             "Check that its parent is writable (or choose another place with --env DIR), then "
+             "run setup again.");
+    }
+}
+
+// The free bytes on the file system that will hold `env` (its nearest existing folder).
+std::optional<std::uint64_t> free_bytes_for(fs::path p) {
+    std::error_code ec;
+    while (!p.empty() && !fs::exists(p, ec)) {
+        if (p == p.parent_path()) {
+            return std::nullopt;
+        }
+        p = p.parent_path();
+    }
+    const fs::space_info s = fs::space(p, ec);
+    return ec ? std::nullopt : std::optional<std::uint64_t>(s.available);
+}
+
+}  // namespace
+
+fs::path unfinished_marker(const fs::path& env) {
+    return env / ".alltalk-launch" / kMarkerName;
+}
+
+void refuse_unfinished(const PythonEnv& env, std::string_view doing) {
+    const fs::path marker = unfinished_marker(env.dir);
+    if (!files::is_file(marker)) {
+        return;
+    }
+    throw LaunchError(
+        Stage::Setup,
+        ErrorText{"Not starting " + std::string(doing) + ": the env " + u8(env.dir) +
+                      " was left unfinished by an `alltalk-launch setup` that did not end (" +
+                      std::string(text::trim(files::read_all(marker))) +
+                      "), so some of its packages may be missing or half-installed.",
+                  "",
+                  "Run `alltalk-launch setup` again: it remakes the env from its lock. (A setup "
+                  "still running in another window: wait for it to end.)"});
+}
+
+EnvState env_state_of(const fs::path& env) {
+    std::error_code ec;
+    if (!fs::exists(env, ec)) {
+        return EnvState::Absent;
+    }
+    if (files::is_file(unfinished_marker(env))) {
+        return EnvState::Unfinished;
+    }
+    if (fs::is_directory(env, ec) && fs::directory_iterator(env, ec) == fs::directory_iterator()) {
+        return ec ? EnvState::Exists : EnvState::Absent;
+    }
+    return EnvState::Exists;
+}
+
+std::string aside_path(const fs::path& env) {
+    fs::path e = env;
+    if (e.filename().empty()) {
+        e = e.parent_path();
+    }
+    return u8(e) + ".before-setup-" + utc_now("%Y%m%d-%H%M%S");
+}
+
+SetupFacts gather_setup_facts(const fs::path& root, const fs::path& env,
+                              std::vector<const LockInfo*> locks, const SetupOptions& options,
+                              const EnvMap& env_vars) {
+    SetupFacts f;
+    f.options = options;
+    f.checkout = inspect_checkout(root);
+    if (const std::string problem = checkout_problem(f.checkout); !problem.empty()) {
+        throw LaunchError(Stage::Setup, problem);
+    }
+    f.env = env;
+    f.env_state = env_state_of(env);
+    if (f.env_state == EnvState::Exists) {
+        f.aside = aside_path(env);
+    }
+    f.platform = host_platform_tag();
+    f.locks = std::move(locks);
+    f.launcher = process::self_exe();
+    f.free_bytes = free_bytes_for(env);
+    const BasePythonSearch search = find_base_python(options.python, "3.11", env_vars);
+    if (!search.found) {
+        throw LaunchError(Stage::Setup,
+                          no_base_python_text(search, "3.11", options.python.has_value()));
+    }
+    f.python = *search.found;
+    if (options.installer == "uv") {
+        f.uv = fix::find_uv(PythonEnv{}, env_vars);
+    }
+    if (options.gpu != GpuChoice::Cpu) {
+        // No env yet: the system's CUDA runtime by name, else the driver library.
+        f.probe = probe_gpus(cudart_candidates(PythonEnv{}));
+    }
+    return f;
+}
+
+SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
+                       const std::function<void(const std::string&)>& say) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    SetupOutcome out;
+    std::error_code ec;
+    if (facts.env_state == EnvState::Unfinished) {
+        say("Removing the unfinished env " + u8(plan.env));
+        fs::remove_all(plan.env, ec);
+        if (ec) {
+            fail("Setup could not remove the unfinished env " + u8(plan.env) + ": " + ec.message() +
+                     ".",
+                 "Close any program that runs from it (AllTalk, a terminal inside it), or "
+                 "delete the folder yourself, then run setup again.");
+        }
+    } else if (facts.env_state == EnvState::Exists) {
+        say("Moving the env there now aside to " + facts.aside);
+        fs::rename(plan.env, process::from_utf8(facts.aside), ec);
+        if (ec) {
+            fail("Setup could not move " + u8(plan.env) + " aside to " + facts.aside + ": " +
+                     ec.message() + ".",
+                 "Close any program that runs from it, or move it yourself, then run setup "
+                 "again.");
+        }
+    }
+    // The mark first: from here until every install step has ended, the env is unfinished.
+    make_dirs(plan.lock_copy.parent_path());
+    write_or_fail(unfinished_marker(plan.env),
+                  "started " + utc_now("%Y-%m-%dT%H:%M:%SZ") + " by pid " +
+                      std::to_string(process::current_pid()) + ", lock " + plan.lock->id + "\n");
+    write_or_fail(plan.lock_copy, plan.lock->text);
+    if (!plan.requirements.empty()) {
+        write_or_fail(plan.requirements, plan.requirements_text);
+        write_or_fail(plan.constraints, plan.constraints_text);
+    }
+    fix::prepare_pip_environment();
+    const std::size_t n = plan.steps.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const SetupStep& step = plan.steps[i];
+        const bool check = step.id.rfind("check-", 0) == 0;
+        if (check && !out.installed) {
+            // Every install step ended: the env is complete as installed.
+            fs::remove(unfinished_marker(plan.env), ec);
+            files::sync_dir(plan.state_dir);
+            out.installed = true;
+        }
+        say("[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " + step.title);
+        const auto s0 = clock::now();
+        std::string why;
+        const std::optional<int> status = process::run_attached(step.argv, {}, why);
+        out.step_seconds.push_back(
+            {step.id, std::chrono::duration<double>(clock::now() - s0).count()});
+        if (!status) {
+            fail("Setup could not start " + step.argv[0] + " for the step \"" + step.title +
+                     "\": " + why + ".",
+                 "The env " + u8(plan.env) + " stays marked unfinished; run setup again.");
+        }
+        if (*status != 0 && check) {
+            out.failed_checks.push_back(step.id.substr(6));
+            continue;
+        }
+        if (*status != 0) {
+            fail("Setup's step \"" + step.title + "\" failed (" + step.argv[0] +
+                     " ended with status " + std::to_string(*status) +
+                     "); its own output above says why (no network, a full disk, a package "
+                     "that has no wheel for this machine).",
+                 "Nothing else was done: the env " + u8(plan.env) +
+                     " stays marked unfinished, so AllTalk will not start from it. Mend the "
+                     "cause, then run `alltalk-launch setup` again, which remakes it.");
+        }
+    }
+    out.ready = out.installed && out.failed_checks.empty();
+    out.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    return out;
+}
+
+}  // namespace alltalk::setup
