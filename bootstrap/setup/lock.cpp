@@ -1,8 +1,10 @@
 #include "setup/lock.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/text.hpp"
+#include "pypa/site_packages.hpp"
 #include "setup/locks_data.hpp"
 
 namespace alltalk::setup {
@@ -65,8 +67,12 @@ bool read_header(LockInfo& lock, std::string_view key, std::string value, std::s
             sp == std::string::npos
                 ? LockPin{value, ""}
                 : LockPin{value.substr(0, sp), std::string(text::trim(value.substr(sp + 2)))});
-    } else if (key == "sdist-only") {
-        lock.sdist_only = text::split_nonempty(value, ' ');
+    } else if (key == "sdist-only" || key == "needs-compiler") {
+        auto& list = key == "sdist-only" ? lock.sdist_only : lock.needs_compiler;
+        list = text::split_nonempty(value, ' ');
+        if (list == std::vector<std::string>{"none"}) {
+            list.clear();
+        }
     } else if (key == "download-bytes" || key == "installed-bytes") {
         const auto n = parse_u64(value);
         if (!n) {
@@ -82,6 +88,32 @@ bool read_header(LockInfo& lock, std::string_view key, std::string value, std::s
 }
 
 }  // namespace
+
+std::string lock_without(const std::string& text, const std::vector<std::string>& names) {
+    std::vector<std::string> keys;
+    for (const auto& n : names) {
+        keys.push_back(normalize_name(n));
+    }
+    std::string out;
+    bool dropping = false;
+    const std::vector<std::string> lines = text::split(text, '\n');
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string_view t = text::trim(lines[i]);
+        if (t.empty() || t[0] == '#') {
+            dropping = false;
+        } else if (t[0] != '-') {  // a requirement; "--hash" lines go with theirs
+            dropping = std::find(keys.begin(), keys.end(),
+                                 normalize_name(t.substr(0, t.find("==")))) != keys.end();
+        }
+        if (!dropping) {
+            out += lines[i];
+            if (i + 1 < lines.size()) {
+                out += '\n';
+            }
+        }
+    }
+    return out;
+}
 
 std::optional<int> parse_cuda_version(std::string_view text) {
     const auto dot = text.find('.');

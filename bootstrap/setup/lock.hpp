@@ -33,7 +33,8 @@ struct LockInfo {
     std::string requirements_sha256;
     std::vector<std::string> local;  // requirement lines naming the checkout's own files
     std::vector<LockPin> pins;
-    std::vector<std::string> sdist_only;  // locked packages with no wheel (pure-Python sdists)
+    std::vector<std::string> sdist_only;      // locked packages with no wheel (pure-Python sdists)
+    std::vector<std::string> needs_compiler;  // locked sdists that need a compiler: left out
     std::uint64_t download_bytes = 0;
     std::uint64_t installed_bytes = 0;
     std::string made;
@@ -45,6 +46,9 @@ struct LockInfo {
 // Reads a lock's text. nullopt with `error` when a header key the launcher needs is missing or
 // malformed, or a requirement line is not `name==version` followed by its hashes.
 std::optional<LockInfo> parse_lock(std::string_view id, std::string_view text, std::string* error);
+
+// The lock's text without the requirements (and their hash lines) of `names` (PEP 503 names).
+std::string lock_without(const std::string& text, const std::vector<std::string>& names);
 
 // "13.0" -> 13000 (the form of cudaDriverGetVersion); nullopt when it is not "M.m".
 std::optional<int> parse_cuda_version(std::string_view text);

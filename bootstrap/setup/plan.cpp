@@ -1,11 +1,13 @@
 #include "setup/plan.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "os/process.hpp"
 #include "pypa/pep508.hpp"
+#include "pypa/site_packages.hpp"
 
 namespace fs = std::filesystem;
 
@@ -186,6 +188,16 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
     p.steps.push_back({"venv",
                        "Make the venv from Python " + f.python.version,
                        {u8(f.python.python), "-m", "venv", u8(f.env)}});
+    // Only wheels: a locked sdist that needs a compiler is left out, with what it is for.
+    p.lock_text = lock_without(lock.text, lock.needs_compiler);
+    if (!lock.needs_compiler.empty()) {
+        p.notes.push_back("Left out, as they publish no wheel and need a C/C++ compiler: " +
+                          text::join(lock.needs_compiler, " ") +
+                          " (AllTalk starts without them; RVC voice conversion needs pyworld). "
+                          "Where a compiler and Python's headers are at hand: " +
+                          text::quote_arg(u8(p.env_python), f.host) + " -m pip install " +
+                          text::join(lock.needs_compiler, " ") + ".");
+    }
     std::vector<std::string> install = installer_head(f, p.env_python);
     if (p.lock_matches) {
         // Exactly the lock: no resolution, every file's hash checked.
@@ -199,21 +211,29 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
                            install});
     } else {
         // The checkout's requirements are not the ones the lock was made from: pip resolves
-        // them, held to the lock's pins and its torch build, and the check below proves them.
+        // them with the lock's pins, torch held to its build, and the check below proves them.
         p.notes.push_back("This checkout's " + f.checkout.requirements_rel +
                           " differs from the one the lock " + lock.id + " was made from (AllTalk " +
-                          lock.alltalk_commit + "): pip resolves it, held to the lock's " +
-                          std::to_string(lock.pins.size()) + " pins and torch " + lock.torch +
-                          ", and the check after the install proves the result.");
+                          lock.alltalk_commit + "): pip resolves it with the lock's " +
+                          std::to_string(lock.pins.size()) + " pins added and torch held to " +
+                          lock.torch + ", and the check after the install proves the result.");
         p.requirements = setup_dir / "requirements.txt";
         p.constraints = setup_dir / "constraints.txt";
         for (const auto& line : f.checkout.requirement_lines) {
+            auto req = pep508::parse_requirement(line);
+            if (req &&
+                std::any_of(lock.needs_compiler.begin(), lock.needs_compiler.end(),
+                            [&](const std::string& n) { return normalize_name(n) == req->key; })) {
+                continue;
+            }
             p.requirements_text += line + "\n";
         }
-        p.constraints_text = "torch==" + lock.torch + "\n";
+        // The pins join the requirements (some add what no requirements file names: pynvml);
+        // torch is held to the lock's build by a constraint.
         for (const auto& pin : lock.pins) {
-            p.constraints_text += pin.requirement + "\n";
+            p.requirements_text += pin.requirement + "\n";
         }
+        p.constraints_text = "torch==" + lock.torch + "\n";
         binary_options(lock, install);
         index_options(lock, install);
         install.insert(install.end(), {"-r", u8(p.requirements), "-c", u8(p.constraints)});

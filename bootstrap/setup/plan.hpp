@@ -65,6 +65,7 @@ struct SetupPlan {
     std::filesystem::path lock_copy;     // <state>/setup/lock.txt (what the env was made from)
     std::filesystem::path requirements;  // <state>/setup/requirements.txt (resolve: pip's input)
     std::filesystem::path constraints;   // <state>/setup/constraints.txt (resolve)
+    std::string lock_text;               // what is installed: the lock less what needs a compiler
     std::string requirements_text, constraints_text;
     std::uint64_t need_bytes = 0;  // disk the install needs (download + installed)
     std::vector<SetupStep> steps;

@@ -191,7 +191,7 @@ SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
     write_or_fail(unfinished_marker(plan.env),
                   "started " + utc_now("%Y-%m-%dT%H:%M:%SZ") + " by pid " +
                       std::to_string(process::current_pid()) + ", lock " + plan.lock->id + "\n");
-    write_or_fail(plan.lock_copy, plan.lock->text);
+    write_or_fail(plan.lock_copy, plan.lock_text);
     if (!plan.requirements.empty()) {
         write_or_fail(plan.requirements, plan.requirements_text);
         write_or_fail(plan.constraints, plan.constraints_text);

@@ -32,13 +32,16 @@ std::string lock_text(const std::string& variant, const std::string& cuda, const
            "# pin: pydantic<2.11  gradio 4.44.1 breaks with pydantic 2.11+\n"
            "# pin: pynvml  finetune.py imports it\n"
            "# sdist-only: docopt langdetect\n"
+           "# needs-compiler: pyworld\n"
            "# download-bytes: 3000000000\n"
            "# installed-bytes: 7000000000\n" +
            extra +
            "six==1.17.0 \\\n"
            "    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274\n"
            "docopt==0.6.2 \\\n"
-           "    --hash=sha256:49b3a825280bd66b3aa83585ef59c4a8c82f2c8a522dbe754a8bc8d08c85c491\n";
+           "    --hash=sha256:49b3a825280bd66b3aa83585ef59c4a8c82f2c8a522dbe754a8bc8d08c85c491\n"
+           "pyworld==0.3.5 \\\n"
+           "    --hash=sha256:00aa\n";
 }
 
 LockInfo lock_of(const std::string& id, const std::string& variant, const std::string& cuda,
@@ -73,7 +76,14 @@ TEST_CASE("setup lock: the header and the pins are read") {
           std::vector<std::string>{"./system/config/fairseq.whl; sys_platform == \"linux\""});
     CHECK(l.sdist_only == std::vector<std::string>{"docopt", "langdetect"});
     CHECK(l.download_bytes == 3000000000ull);
-    CHECK(l.packages == std::vector<std::string>{"six==1.17.0", "docopt==0.6.2"});
+    CHECK(l.needs_compiler == std::vector<std::string>{"pyworld"});
+    CHECK(l.packages == std::vector<std::string>{"six==1.17.0", "docopt==0.6.2", "pyworld==0.3.5"});
+    // What setup installs: the lock less what needs a compiler, hashes and all.
+    const std::string kept = lock_without(l.text, l.needs_compiler);
+    CHECK(kept.find("pyworld==") == std::string::npos);
+    CHECK(kept.find("00aa") == std::string::npos);
+    CHECK(kept.find("docopt==0.6.2 \\\n    --hash=sha256:49b3") != std::string::npos);
+    CHECK(lock_without(l.text, {}) == l.text);
     CHECK_FALSE(lock_of("x", "cpu", "none", "").cuda);
 }
 
@@ -238,8 +248,8 @@ TEST_CASE("setup plan: the lock installed exactly, or the checkout's requirement
     CHECK_FALSE(p.lock_matches);
     REQUIRE(p.steps.size() == 4);
     CHECK(p.steps[1].title == "Resolve and install the checkout's requirements");
-    CHECK(p.constraints_text == "torch==2.15.0\npydantic<2.11\npynvml\n");
-    CHECK(p.requirements_text == "six==1.17.0\n");
+    CHECK(p.constraints_text == "torch==2.15.0\n");
+    CHECK(p.requirements_text == "six==1.17.0\npydantic<2.11\npynvml\n");
     // The lock made from this very file: installed exactly, hashes checked, wheels only.
     lock.requirements_sha256 = f.checkout.requirements_sha256;
     p = make_setup_plan(f);
