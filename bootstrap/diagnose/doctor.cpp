@@ -325,6 +325,19 @@ void finetune_findings(const DoctorFacts& f, std::vector<Finding>& out) {
             }
         }
     }
+    // finetune.py imports pynvml, which no AllTalk requirements file names (issue 28): NVIDIA's
+    // nvidia-ml-py provides the module, and the `pynvml` distribution (which depends on it in its
+    // later releases) did before.
+    if (t.imports_pynvml && !f.scan.find("nvidia-ml-py") && !f.scan.find("pynvml")) {
+        FixAction install;
+        install.install = {"nvidia-ml-py"};
+        out.push_back({"finetune-pynvml-missing", Severity::Error,
+                       "finetune.py imports pynvml (to read the GPU's memory), but no installed "
+                       "distribution provides it (no AllTalk requirements file names it): "
+                       "finetune fails at start with ModuleNotFoundError: No module named "
+                       "'pynvml'.",
+                       std::move(install), python_cmd(f), f.platform});
+    }
     if (t.v2 && t.base_models.empty()) {
         out.push_back({"finetune-no-base-model", Severity::Warning,
                        "No base model for finetuning: finetune.py looks for a folder under "

@@ -82,6 +82,7 @@ struct FinetuneFacts {
     std::optional<std::uint64_t> ram_available;  // bytes (Linux: /proc/meminfo MemAvailable)
     bool v2 = false;                             // models/xtts/<model> is where base models go
     std::vector<std::string> base_models;        // models/xtts/<name> with all six files
+    bool imports_pynvml = false;                 // finetune.py imports pynvml (v2 does)
 };
 
 struct DoctorFacts {

@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/text.hpp"
 #include "diagnose/doctor.hpp"
 #include "gpu/torch_arch.hpp"
 #include "os/process.hpp"
@@ -285,6 +286,13 @@ FinetuneFacts finetune_facts(const fs::path& root) {
     f.v2 = fs::is_directory(root / "system" / "tts_engines", ec);
     if (f.v2) {
         f.base_models = finetune_base_models(root);
+    }
+    // A top-level `import pynvml` / `from pynvml import ...` (AllTalk v2's finetune.py, line 37).
+    for (const auto& line : text::split(files::read_all(root / "finetune.py"), '\n')) {
+        if (line.rfind("import pynvml", 0) == 0 || line.rfind("from pynvml import", 0) == 0) {
+            f.imports_pynvml = true;
+            break;
+        }
     }
     return f;
 }

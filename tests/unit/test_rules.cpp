@@ -512,6 +512,52 @@ TEST_CASE("doctor: a companion's fit to torch comes from its metadata, not its n
     CHECK(has_finding(diagnose(f, builtin_rules()), "torch-release-mismatch"));
 }
 
+TEST_CASE("doctor: the drifts of an AllTalk v2 env installed from its requirements today") {
+    DoctorFacts f = facts_in_env("/r");
+    // What pip installs for AllTalk v2's requirements_standalone.txt in 2026 (issue 28).
+    f.scan = scan_of({dist("coqui-tts", "0.24.3"), dist("transformers", "5.24.0"),
+                      dist("gradio", "4.44.1"), dist("huggingface_hub", "2.4.0"),
+                      dist("pydantic", "2.14.4")});
+    DoctorReport r = diagnose(f, builtin_rules());
+    const Finding* lw = finding(r, "coqui-tts-logitswarper");
+    REQUIRE(lw);
+    CHECK(lw->action.install == std::vector<std::string>{"transformers<4.49"});
+    const Finding* hf = finding(r, "gradio-hfhub1-hffolder");
+    REQUIRE(hf);
+    CHECK(hf->action.install == std::vector<std::string>{"huggingface_hub<1.0"});
+    CHECK(has_finding(r, "gradio4-pydantic211"));
+    // The releases on the other side of each line.
+    f.scan = scan_of({dist("coqui-tts", "0.24.3"), dist("transformers", "4.48.3"),
+                      dist("gradio", "4.44.1"), dist("huggingface_hub", "0.36.2")});
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "coqui-tts-logitswarper"));
+    CHECK_FALSE(has_finding(r, "gradio-hfhub1-hffolder"));
+    f.scan = scan_of({dist("coqui-tts", "0.26.0"), dist("transformers", "4.57.0"),
+                      dist("gradio", "5.20.0"), dist("huggingface_hub", "1.1.0")});
+    r = diagnose(f, builtin_rules());
+    CHECK_FALSE(has_finding(r, "coqui-tts-logitswarper"));
+    CHECK_FALSE(has_finding(r, "gradio-hfhub1-hffolder"));
+}
+
+TEST_CASE("doctor: finetune.py imports pynvml, which no requirements file names") {
+    DoctorFacts f = facts_in_env("/r");
+    f.finetune.checked = true;
+    f.finetune.imports_pynvml = true;
+    f.scan = scan_of({dist("torch", "2.14.1")});
+    const DoctorReport r = diagnose(f, builtin_rules());
+    const Finding* p = finding(r, "finetune-pynvml-missing");
+    REQUIRE(p);
+    CHECK(p->severity == Severity::Error);
+    CHECK(p->action.install == std::vector<std::string>{"nvidia-ml-py"});
+    f.scan = scan_of({dist("torch", "2.14.1"), dist("pynvml", "12.0.0")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "finetune-pynvml-missing"));
+    f.scan = scan_of({dist("nvidia-ml-py", "13.580.65")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "finetune-pynvml-missing"));
+    f.finetune.imports_pynvml = false;  // v1's finetune.py
+    f.scan = scan_of({dist("torch", "2.14.1")});
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "finetune-pynvml-missing"));
+}
+
 TEST_CASE("doctor: a CPU-only torch beside an NVIDIA GPU") {
     DoctorFacts f = facts_in_env("/r");
     GpuProbe probe;
