@@ -21,12 +21,15 @@ import traceback
 
 
 def imports_of(path):
-    """(statement node, its text, module, optional, conditional) for each module-level import."""
+    """(statement node, its text, module, optional, conditional, catches) for each module-level
+    import: `catches` names the exception classes of the `try` statements around it (None for a
+    bare `except`), so that a failure those catch (tts_server.py's `except OSError` around
+    `import sounddevice`) counts as optional too."""
     with open(path, "rb") as f:
         tree = ast.parse(f.read(), filename=path)
     found = []
 
-    def walk(body, optional, conditional):
+    def walk(body, optional, conditional, catches=()):
         for node in body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 if isinstance(node, ast.ImportFrom) and node.level:
@@ -35,19 +38,20 @@ def imports_of(path):
                     module = node.names[0].name
                 else:
                     module = node.module or ""
-                found.append((node, ast.unparse(node), module, optional, conditional))
+                found.append((node, ast.unparse(node), module, optional, conditional, catches))
             elif isinstance(node, ast.If):
                 known = platform_test(node.test)
                 if known is None:
-                    walk(node.body, optional, True)
-                    walk(node.orelse, optional, True)
+                    walk(node.body, optional, True, catches)
+                    walk(node.orelse, optional, True, catches)
                 else:  # `if sys.platform == "win32":` and the like: only the branch that runs
-                    walk(node.body if known else node.orelse, optional, conditional)
+                    walk(node.body if known else node.orelse, optional, conditional, catches)
             elif isinstance(node, ast.Try):
                 caught = any(handles_import_error(h) for h in node.handlers)
-                walk(node.body, optional or caught, conditional)
-                walk(node.orelse, optional, conditional)
-                walk(node.finalbody, optional, conditional)
+                names = tuple(n for h in node.handlers for n in handler_names(h))
+                walk(node.body, optional or caught, conditional, catches + names)
+                walk(node.orelse, optional, conditional, catches)
+                walk(node.finalbody, optional, conditional, catches)
 
     walk(tree.body, False, False)
     return found
@@ -85,16 +89,33 @@ def platform_test(test):
         return None
 
 
-def handles_import_error(handler):
+def handler_names(handler):
+    """The class names an `except` clause names; "BaseException" for a bare one."""
     names = []
     for t in handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]:
         if t is None:
-            return True  # a bare except
-        if isinstance(t, ast.Name):
+            names.append("BaseException")
+        elif isinstance(t, ast.Name):
             names.append(t.id)
         elif isinstance(t, ast.Attribute):
             names.append(t.attr)
-    return bool({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"} & set(names))
+    return names
+
+
+def handles_import_error(handler):
+    names = set(handler_names(handler))
+    return bool({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"} & names)
+
+
+def caught_by(error, names):
+    """Whether one of the built-in exception classes `names` catches `error`."""
+    import builtins
+
+    for name in names:
+        cls = getattr(builtins, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException) and isinstance(error, cls):
+            return True
+    return False
 
 
 def steps(plan):
@@ -111,7 +132,7 @@ def steps(plan):
         except (OSError, SyntaxError, ValueError) as e:
             out.append({"kind": "read", "name": "read " + script, "file": script, "error": e})
             continue
-        for node, text, module, optional, conditional in found:
+        for node, text, module, optional, conditional, catches in found:
             if text in seen:
                 continue
             seen.add(text)
@@ -125,6 +146,7 @@ def steps(plan):
                     "line": node.lineno,
                     "optional": optional,
                     "conditional": conditional,
+                    "catches": catches,
                     "code": compile(code, script, "exec"),
                 }
             )
@@ -192,7 +214,7 @@ def main():
     for i, step in enumerate(todo):
         if i < request.get("start", 0):
             continue
-        fields = {k: v for k, v in step.items() if k not in ("code", "error")}
+        fields = {k: v for k, v in step.items() if k not in ("code", "error", "catches")}
         emit(dict(fields, event="begin", i=i))
         t0 = time.perf_counter()
         result = {"status": "ok"}
@@ -207,6 +229,8 @@ def main():
             if isinstance(e, KeyboardInterrupt):
                 raise
             tp = type(e)
+            if caught_by(e, step.get("catches", ())):
+                fields["optional"] = True  # the script's own `except` catches this failure
             result = {
                 "status": "failed",
                 "type": getattr(tp, "__module__", "") + "." + tp.__qualname__,

@@ -91,6 +91,23 @@ def test_a_healthy_env_passes_with_timings(dashless, web_env):
     assert "[deep-import] `import yaml`" in r.stdout[r.stdout.index("Warnings:"):]
 
 
+def test_a_failure_the_scripts_own_except_catches_is_a_warning(dashless, web_env):
+    # AllTalk v2's tts_server.py: `try: import sounddevice` / `except OSError:` (no PortAudio).
+    # The import raises OSError, which that clause catches: the server starts, with a warning.
+    root = make_root(dashless / "alltalk_tts", script="import json\n")
+    (root / "tts_server.py").write_text(
+        "try:\n    import no_portaudio\nexcept OSError:\n    sd = None\n"
+        "try:\n    import no_portaudio_either\nexcept KeyError:\n    pass\n")
+    (root / "no_portaudio.py").write_text("raise OSError('PortAudio library not found')\n")
+    (root / "no_portaudio_either.py").write_text("raise OSError('PortAudio library not found')\n")
+    r = deep(root, web_env)
+    assert r.returncode == 1, r.stdout + r.stderr  # the second: OSError is no KeyError
+    warnings = r.stdout[r.stdout.index("Warnings:"):]
+    errors = r.stdout[r.stdout.index("Errors:"):r.stdout.index("Warnings:")]
+    assert "`import no_portaudio` (" in warnings and "The script catches this failure" in warnings
+    assert "`import no_portaudio_either`" in errors
+
+
 def test_json_has_a_deep_object(tmp_path, web_env):
     root = make_root(tmp_path / "alltalk_tts", script="import fastapi\nimport nope_not_here\n")
     r = deep(root, web_env, "--json")
