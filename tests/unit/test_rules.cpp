@@ -526,6 +526,15 @@ TEST_CASE("doctor: the drifts of an AllTalk v2 env installed from its requiremen
     REQUIRE(hf);
     CHECK(hf->action.install == std::vector<std::string>{"huggingface_hub<1.0"});
     CHECK(has_finding(r, "gradio4-pydantic211"));
+    f.scan = scan_of({dist("coqui-tts", "0.24.3"), dist("torch", "2.15.0"),
+                      dist("torchaudio", "2.11.1", {"torch>=2.11"})});
+    r = diagnose(f, builtin_rules());
+    REQUIRE(finding(r, "torchaudio29-no-torchcodec"));
+    CHECK(finding(r, "torchaudio29-no-torchcodec")->action.install ==
+          std::vector<std::string>{"torchcodec"});
+    CHECK_FALSE(has_finding(r, "coqui-tts-no-torchcodec"));  // that one is for 0.27.4 and later
+    f.scan.dists.push_back(dist("torchcodec", "0.11.0"));
+    CHECK_FALSE(has_finding(diagnose(f, builtin_rules()), "torchaudio29-no-torchcodec"));
     // The releases on the other side of each line.
     f.scan = scan_of({dist("coqui-tts", "0.24.3"), dist("transformers", "4.48.3"),
                       dist("gradio", "4.44.1"), dist("huggingface_hub", "0.36.2")});
