@@ -1,0 +1,94 @@
+"""`alltalk-launch setup` on a real AllTalk v2 checkout with the shipped lock (gigabytes of torch
+and CUDA wheels from PyPI), then the real server answering /api/ready and the real finetune UI,
+both through the launcher, with no hand pins.
+
+The checkout is not fetched here (the tests reach PyPI only, and AllTalk's code is not this
+project's to commit): it is $ALLTALK_V2_CHECKOUT, else ../shared/alltalk/alltalkbeta beside the
+checkout of this project; without one the test is skipped and says so. It is copied to a folder
+whose name has no '-' (setup refuses those, as AllTalk does). The finetune UI needs a base model
+folder with its six files; empty ones pass finetune.py's check (downloading the real model needs
+the Hugging Face hub, out of reach here).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_PYTHON, LAUNCHER, clean_env
+from fix_envs import uv
+
+HERE = Path(__file__).resolve().parent
+CANDIDATES = [os.environ.get("ALLTALK_V2_CHECKOUT", ""),
+              str(HERE.parents[2] / "shared" / "alltalk" / "alltalkbeta")]
+CHECKOUT = next((Path(c) for c in CANDIDATES if c and (Path(c) / "script.py").is_file()), None)
+
+pytestmark = pytest.mark.skipif(
+    CHECKOUT is None,
+    reason="no AllTalk v2 checkout: set ALLTALK_V2_CHECKOUT (or put one at "
+           "../shared/alltalk/alltalkbeta) to run setup on the real AllTalk")
+
+
+def wait_http(url, proc, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status, r.read().decode(errors="replace")
+        except OSError:
+            time.sleep(0.5)
+    return None, ""
+
+
+def port_free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def run_app(root, command, url, seconds=240, args=()):
+    proc = subprocess.Popen([str(LAUNCHER), "--root", str(root), command, *args],
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        return wait_http(url, proc, seconds), proc
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+
+
+def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
+    assert port_free(7851) and port_free(7052), "AllTalk's ports are taken"
+    base = Path(tempfile.mkdtemp(prefix="alltalk_real_"))
+    try:
+        root = base / "alltalk_tts"
+        shutil.copytree(CHECKOUT, root, ignore=shutil.ignore_patterns(".git", "alltalk_environment"))
+        env = clean_env(ALLTALK_PYTHON_SEARCH=str(BASE_PYTHON),
+                        PATH=str(Path(uv()).parent) + os.pathsep + os.environ["PATH"])
+        r = subprocess.run([str(LAUNCHER), "--root", str(root), "setup", "--yes",
+                            "--installer", "uv"], env=env, capture_output=True, text=True,
+                           timeout=1800)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out[-6000:]
+        assert "is ready" in out and "alltalk-v2-linux_x86_64-cu130" in out
+
+        (status, body), proc = run_app(root, "server", "http://127.0.0.1:7851/api/ready",
+                                       args=("--", "--tts_model", "none"))
+        assert (status, body) == (200, "Ready"), proc.stdout.read()[-4000:]
+
+        model = root / "models" / "xtts" / "xttsv2_2.0.3"
+        model.mkdir(parents=True)
+        for f in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json",
+                  "dvae.pth"):
+            (model / f).write_text("")
+        (status, _), proc = run_app(root, "finetune", "http://127.0.0.1:7052/")
+        assert status == 200, proc.stdout.read()[-4000:]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
