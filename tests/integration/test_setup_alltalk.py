@@ -1,6 +1,7 @@
-"""`alltalk-launch setup` on a real AllTalk v2 checkout with the shipped lock (gigabytes of torch
-and CUDA wheels from PyPI), then the real server answering /api/ready and the real finetune UI,
-both through the launcher, with no hand pins.
+"""The real AllTalk v2: `alltalk-launch setup` on a checkout with the shipped lock (gigabytes of
+torch and CUDA wheels from PyPI), then the real server answering /api/ready and the real finetune
+UI, both through the launcher, with no hand pins; and `fix` on the env that AllTalk's own
+requirements give today, undone exactly.
 
 The checkout is not fetched here (the tests reach PyPI only, and AllTalk's code is not this
 project's to commit): it is $ALLTALK_V2_CHECKOUT, else ../shared/alltalk/alltalkbeta beside the
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE_PYTHON, LAUNCHER, clean_env
-from fix_envs import uv
+from fix_envs import site_hashes, uv
 
 HERE = Path(__file__).resolve().parent
 CANDIDATES = [os.environ.get("ALLTALK_V2_CHECKOUT", ""),
@@ -90,5 +91,61 @@ def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
             (model / f).write_text("")
         (status, _), proc = run_app(root, "finetune", "http://127.0.0.1:7052/")
         assert status == 200, proc.stdout.read()[-4000:]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_fix_mends_the_env_that_alltalk_v2_requirements_give_today():
+    """The env a user gets from AllTalk v2's own requirements file today (uv resolves it as pip
+    would, without pip's backtracking): torch 2.15, torchaudio 2.11.1, transformers 5.x,
+    huggingface_hub 2.x, pydantic 2.14, no pynvml. `fix --yes` then `fix --command finetune
+    --yes` make both start; two `fix --undo` give every file of the drifted env back."""
+    assert port_free(7851) and port_free(7052), "AllTalk's ports are taken"
+    base = Path(tempfile.mkdtemp(prefix="alltalk_drift_"))
+    try:
+        root = base / "alltalk_tts"
+        shutil.copytree(CHECKOUT, root, ignore=shutil.ignore_patterns(".git", "alltalk_environment"))
+        env_dir = root / "alltalk_environment" / "env"
+        subprocess.run([str(BASE_PYTHON), "-m", "venv", str(env_dir)], check=True)
+        reqs = base / "requirements.txt"
+        reqs.write_text("".join(
+            line + "\n" for line in
+            (root / "system/requirements/requirements_standalone.txt").read_text().splitlines()
+            if line.strip() and not line.startswith((".", "#"))))
+        subprocess.run([uv(), "pip", "install", "-q", "--python", str(env_dir / "bin" / "python"),
+                        "-r", str(reqs)], check=True, timeout=1800)
+        before = site_hashes(env_dir)
+
+        def fix(*args):
+            r = subprocess.run([str(LAUNCHER), "--root", str(root), "fix", *args], env=clean_env(),
+                               capture_output=True, text=True, timeout=1200)
+            assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
+            return r.stdout
+
+        out = fix("--yes")
+        for rule in ("gradio4-pydantic211", "coqui-tts-logitswarper", "gradio-hfhub1-hffolder"):
+            assert rule in out
+        assert "torchaudio==2.15" not in out
+        assert "finetune-pynvml-missing" in fix("--command", "finetune", "--yes")
+
+        (status, body), proc = run_app(root, "server", "http://127.0.0.1:7851/api/ready",
+                                       args=("--", "--tts_model", "none"))
+        assert (status, body) == (200, "Ready"), proc.stdout.read()[-4000:]
+        model = root / "models" / "xtts" / "xttsv2_2.0.3"
+        model.mkdir(parents=True)
+        for f in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json",
+                  "dvae.pth"):
+            (model / f).write_text("")
+        (status, _), proc = run_app(root, "finetune", "http://127.0.0.1:7052/")
+        assert status == 200, proc.stdout.read()[-4000:]
+
+        fix("--undo")
+        fix("--undo")
+        after = site_hashes(env_dir)
+        assert [p for p in before if before[p] != after.get(p)] == []
+        # What running AllTalk wrote meanwhile (bytecode and numba caches, gradio's launch
+        # counter) is the app's, not the fix's: nothing else is new.
+        new = [p for p in after if p not in before]
+        assert [p for p in new if "__pycache__" not in p and not p.endswith("launches.json")] == []
     finally:
         shutil.rmtree(base, ignore_errors=True)
