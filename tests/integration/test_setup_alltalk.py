@@ -52,17 +52,37 @@ def port_free(port):
 
 
 def run_app(root, command, url, seconds=240, args=()):
-    proc = subprocess.Popen([str(LAUNCHER), "--root", str(root), command, *args],
-                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    try:
-        return wait_http(url, proc, seconds), proc
-    finally:
-        os.killpg(proc.pid, 15)
+    """Starts `command` through the launcher, waits for `url`, stops it: (status, body), and the
+    app's output (in a file, so that a full pipe never stalls the app)."""
+    log = root.parent / f"{command}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(LAUNCHER), "--root", str(root), command, *args],
+                                env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            answer = wait_http(url, proc, seconds)
+        finally:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+    return answer, log.read_text()[-4000:]
+
+
+def assert_server_and_finetune_start(root):
+    """The real server answers /api/ready, and the real finetune UI comes up (with a base model
+    folder of empty files, which finetune.py's check accepts)."""
+    (status, body), output = run_app(root, "server", "http://127.0.0.1:7851/api/ready",
+                                     args=("--", "--tts_model", "none"))
+    assert (status, body) == (200, "Ready"), output
+    model = root / "models" / "xtts" / "xttsv2_2.0.3"
+    model.mkdir(parents=True)
+    for f in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json",
+              "dvae.pth"):
+        (model / f).write_text("")
+    (status, _), output = run_app(root, "finetune", "http://127.0.0.1:7052/")
+    assert status == 200, output
 
 
 def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
@@ -80,17 +100,7 @@ def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
         assert r.returncode == 0, out[-6000:]
         assert "is ready" in out and "alltalk-v2-linux_x86_64-cu130" in out
 
-        (status, body), proc = run_app(root, "server", "http://127.0.0.1:7851/api/ready",
-                                       args=("--", "--tts_model", "none"))
-        assert (status, body) == (200, "Ready"), proc.stdout.read()[-4000:]
-
-        model = root / "models" / "xtts" / "xttsv2_2.0.3"
-        model.mkdir(parents=True)
-        for f in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json",
-                  "dvae.pth"):
-            (model / f).write_text("")
-        (status, _), proc = run_app(root, "finetune", "http://127.0.0.1:7052/")
-        assert status == 200, proc.stdout.read()[-4000:]
+        assert_server_and_finetune_start(root)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -128,16 +138,7 @@ def test_fix_mends_the_env_that_alltalk_v2_requirements_give_today():
         assert "torchaudio==2.15" not in out
         assert "finetune-pynvml-missing" in fix("--command", "finetune", "--yes")
 
-        (status, body), proc = run_app(root, "server", "http://127.0.0.1:7851/api/ready",
-                                       args=("--", "--tts_model", "none"))
-        assert (status, body) == (200, "Ready"), proc.stdout.read()[-4000:]
-        model = root / "models" / "xtts" / "xttsv2_2.0.3"
-        model.mkdir(parents=True)
-        for f in ("config.json", "model.pth", "mel_stats.pth", "speakers_xtts.pth", "vocab.json",
-                  "dvae.pth"):
-            (model / f).write_text("")
-        (status, _), proc = run_app(root, "finetune", "http://127.0.0.1:7052/")
-        assert status == 200, proc.stdout.read()[-4000:]
+        assert_server_and_finetune_start(root)
 
         fix("--undo")
         fix("--undo")
