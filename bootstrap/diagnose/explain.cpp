@@ -29,6 +29,9 @@ std::string versions_involved(const Rule& r, const InstalledFacts& facts) {
             continue;
         }
         std::string v;
+        if (judge(c, facts) == Judgement::Unknown) {
+            continue;  // pasted text that does not say
+        }
         if (req->key == "python") {
             v = "Python " + facts.python_version;
         } else {
@@ -92,6 +95,11 @@ constexpr WindowsException kWindowsExceptions[] = {
     {0xC000008Eu, SIGFPE, "float divide by zero", "arithmetic error in native code"},
     {0xC0000091u, SIGFPE, "float overflow", "arithmetic error in native code"},
     {0xC0000090u, SIGFPE, "invalid float operation", "arithmetic error in native code"},
+    // abort() and std::terminate in the MSVC runtime end in __fastfail: the Windows form of
+    // SIGABRT (a library gave up, as cuDNN and ctranslate2 do after a DLL failed to load).
+    {0xC0000409u, SIGABRT, "fast fail",
+     "native code stopped the process on purpose (abort, __fastfail): a library gave up, often "
+     "after failing to load a DLL"},
 };
 
 const WindowsException* windows_exception(std::uint32_t code) noexcept {
@@ -187,8 +195,12 @@ std::string signal_description(int sig) {
     }
 }
 
-const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const InstalledFacts& facts) {
+const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const InstalledFacts& facts,
+                          std::vector<std::string>* assumed) {
     const std::string type = last_part(f.exception_type);
+    const auto in_text = [&](const std::string& p) {
+        return contains(f.message, p) || contains(f.traceback, p);
+    };
     for (const auto& r : rules.rules) {
         if (r.exception_types.empty() && r.patterns.empty() && r.signals.empty()) {
             continue;  // a doctor-only rule
@@ -196,6 +208,10 @@ const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const Inst
         if (is_native_crash(f)) {
             const int sig = f.signal != 0 ? f.signal : signal_of_exception(f.exception_code);
             if (std::find(r.signals.begin(), r.signals.end(), sig) == r.signals.end()) {
+                continue;
+            }
+        } else if (f.line_only) {
+            if (r.patterns.empty() || std::none_of(r.patterns.begin(), r.patterns.end(), in_text)) {
                 continue;
             }
         } else {
@@ -209,19 +225,29 @@ const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const Inst
                 continue;
             }
             if (!r.patterns.empty() &&
-                std::none_of(r.patterns.begin(), r.patterns.end(), [&](const std::string& p) {
-                    return contains(f.message, p) || contains(f.traceback, p);
-                })) {
+                std::none_of(r.patterns.begin(), r.patterns.end(), in_text)) {
                 continue;
             }
         }
-        if (std::any_of(r.unless.begin(), r.unless.end(), [&](const std::string& p) {
-                return contains(f.message, p) || contains(f.traceback, p);
-            })) {
+        if (std::any_of(r.unless.begin(), r.unless.end(), in_text)) {
             continue;
         }
-        if (!all_hold(r.when, facts)) {
+        std::vector<std::string> unknown;
+        bool holds = true;
+        for (const auto& c : r.when) {
+            const Judgement j = judge(c, facts);
+            if (j == Judgement::Unknown) {
+                unknown.push_back(c);
+            } else if (j != Judgement::Holds) {
+                holds = false;
+                break;
+            }
+        }
+        if (!holds || (!unknown.empty() && !assumed)) {
             continue;
+        }
+        if (assumed) {
+            *assumed = std::move(unknown);
         }
         return &r;
     }
@@ -261,27 +287,61 @@ FailureInfo complete_failure(FailureInfo f) {
     return f;
 }
 
+namespace {
+
+Explanation from_rule(const Rule& r, const FailureInfo& f, const InstalledFacts& facts,
+                      const std::string& python, std::vector<std::string> assumed) {
+    Explanation e;
+    e.key = e.id = r.id;
+    // {global} first: expand() would take it for a distribution's name.
+    std::string message = r.message;
+    FixAction action = r.action;
+    const std::string global = unsupported_global(f.message);
+    for (std::string* text : {&message, &action.note}) {
+        for (std::size_t at = text->find("{global}"); at != std::string::npos;
+             at = text->find("{global}")) {
+            text->replace(at, 8, global.empty() ? "<the class torch names>" : global);
+        }
+    }
+    e.message = expand(message, facts, python);
+    e.action = expand_action(action, facts, python);
+    e.fix = render_fix(e.action, python, facts.platform);
+    e.involved = versions_involved(r, facts);
+    for (const auto& c : assumed) {
+        std::string words = condition_in_words(c);
+        if (!words.empty()) {
+            e.assumed.push_back(std::move(words));
+        }
+    }
+    if (!e.assumed.empty()) {
+        std::string lead = "If " + e.assumed.front();
+        for (std::size_t i = 1; i < e.assumed.size(); ++i) {
+            lead += (i + 1 == e.assumed.size() ? ", and " : ", ") + e.assumed[i];
+        }
+        e.message = lead + ": " + e.message;
+    }
+    return e;
+}
+
+}  // namespace
+
 std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo& f,
                                          const InstalledFacts& facts, const std::string& python,
                                          const ModulesReader& modules) {
-    if (const Rule* r = match_failure(rules, f, facts)) {
-        Explanation e;
-        e.key = e.id = r->id;
-        // {global} first: expand() would take it for a distribution's name.
-        std::string message = r->message;
-        FixAction action = r->action;
-        const std::string global = unsupported_global(f.message);
-        for (std::string* text : {&message, &action.note}) {
-            for (std::size_t at = text->find("{global}"); at != std::string::npos;
-                 at = text->find("{global}")) {
-                text->replace(at, 8, global.empty() ? "<the class torch names>" : global);
-            }
+    std::vector<std::string> assumed;
+    std::vector<std::string>* assume = facts.partial ? &assumed : nullptr;
+    if (is_native_crash(f) && !f.stderr_tail.empty()) {
+        // What the process printed before it died (cuDNN's and ctranslate2's own reasons) says
+        // more than the signal does.
+        FailureInfo printed;
+        printed.line_only = true;
+        printed.message = printed.traceback = f.stderr_tail;
+        if (const Rule* r = match_failure(rules, printed, facts, assume)) {
+            return from_rule(*r, printed, facts, python, assumed);
         }
-        e.message = expand(message, facts, python);
-        e.action = expand_action(action, facts, python);
-        e.fix = render_fix(e.action, python, facts.platform);
-        e.involved = versions_involved(*r, facts);
-        return e;
+    }
+    if (const Rule* r = match_failure(rules, f, facts, assume)) {
+        return from_rule(*r, f, facts, python, assumed);
     }
     if (!modules || is_native_crash(f)) {
         return std::nullopt;
@@ -294,7 +354,7 @@ std::optional<Explanation> explain_known(const RuleSet& rules, const FailureInfo
     if (!imp) {
         return std::nullopt;
     }
-    return Explanation{imp->key, imp->id, imp->message, "", imp->fix, imp->action};
+    return Explanation{imp->key, imp->id, imp->message, "", imp->fix, imp->action, {}};
 }
 
 std::string format_explanation(const Explanation& e) {

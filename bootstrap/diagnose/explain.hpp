@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "diagnose/import_failure.hpp"
 #include "diagnose/rules.hpp"
@@ -19,14 +20,20 @@ struct FailureInfo {
     std::string traceback;       // the formatted traceback, for patterns and `unless`
     int signal = 0;              // a fatal signal (native crash), else 0
     std::uint32_t exception_code = 0;  // a fatal Windows exception (0xC0000005, ...), else 0
+    // A line of text, not an exception (pasted, or logged without a traceback): rules match on
+    // their patterns alone, whatever their exception types.
+    bool line_only = false;
+    // What the process printed to stderr before a native crash, for the pattern rules.
+    std::string stderr_tail = {};
 };
 
 // A native crash: a fatal signal or a fatal Windows exception.
 bool is_native_crash(const FailureInfo& failure);
 
-// The rule that matches, if any.
+// The rule that matches, if any. With partial facts (pasted text), a condition that cannot be
+// judged does not stop a match; it is added to `assumed` (may be nullptr with complete facts).
 const Rule* match_failure(const RuleSet& rules, const FailureInfo& failure,
-                          const InstalledFacts& facts);
+                          const InstalledFacts& facts, std::vector<std::string>* assumed = nullptr);
 
 // A failure that arrives as text only (a traceback logged as a message, as starlette hands uvicorn
 // a lifespan failure): exception_type and message taken from the last exception line of the
@@ -41,6 +48,9 @@ struct Explanation {
     std::string involved;  // the installed versions the rule talks about; may be empty
     std::string fix;       // may be empty; render_fix(action) where there is an action
     FixAction action;      // the fix as data, expanded for this env
+    // Pasted text without an env: the rule's conditions that could not be judged, in words
+    // ("transformers is 4.52 or newer"); the message then begins "If ...: ".
+    std::vector<std::string> assumed;
 };
 
 // The installed files, read only when a failed import is to be explained.

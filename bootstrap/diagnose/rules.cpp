@@ -281,7 +281,7 @@ const RuleSet& builtin_rules() {
     return set;
 }
 
-std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts) {
+Judgement judge(std::string_view condition, const InstalledFacts& facts) {
     bool negate = false;
     std::string_view text = condition;
     while (!text.empty() && text.front() == ' ') {
@@ -291,45 +291,110 @@ std::optional<bool> condition_holds(std::string_view condition, const InstalledF
         negate = true;
         text.remove_prefix(1);
     }
+    const auto result = [&](bool holds) {
+        return holds != negate ? Judgement::Holds : Judgement::Fails;
+    };
     if (!text.empty() && text.front() == '$') {  // environment variables: one of them set
         bool any = false;
         for (const auto& name : text::split(std::string(text.substr(1)), '|')) {
             if (name.empty()) {
-                return std::nullopt;
+                return Judgement::Malformed;
             }
             if (facts.env_vars) {
                 auto v = lookup(*facts.env_vars, name);
                 any |= v && !v->empty();
             }
         }
-        return negate ? !any : any;
+        if (facts.partial && !facts.env_vars) {
+            return Judgement::Unknown;
+        }
+        return result(any);
     }
     auto req = pep508::parse_requirement(text);
     if (!req) {
-        return std::nullopt;
+        return Judgement::Malformed;
     }
     if (!req->marker.empty()) {
         auto m = req->marker.evaluate(facts.markers, "");
-        if (!m) {
-            return false;  // a platform we cannot tell: the rule does not apply
+        if (!m) {  // a platform we cannot tell: the rule does not apply
+            return facts.partial && facts.markers.empty() ? Judgement::Unknown : Judgement::Fails;
         }
         if (!*m) {
-            return false;
+            return Judgement::Fails;
         }
     }
     std::optional<pep440::Version> version;
     if (req->key == "python") {
+        if (facts.partial && facts.python_version.empty()) {
+            return Judgement::Unknown;
+        }
         version = pep440::parse(facts.python_version);
     } else if (const Distribution* d = facts.scan ? facts.scan->find(req->key) : nullptr) {
         version = d->version;
         if (!version) {
-            return false;  // an unparsable version: no rule can tell
+            return Judgement::Fails;  // an unparsable version: no rule can tell
+        }
+    } else if (facts.partial) {
+        return Judgement::Unknown;
+    }
+    // "!name": not installed; "!name<spec>": not installed in such a version
+    return result(version.has_value() && req->specifier.contains(*version));
+}
+
+std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts) {
+    switch (judge(condition, facts)) {
+        case Judgement::Holds:
+            return true;
+        case Judgement::Malformed:
+            return std::nullopt;
+        default:
+            return false;
+    }
+}
+
+std::string condition_in_words(std::string_view condition) {
+    std::string_view text = text::trim(condition);
+    bool negate = false;
+    if (!text.empty() && text.front() == '!') {
+        negate = true;
+        text.remove_prefix(1);
+    }
+    if (!text.empty() && text.front() == '$') {
+        const std::string names = text::join(text::split(text.substr(1), '|'), " or ");
+        return negate ? "none of " + names + " is set" : names + " is set";
+    }
+    auto req = pep508::parse_requirement(text);
+    if (!req) {
+        return std::string(condition);
+    }
+    std::string spec = std::string(text.substr(req->name.size()));
+    spec = std::string(text::trim(spec.substr(0, spec.find(';'))));
+    const std::string name = req->key == "python" ? "Python" : req->name;
+    if (spec.empty()) {
+        return negate ? name + " is not installed" : "";
+    }
+    std::vector<std::string> parts;
+    for (auto part : text::split(spec, ',')) {
+        part = std::string(text::trim(part));
+        auto take = [&](std::string_view op, std::string_view words) {
+            if (part.starts_with(op)) {
+                parts.push_back(std::string(words) +
+                                std::string(text::trim(part.substr(op.size()))));
+                return true;
+            }
+            return false;
+        };
+        if (!(take(">=", "at least ") || take("<=", "at most ") || take("==", "") ||
+              take("!=", "not ") || take("~=", "compatible with ") || take(">", "newer than ") ||
+              take("<", "older than "))) {
+            parts.push_back(part);
         }
     }
-    if (negate) {  // "!name": not installed; "!name<spec>": not installed in such a version
-        return !(version.has_value() && req->specifier.contains(*version));
+    std::string words;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        words += (i == 0 ? "" : " and ") + parts[i];
     }
-    return version.has_value() && req->specifier.contains(*version);
+    return negate ? name + " is not installed in a version " + words : name + " is " + words;
 }
 
 std::vector<std::string> condition_variables(const RuleSet& rules) {
@@ -374,9 +439,31 @@ std::string expand(std::string_view text, const InstalledFacts& facts, std::stri
                     out += text::quote_arg(name.substr(4), facts.platform);
                 } else if (name == "python_version") {
                     out += facts.python_version;
+                } else if (const Distribution* d = facts.scan ? facts.scan->find(name) : nullptr) {
+                    out += d->version_text;
+                } else if (facts.partial) {
+                    // Not known (pasted text): "pillow=={pillow}" -> "pillow", "torch {torch}
+                    // has" -> "torch has", "TTS {tts}'s" -> "TTS's".
+                    while (!out.empty() &&
+                           std::string_view("=<>!~").find(out.back()) != std::string_view::npos) {
+                        out.pop_back();
+                    }
+                    const char next = close + 1 < text.size() ? text[close + 1] : '\0';
+                    if (!out.empty() && out.back() == ' ' &&
+                        (next == ' ' || next == '\'' || next == ',' || next == ')' || next == '.' ||
+                         next == ':' || next == '\0')) {
+                        out.pop_back();
+                    }
+                    if (!out.empty() && out.back() == '(' && next == ')') {
+                        out.pop_back();  // "({tts})" -> ""
+                        ++close;
+                        if (!out.empty() && out.back() == ' ' && close + 1 < text.size() &&
+                            text[close + 1] == ' ') {
+                            out.pop_back();
+                        }
+                    }
                 } else {
-                    const Distribution* d = facts.scan ? facts.scan->find(name) : nullptr;
-                    out += d ? d->version_text : std::string("not installed");
+                    out += "not installed";
                 }
                 i = close + 1;
                 continue;

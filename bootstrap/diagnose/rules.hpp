@@ -78,13 +78,26 @@ struct InstalledFacts {
     Platform platform = Platform::Posix;  // the env's: how fix commands are quoted
     // The app's environment variables, for "$A|B" conditions (nullptr: none is set).
     const EnvMap* env_vars = nullptr;
+    // Facts read from pasted text rather than from an env: a distribution `scan` lacks, an empty
+    // python_version, empty markers and "$A|B" are not known (judge() says Unknown), not absent.
+    bool partial = false;
 };
 
 // The environment variables that "$A|B" conditions of `rules` name.
 std::vector<std::string> condition_variables(const RuleSet& rules);
 
-// nullopt when the condition text is malformed.
+enum class Judgement { Holds, Fails, Unknown, Malformed };
+
+// One condition against the facts; Unknown only where facts.partial.
+Judgement judge(std::string_view condition, const InstalledFacts& facts);
+
+// nullopt when the condition text is malformed; an Unknown condition does not hold.
 std::optional<bool> condition_holds(std::string_view condition, const InstalledFacts& facts);
+
+// A condition in words, for an explanation that assumes it: "transformers>=4.52" -> "transformers
+// is 4.52 or newer", "!torchcodec" -> "torchcodec is not installed". Empty for one that says only
+// that a distribution is installed (a pasted failure from it says as much).
+std::string condition_in_words(std::string_view condition);
 bool all_hold(const std::vector<std::string>& conditions, const InstalledFacts& facts);
 
 // Replaces {python} (quoted env python) and {name} (installed version of `name`, or "not
