@@ -274,13 +274,25 @@ Parsed parse(const std::vector<std::string>& args) {
                         "a new one");
         setup->add_flag("--json", su.json, "Print the plan and the outcome as one JSON object");
     };
+    auto* explain = app.add_subcommand(
+        "explain",
+        "Explain the failures in a pasted console log, traceback, AllTalk log or pip output "
+        "(FILE, or - for standard input), each with its fix; run in an AllTalk folder it judges "
+        "with that env's installed versions, else with what the text itself says. Exit status 0: "
+        "explained at least one, 1: recognised nothing, 2: could not read the input");
+    ExplainOptions ex;
     if (!launch) {
+        explain->add_option("file", ex.file, "The text to read (default: - , standard input)")
+            ->type_name("FILE|-");
+        explain->add_flag("--no-env", ex.no_env,
+                          "Do not look for AllTalk's env: judge by what the text says only");
+        explain->add_flag("--json", ex.json, "Print the explanations as JSON");
         add_setup_options();
         add_doctor_options();
         add_fix_options();
         add_overlay_commands();
     }
-    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay, setup}) {
+    for (auto* sub : {server, finetune, run, python, doctor, fix, overlay, setup, explain}) {
         sub->fallthrough();
     }
 
@@ -402,6 +414,10 @@ Parsed parse(const std::vector<std::string>& args) {
             return {std::nullopt, kLaunchFailureStatus};
         }
         opts.fix = fx;
+        return {opts, 0};
+    }
+    if (explain->parsed()) {
+        opts.explain = ex;
         return {opts, 0};
     }
     if (setup->parsed()) {

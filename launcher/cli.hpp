@@ -56,6 +56,13 @@ struct SetupCliOptions {
     bool yes = false, force = false, json = false;
 };
 
+// `alltalk-launch explain [FILE|-]` (launcher/explain_cmd.hpp).
+struct ExplainOptions {
+    std::string file = "-";  // FILE, or "-" for standard input
+    bool no_env = false;     // --no-env: judge by what the text says only
+    bool json = false;
+};
+
 struct Options {
     std::optional<std::filesystem::path> root;
     std::optional<std::filesystem::path> env;
@@ -67,6 +74,7 @@ struct Options {
     std::optional<FixOptions> fix;          // `fix` instead of a launch
     std::optional<OverlayOptions> overlay;  // `overlay` instead of a launch
     std::optional<SetupCliOptions> setup;   // `setup` instead of a launch
+    std::optional<ExplainOptions> explain;  // `explain` instead of a launch
     // --deep-probe DIR (hidden): the launch of `doctor --deep`'s child, which runs the probe in
     // DIR instead of the command's script (launcher/deep_check.hpp).
     std::optional<std::filesystem::path> deep_probe;

@@ -20,6 +20,7 @@
 #include "console.hpp"
 #include "cudnn/codec.hpp"
 #include "doctor_cmd.hpp"
+#include "explain_cmd.hpp"
 #include "fix/lock.hpp"
 #include "fix_cmd.hpp"
 #include "gpu/check.hpp"
@@ -367,6 +368,10 @@ int run_launch(const Invocation& inv) {
     if (opts.overlay) {
         drop_handover();
         return run_overlay(opts);
+    }
+    if (opts.explain) {
+        drop_handover();
+        return run_explain_command(opts);
     }
     if (opts.setup) {
         drop_handover();
