@@ -14,7 +14,7 @@ looked_at = []  # (id(exception), id(traceback)) of exceptions noted; ids only, 
 busy = []  # set while a note is being made (the note itself may be logged by the app)
 
 
-def note(value, tb, text, logged):
+def note(value, tb, text, logged, line=False):
     """Explains one failure; `value` is the exception (None for a traceback seen as text)."""
     if busy:
         return
@@ -31,7 +31,7 @@ def note(value, tb, text, logged):
             name = getattr(tp, "__module__", "") + "." + getattr(tp, "__qualname__", "")
             result = explain(name, str(value), text, logged)
         else:
-            result = explain("", "", text, logged)
+            result = explain("", "", text, logged, line)
         if not result:
             return
         key, message = result
@@ -64,8 +64,9 @@ def patch_logging(logging):
             text = record.getMessage()
         except Exception:
             return
-        if "Traceback (most recent call last):" in text:
-            note(None, None, text, True)
+        # A traceback logged as text, or a line that says what failed without one
+        # (logging.error(f"Error loading embedding model: {e}")): the rules' patterns decide.
+        note(None, None, text, True, "Traceback (most recent call last):" not in text)
 
     callHandlers.__wrapped__ = original
     logging.Logger.callHandlers = callHandlers

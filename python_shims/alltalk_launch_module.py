@@ -24,11 +24,12 @@ del _make, _plan_items
 _explain_address = int(_explain_address)  # noqa: F821 (set by the runner)
 
 
-def _explain(exception_type, message, traceback, logged=False):
+def _explain(exception_type, message, traceback, logged=False, line=False):
     """The launcher's explanation of a failure: (key, text), or None when there is nothing to say.
     `logged`: the app logged it and goes on, so a failure nothing explains gets no pointer. An
     empty `exception_type` means: read it from the traceback text. The key is what "once per
-    process" counts (a rule id); it may be empty."""
+    process" counts (a rule id); it may be empty. `line`: a logged line with no traceback, which
+    rules match on their patterns alone."""
     if not _explain_address:
         return None
     import ctypes  # only after a failure: nothing is imported at start-up
@@ -48,7 +49,8 @@ def _explain(exception_type, message, traceback, logged=False):
     def enc(s):
         return s.encode("utf-8", "replace")
 
-    n = fn(enc(exception_type), enc(message), enc(traceback), 1 if logged else 0, out, len(out))
+    flags = (1 if logged else 0) | (2 if line else 0)
+    n = fn(enc(exception_type), enc(message), enc(traceback), flags, out, len(out))
     if not n:
         return None
     key, _, text = out.value.decode("utf-8", "replace").partition("\n")

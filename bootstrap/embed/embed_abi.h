@@ -17,6 +17,9 @@ extern "C" {
  * "KEY\nTEXT" to `out` (NUL-terminated; KEY, what "once per process" counts, may be empty) and
  * returns its length; 0 = nothing to say. */
 #define ALLTALK_EXPLAIN_LOGGED 1
+/* With LOGGED: a logged line without a traceback (logging.error(f"... {e}")); rules match it on
+ * their patterns alone. */
+#define ALLTALK_EXPLAIN_LINE 2
 typedef size_t (*alltalk_explain_fn)(const char* exception_type, const char* message,
                                      const char* traceback, int flags, char* out, size_t out_size);
 

@@ -68,6 +68,12 @@ HostInfo host_info();
 // This process's id.
 long long current_pid();
 
+// The last `max_bytes` of what this process's stderr holds, when stderr is a regular file (a
+// redirected log, read by opening it anew: the inherited handle is usually write-only); empty for
+// a terminal, a pipe or an unreadable file. For the crash explanation, which matches what the app
+// printed before it died.
+std::string stderr_file_tail(std::size_t max_bytes);
+
 // Runs argv[0] (a full path) with `argv`, sharing this process's stdin, stdout and stderr (its
 // output shows live), in this process's environment with `changes` applied, and waits for its
 // end: its exit status (POSIX: -N when killed by signal N); nullopt with `why` when it cannot

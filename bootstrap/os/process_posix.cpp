@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -366,6 +367,35 @@ void Child::kill() {
 
 Child::~Child() {
     kill();
+}
+
+std::string stderr_file_tail(std::size_t max_bytes) {
+    struct stat st {};
+    if (fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        return {};
+    }
+    // /proc/self/fd/2 opens the same file for reading; the inherited descriptor is often O_WRONLY.
+    const int fd = open("/proc/self/fd/2", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return {};
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    const std::size_t n = std::min(size, max_bytes);
+    std::string out(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+        const ssize_t r = pread(fd, out.data() + got, n - got, static_cast<off_t>(size - n + got));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(r);
+    }
+    close(fd);
+    out.resize(got);
+    return out;
 }
 
 }  // namespace alltalk::process

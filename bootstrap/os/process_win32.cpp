@@ -402,4 +402,41 @@ Child::~Child() {
     kill();
 }
 
+std::string stderr_file_tail(std::size_t max_bytes) {
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    if (err == nullptr || err == INVALID_HANDLE_VALUE || GetFileType(err) != FILE_TYPE_DISK) {
+        return {};
+    }
+    // The handle cmd.exe gives for `2> file` is write-only: open the same file again to read it.
+    wchar_t path[32768];
+    const DWORD len = GetFinalPathNameByHandleW(err, path, 32768, FILE_NAME_NORMALIZED);
+    if (len == 0 || len >= 32768) {
+        return {};
+    }
+    HANDLE h =
+        CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (h == INVALID_HANDLE_VALUE) {
+        return {};
+    }
+    std::string out;
+    LARGE_INTEGER size{};
+    if (GetFileSizeEx(h, &size) && size.QuadPart > 0) {
+        const auto total = static_cast<unsigned long long>(size.QuadPart);
+        const std::size_t n = static_cast<std::size_t>(
+            total < max_bytes ? total : static_cast<unsigned long long>(max_bytes));
+        LARGE_INTEGER at{};
+        at.QuadPart = static_cast<LONGLONG>(total - n);
+        DWORD got = 0;
+        out.resize(n);
+        if (!SetFilePointerEx(h, at, nullptr, FILE_BEGIN) ||
+            !ReadFile(h, out.data(), static_cast<DWORD>(n), &got, nullptr)) {
+            got = 0;
+        }
+        out.resize(got);
+    }
+    CloseHandle(h);
+    return out;
+}
+
 }  // namespace alltalk::process

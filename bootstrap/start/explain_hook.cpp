@@ -11,6 +11,8 @@
 #include "base/text.hpp"
 #include "diagnose/doctor.hpp"
 #include "diagnose/explain.hpp"
+#include "diagnose/explain_text.hpp"
+#include "os/process.hpp"
 
 namespace alltalk {
 
@@ -32,6 +34,16 @@ EnvMap condition_environment() {
 // The key ("" when nothing is known) and the text to print ("" when nothing is to be said).
 std::pair<std::string, std::string> explain_for(const LaunchPlan& plan, const FailureInfo& failure,
                                                 bool logged) {
+    if (failure.line_only) {
+        // A logged line: nothing to say unless a rule's pattern is in it, which is decided
+        // before site-packages is read (every logged error comes here).
+        const auto patterns = failure_patterns(builtin_rules());
+        if (std::none_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+                return failure.message.find(p) != std::string::npos;
+            })) {
+            return {"", ""};
+        }
+    }
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
     const EnvMap env_vars = condition_environment();
     InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform,
@@ -41,8 +53,19 @@ std::pair<std::string, std::string> explain_for(const LaunchPlan& plan, const Fa
         return read_installed_modules(scan, plan.env.site_packages);
     };
     const FailureInfo f = complete_failure(failure);
-    if (auto e = explain_known(builtin_rules(), f, facts, python, modules)) {
-        return {e->key, format_explanation(*e)};
+    if (f.line_only) {
+        if (auto e = explain_known(builtin_rules(), f, facts, python, {})) {
+            return {e->key, format_explanation(*e)};
+        }
+        return {"", ""};
+    }
+    // The chain (__cause__ / __context__) as the traceback text shows it: the cause may be what
+    // a rule knows, the last exception only what the handler of it did next.
+    const std::vector<PastedException> chain = traceback_chain(f.traceback);
+    if (auto c = explain_chain(builtin_rules(), chain, f, facts, python, modules)) {
+        const std::string cause = chain_cause_text(chain, c->index);
+        return {c->explanation.key, (cause.empty() ? "" : "alltalk-launch: " + cause + "\n") +
+                                        format_explanation(c->explanation)};
     }
     return {"", logged ? "" : explain_failure(builtin_rules(), f, facts, python)};
 }
@@ -64,6 +87,10 @@ std::size_t explain_exception_callback(const char* exception_type, const char* m
         f.exception_type = exception_type ? exception_type : "";
         f.message = message ? message : "";
         f.traceback = traceback ? traceback : "";
+        f.line_only = (flags & ALLTALK_EXPLAIN_LINE) != 0;
+        if (f.line_only) {
+            f.message = f.traceback;
+        }
         const auto [key, note] = explain_for(*g_plan, f, (flags & ALLTALK_EXPLAIN_LOGGED) != 0);
         if (note.empty()) {
             return 0;
@@ -82,6 +109,8 @@ std::string explain_crash(const LaunchPlan& plan, const FailureInfo& crash) {
     FailureInfo f;
     f.signal = crash.signal;
     f.exception_code = crash.exception_code;
+    // What the app printed before it died, where stderr is a file that can be read back.
+    f.stderr_tail = process::stderr_file_tail(64 * 1024);
     const SiteScan scan = scan_site_packages(plan.env.site_packages);
     InstalledFacts facts{&scan, plan.env.version.text, marker_env(plan.env), plan.env.platform};
     return explain_failure(builtin_rules(), f, facts,
