@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include "base/error.hpp"
@@ -44,8 +43,14 @@ std::optional<std::string> read_input(const std::string& file, const fs::path& c
                      path.string().c_str());
         return std::nullopt;
     }
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
+    std::string text;
+    const auto size = fs::file_size(path, ec);
+    if (!ec) {
+        text.resize(static_cast<std::size_t>(size));
+        in.read(text.data(), static_cast<std::streamsize>(size));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad() || ec) {
         std::fprintf(stderr, "alltalk-launch: error: could not read %s to the end.\n",
                      path.string().c_str());
         return std::nullopt;

@@ -4,8 +4,8 @@
 // Tolerant of what copying does to a console: "\r\n" and lone "\r", ANSI colours, a prefix before
 // every line (docker compose's "app-1  | ", a logger's "ERROR | root | "), lines that the
 // terminal cut (continued unindented). Linear in the text, so that a 50 MB log reads in well
-// under a second: patterns are found with one Boyer-Moore-Horspool pass each over the whole text
-// (std::boyer_moore_horspool_searcher), not line by line.
+// under a second: every needle (the rules' patterns, the version names, the traceback marker) is
+// found in one pass over the whole text, not line by line.
 #include <cstddef>
 #include <map>
 #include <string>
