@@ -507,6 +507,14 @@ def test_installer_shortcuts_and_uninstaller(win_build, wine, tmp_path):
         assert lnk["cwd"] == wroot
         assert lnk["icon"] == f"{wroot}\\alltalk-launch-icons\\alltalk-{action}.ico"
 
+    # AllTalk Setup: the .cmd that runs `alltalk-launch setup --yes` in a window that stays open.
+    setup_lnk = read_lnk([menu / "AllTalk Setup.lnk"])[str(menu / "AllTalk Setup.lnk")]
+    assert setup_lnk["target"] == f"{wroot}\\alltalk-setup.cmd", setup_lnk
+    assert setup_lnk["cwd"] == wroot
+    assert (root / "alltalk-setup.cmd").is_file()
+    # "Set up AllTalk's environment now" is offered unchecked: a silent install does not run it.
+    assert not (root / "alltalk-launch-icons" / "setup-now").exists()
+
     # The installed launcher finds AllTalk from its own folder, wherever it is started.
     r = wine(root / "alltalk-launch.exe", "--dry-run", "finetune", cwd=tmp_path)
     assert r.returncode == 0, text(r)
@@ -521,3 +529,41 @@ def test_installer_shortcuts_and_uninstaller(win_build, wine, tmp_path):
     after = sorted(p.relative_to(root) for p in root.rglob("*"))
     assert after == before  # exactly what it installed is gone, AllTalk's files are all there
     assert not any(menu.glob("*.lnk"))
+
+
+def test_the_installer_offers_to_set_up_the_env_in_a_window_that_stays_open(win_build):
+    nsi = (win_build / "packages" / "_CPack_Packages" / "win64" / "NSIS" /
+           "project.nsi").read_text(errors="replace")
+    # An option of its own, unchecked by default (/o), described on the components page.
+    assert 'Section /o "Set up AllTalk\'s environment now" setup_now' in nsi
+    # Chosen, its marker makes the installer open AllTalk Setup at the end, once.
+    at = nsi.index("IfFileExists '$INSTDIR\\alltalk-launch-icons\\setup-now' 0 +3")
+    assert nsi[at:].splitlines()[1:3] == [
+        "  Delete '$INSTDIR\\alltalk-launch-icons\\setup-now'",
+        "  ExecShell 'open' '$INSTDIR\\alltalk-setup.cmd'"]
+    cmd = (SOURCE_DIR / "packaging" / "windows" / "alltalk-setup.cmd").read_bytes()
+    assert b"\r\n" in cmd and b"\n" not in cmd.replace(b"\r\n", b"")  # cmd.exe wants CRLF
+    assert b'"%~dp0alltalk-launch.exe" setup --yes %*' in cmd and b"\r\npause\r\n" in cmd
+
+
+def test_alltalk_setup_runs_setup_and_waits_with_its_outcome(win_build, wine, tmp_path):
+    # A fresh AllTalk v2 checkout with the launcher installed beside it, on a machine without a
+    # Python 3.11: setup's one-paragraph error, the status, and the window waits for a key.
+    (installer,) = (win_build / "packages").glob("alltalk-launch-*-win64.exe")
+    root = tmp_path / "alltalk_tts"
+    (root / "system" / "requirements").mkdir(parents=True)
+    (root / "system" / "tts_engines").mkdir()
+    (root / "script.py").write_text("")
+    (root / "finetune.py").write_text("")
+    (root / "system" / "requirements" / "requirements_standalone.txt").write_text("six\n")
+    wroot = wine.winpath(root)
+    r = wine("cmd", "/c", f"{wine.winpath(installer)} /S /D={wroot}", timeout=300)
+    assert r.returncode == 0, text(r)
+    r = wine("cmd", "/c", f"{wroot}\\alltalk-setup.cmd", "--dry-run", cwd=tmp_path, timeout=120)
+    out = text(r)
+    assert r.returncode == 2, out
+    assert "alltalk-launch: error:" in out and "Python 3.11" in out, out
+    assert "python.org" in out
+    assert "alltalk-launch setup ended with status 2: read the message above." in out
+    assert "Press any key" in out or "press any key" in out.lower()
+    assert not (root / "alltalk_environment").exists()  # nothing made
