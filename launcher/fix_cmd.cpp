@@ -22,6 +22,7 @@
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
 #include "fix/predict.hpp"
+#include "fix/run_lock.hpp"
 #include "fix/state_dir.hpp"
 #include "fix_trial.hpp"
 #include "fix_views.hpp"
@@ -428,6 +429,11 @@ int plan_and_apply(const cli::Options& opts) {
     fix::prepare_pip_environment();
     r.facts = gather(opts, r.command);
     const PythonEnv& env = *r.facts.env;
+    if (!opts.dry_run) {
+        // At once, not after minutes of planning (FixLock::acquire says it again, holding the
+        // lock, before pip changes anything).
+        fix::refuse_while_running(env.dir, "fix", process::environment());
+    }
     std::optional<std::string> pip = fix::pip_version(r.facts.scan);
     if (!pip) {
         throw LaunchError(

@@ -22,6 +22,7 @@
 #include "doctor_cmd.hpp"
 #include "explain_cmd.hpp"
 #include "fix/lock.hpp"
+#include "fix/run_lock.hpp"
 #include "fix_cmd.hpp"
 #include "gpu/check.hpp"
 #include "gpu/torch_arch.hpp"
@@ -506,6 +507,10 @@ int run_launch(const Invocation& inv) {
     }
     // Never while a fix changes the env's packages (one failed open when no fix was ever run).
     if (plan.command == Command::Server || plan.command == Command::Finetune) {
+        // The run lock first (held until this process ends, its re-exec included), then the
+        // check for a fix: of a fix and a start at the same moment, one sees the other.
+        static fix::RunLock run_lock =
+            fix::RunLock::acquire(plan.env.dir, to_string(plan.command), process::environment());
         fix::refuse_while_fixing(plan.env, to_string(plan.command));
         setup::refuse_unfinished(plan.env, to_string(plan.command));
     }

@@ -168,7 +168,8 @@ int run_fix_maintenance(const cli::Options& opts) {
             if (!files::is_dir(fix::undo_root(env))) {
                 fix::forget_undo_point(env, id);  // the unknown-id error, creating nothing
             }
-            fix::FixLock lock = fix::FixLock::acquire(env, "fix --forget");
+            fix::FixLock lock =
+                fix::FixLock::acquire(env, "fix --forget", fix::FixLock::Changes::Records);
             fix::forget_undo_point(env, id);
             if (opts.fix->json) {
                 std::puts(json{{"forgot", id}}.dump().c_str());

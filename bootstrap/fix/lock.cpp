@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "fix/run_lock.hpp"
 #include "fix/state_dir.hpp"
 #include "fix/undo_manifest.hpp"
 #include "os/process.hpp"
@@ -56,7 +57,7 @@ LockHolder parse_lock_holder(std::string_view text) {
     return h;
 }
 
-FixLock FixLock::acquire(const PythonEnv& env, std::string what) {
+FixLock FixLock::acquire(const PythonEnv& env, std::string what, Changes changes) {
     const fs::path path = lock_file(env);
     std::error_code ec;
     fs::create_directories(state_dir(env), ec);
@@ -74,6 +75,10 @@ FixLock FixLock::acquire(const PythonEnv& env, std::string what) {
     const LockHolder me{process::current_pid(), std::move(what), utc_text(std::time(nullptr))};
     switch (files::FileLock::try_acquire(path, format_lock_holder(me), lock.lock_, why)) {
         case files::FileLock::Outcome::Acquired:
+            // The fix lock first, then the apps: one that starts now sees this lock and waits.
+            if (changes == Changes::Packages) {
+                refuse_while_running(env.dir, me.what, process::environment());
+            }
             return lock;
         case files::FileLock::Outcome::Busy: {
             const auto text = files::locked_file_content(path);

@@ -24,9 +24,14 @@ LockHolder parse_lock_holder(std::string_view text);
 
 class FixLock {
   public:
+    // What the holder changes: the env's packages (refused while AllTalk runs from the env:
+    // fix/run_lock.hpp), or only alltalk-launch's own records in it (fix --forget).
+    enum class Changes { Packages, Records };
     // Takes the env's fix lock, creating <env>/.alltalk-launch. Throws LaunchError(Stage::Fix):
-    // held by another process (naming its pid and what it does), or the folder not writable.
-    static FixLock acquire(const PythonEnv& env, std::string what);
+    // held by another process (naming its pid and what it does), the folder not writable, or
+    // (Changes::Packages) a server or finetune running from the env (naming its pid).
+    static FixLock acquire(const PythonEnv& env, std::string what,
+                           Changes changes = Changes::Packages);
     void release() { lock_.release(); }
 
   private:

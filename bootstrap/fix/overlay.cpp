@@ -10,6 +10,8 @@
 #include "fix/lock.hpp"
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
+#include "fix/run_lock.hpp"
+#include "fix/run_lock.hpp"
 #include "fix/state_dir.hpp"
 #include "os/durable.hpp"
 #include "os/process.hpp"
@@ -78,6 +80,8 @@ void remove_quietly(const fs::path& p) {
 OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
                          const std::vector<std::string>& requirements, const std::string& source,
                          double timeout_s, const std::function<void(const std::string&)>& say) {
+    // Said before anything else, as FixLock::acquire says it again once it holds the lock.
+    refuse_while_running(env.dir, "overlay sync " + command, process::environment());
     const SiteScan base = scan_site_packages(env.site_packages);
     const std::optional<std::string> pip = pip_version(base);
     const std::string python = process::to_utf8(env.python);

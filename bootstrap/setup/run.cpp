@@ -7,6 +7,7 @@
 #include "base/files.hpp"
 #include "base/text.hpp"
 #include "fix/pip.hpp"
+#include "fix/run_lock.hpp"
 #include "gpu/probe.hpp"
 #include "os/durable.hpp"
 #include "os/process.hpp"
@@ -140,6 +141,10 @@ SetupFacts gather_setup_facts(const fs::path& root, const fs::path& env,
     f.env_state = env_state_of(env);
     if (f.env_state == EnvState::Exists) {
         f.aside = aside_path(env);
+    }
+    if (f.env_state == EnvState::Unfinished || (f.env_state == EnvState::Exists && options.force)) {
+        // --force moves it aside, an unfinished one is removed: never under a running AllTalk.
+        fix::refuse_while_running(env, "setup", env_vars);
     }
     f.platform = host_platform_tag();
     f.locks = std::move(locks);

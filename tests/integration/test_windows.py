@@ -102,6 +102,7 @@ def wine(tmp_path_factory):
                               stdin=subprocess.DEVNULL, timeout=timeout)
 
     call.prefix = Path(env["WINEPREFIX"])
+    call.env = env
     call.winpath = lambda p: subprocess.run(["winepath", "-w", str(p)], env=env, check=True,
                                             capture_output=True, text=True).stdout.strip()
     yield call
@@ -567,3 +568,48 @@ def test_alltalk_setup_runs_setup_and_waits_with_its_outcome(win_build, wine, tm
     assert "alltalk-launch setup ended with status 2: read the message above." in out
     assert "Press any key" in out or "press any key" in out.lower()
     assert not (root / "alltalk_environment").exists()  # nothing made
+
+
+def test_fix_and_overlay_refuse_while_a_server_runs_from_the_env(win_build, wine, tmp_path):
+    # The lock both ways, on Windows, where a loaded .pyd cannot be replaced: a real server (the
+    # env's real CPython) holds its run lock; fix and overlay sync refuse, naming its pid; once
+    # it has ended they get past the lock (to this env's own problem: it has no pip).
+    root = tmp_path / "lock root"
+    windows_alltalk(root)
+    env = root / "alltalk_environment" / "env"
+    shutil.rmtree(env)
+    windows_python.make_conda_env(env)
+    (root / "script.py").write_text("import time\nprint('server up', flush=True)\n"
+                                    "time.sleep(300)\n")
+    (root / "alltalk-launch.toml").write_text('[finetune]\noverlay = ["six==1.16.0"]\n')
+    server = subprocess.Popen(["wine", str(win_build / "alltalk-launch.exe"), "server"],
+                              cwd=root, env=wine.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        seen = b""
+        while b"server up" not in seen and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            seen += line
+        assert b"server up" in seen, seen.decode("utf-8", "replace")
+        fix = wine(win_build / "alltalk-launch.exe", "fix", "--yes", cwd=root)
+        out = text(fix)
+        assert fix.returncode == 2, out
+        assert "Not running fix: AllTalk runs from" in out, out
+        assert re.search(r"\(process \d+ \(server, since \d{4}-", out), out
+        overlay = wine(win_build / "alltalk-launch.exe", "overlay", "sync", "finetune", cwd=root)
+        assert overlay.returncode != 0
+        assert "Not running overlay sync finetune: AllTalk runs from" in text(overlay)
+    finally:
+        server.kill()
+        server.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fix = wine(win_build / "alltalk-launch.exe", "fix", "--yes", cwd=root)
+        if "AllTalk runs from" not in text(fix):
+            break
+        time.sleep(1)
+    assert "AllTalk runs from" not in text(fix)
+    assert "has no pip" in text(fix), text(fix)
