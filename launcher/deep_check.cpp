@@ -173,8 +173,19 @@ DeepCheck run_deep_check(const cli::Options& opts, Command command, int gpus) {
             current->status = timed_out ? StepStatus::TimedOut : StepStatus::Crashed;
             current->seconds = since(last);
             current->exit_status = status.value_or(0);
-            if (!timed_out && current->exit_status < 0) {
-                current->failure.signal = -current->exit_status;
+            if (!timed_out) {
+                // Windows: a fatal exception's code as the exit status (0xC0000005 ...), named
+                // from the table the crash handler uses; POSIX: the signal, as a negative status.
+                const auto code = static_cast<std::uint32_t>(current->exit_status);
+                if (exit_is_windows_exception(current->exit_status)) {
+                    current->failure.exception_code = code;
+                } else if (current->exit_status < 0) {
+                    current->failure.signal = -current->exit_status;
+                }
+                // What the step printed before it died: cuDNN's and ctranslate2's own reasons.
+                const std::string printed = files::read_all(log);
+                current->failure.stderr_tail =
+                    printed.substr(printed.size() > 65536 ? printed.size() - 65536 : 0);
             }
             d.steps.push_back(std::move(*current));
             start = current_index + 1;

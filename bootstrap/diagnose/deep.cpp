@@ -65,7 +65,7 @@ void explain_steps(DeepCheck& check, const RuleSet& rules, const InstalledFacts&
     };
     for (auto& s : check.steps) {
         if (s.status == StepStatus::Failed ||
-            (s.status == StepStatus::Crashed && s.failure.signal != 0)) {
+            (s.status == StepStatus::Crashed && is_native_crash(s.failure))) {
             s.explanation = explain_known(rules, s.failure, facts, python, once);
         }
     }

@@ -658,8 +658,10 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
             out.push_back(explained(
                 {"deep-crash", Severity::Error,
                  what + " ended the process (" +
-                     (s.exit_status < 0 ? signal_description(-s.exit_status)
-                                        : "exit status " + std::to_string(s.exit_status)) +
+                     (s.failure.exception_code != 0
+                          ? exception_description(s.failure.exception_code)
+                      : s.failure.signal != 0 ? signal_description(s.failure.signal)
+                                              : "exit status " + std::to_string(s.exit_status)) +
                      ")." + known,
                  ""}));
         } else {

@@ -127,6 +127,15 @@ int signal_of_exception(std::uint32_t code) noexcept {
     return e ? e->signal : 0;
 }
 
+bool exit_is_windows_exception(int status) {
+#ifdef _WIN32
+    return (static_cast<std::uint32_t>(status) & 0xC0000000u) == 0xC0000000u;
+#else
+    (void)status;
+    return false;
+#endif
+}
+
 std::string exception_description(std::uint32_t code) {
     if (const WindowsException* e = windows_exception(code)) {
         return std::string("a Windows ") + e->name + " (exception " + hex8(code) + ": " + e->what +

@@ -86,6 +86,10 @@ int signal_of_exception(std::uint32_t code) noexcept;
 // "a Windows access violation (exception 0xC0000005: invalid memory access in native code)", ...
 std::string exception_description(std::uint32_t code);
 
+// Whether a child's exit status (as process::Child reports it) is a Windows fatal exception's code
+// (an NTSTATUS error: 0xC0000000 and above), not a status the program chose.
+bool exit_is_windows_exception(int status);
+
 // The argument of `alltalk-launch --explain-signal ARG`: a signal number ("6") or a Windows
 // exception code in hex ("0xC0000005"); nullopt for anything else.
 std::optional<FailureInfo> parse_fatal_failure(std::string_view arg);

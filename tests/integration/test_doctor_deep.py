@@ -218,3 +218,20 @@ def test_plain_doctor_reports_coqui_tts_without_torchaudio(tmp_path, coqui_witho
     found = [f for f in json.loads(r.stdout)["findings"] if f["id"] == "coqui-tts-no-torchaudio"]
     assert found and found[0]["severity"] == "error"
     assert "coqui-tts 0.28.0" in found[0]["message"]
+
+
+def test_a_step_that_aborts_is_named_and_explained_by_what_it_printed(dashless, web_env):
+    # ctranslate2 < 4.5 without cuDNN 8 prints the library it could not load, then aborts.
+    root = make_root(dashless / "alltalk_tts", script="import os\nimport whisper_engine\n")
+    (root / "whisper_engine.py").write_text(
+        "import os\n"
+        "os.write(2, b'Could not load library libcudnn_ops_infer.so.8. Error: "
+        "libcudnn_ops_infer.so.8: cannot open shared object file: No such file or directory\\n')\n"
+        "os.abort()\n")
+    r = deep(root, web_env, "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    findings = {f["id"]: f for f in json.loads(r.stdout)["findings"]}
+    crash = findings["deep-crash"]
+    assert "import whisper_engine" in crash["message"]
+    assert "SIGABRT" in crash["message"], crash
+    assert "cudnn8-missing" in json.dumps(crash), crash

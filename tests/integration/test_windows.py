@@ -613,3 +613,21 @@ def test_fix_and_overlay_refuse_while_a_server_runs_from_the_env(win_build, wine
         time.sleep(1)
     assert "AllTalk runs from" not in text(fix)
     assert "has no pip" in text(fix), text(fix)
+
+
+def test_doctor_deep_names_a_windows_crash_by_its_exception(win_build, wine, real_alltalk):
+    # A start-up import that dies of a stack overflow (0xC00000FD, what endless recursion in
+    # native code gives): doctor --deep names it, not a number.
+    (real_alltalk / "native_crash.py").write_text(NATIVE + "raise_exception(0xC00000FD)\n",
+                                                  encoding="utf-8")
+    (real_alltalk / "script.py").write_text("import os\nimport native_crash\n")
+    try:
+        r = wine(win_build / "alltalk-launch.exe", "doctor", "--deep", "--command", "server",
+                 cwd=real_alltalk, timeout=300)
+    finally:
+        (real_alltalk / "script.py").write_text("print('server')\n")
+        (real_alltalk / "native_crash.py").unlink()
+    out = text(r)
+    assert r.returncode == 1, out
+    assert "CRASHED" in out and "import native_crash" in out, out
+    assert "ended the process (a Windows stack overflow (exception 0xC00000FD" in out, out
