@@ -13,6 +13,8 @@ int finish(int status) {
     return status;
 }
 
+void keep_window_open() {}
+
 bool stdin_is_terminal() {
     return ::isatty(0) == 1;
 }

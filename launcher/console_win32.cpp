@@ -21,10 +21,18 @@ void init() {
     ::SetConsoleOutputCP(CP_UTF8);
 }
 
+namespace {
+bool g_keep_open = false;
+}  // namespace
+
+void keep_window_open() {
+    g_keep_open = true;
+}
+
 int finish(int status) {
     // Ctrl+C or Ctrl+Break ended it (STATUS_CONTROL_C_EXIT, as python.exe exits): the user chose
     // to stop, so the window closes as usual.
-    if (status == 0 || static_cast<DWORD>(status) == 0xC000013AUL) {
+    if ((status == 0 && !g_keep_open) || static_cast<DWORD>(status) == 0xC000013AUL) {
         return status;
     }
     // A console with this process alone in it was created for it (a shortcut, Explorer): it closes
@@ -32,10 +40,17 @@ int finish(int status) {
     DWORD pids[2];
     if (::GetConsoleProcessList(pids, 2) == 1) {
         std::fflush(stdout);
-        std::fprintf(stderr,
-                     "\nalltalk-launch: the run failed (exit status %d). Press Enter to close "
-                     "this window.\n",
-                     status);
+        if (status == 0 || g_keep_open) {
+            std::fprintf(stderr,
+                         "\nalltalk-launch: the report is above (exit status %d). Press Enter to "
+                         "close this window.\n",
+                         status);
+        } else {
+            std::fprintf(stderr,
+                         "\nalltalk-launch: the run failed (exit status %d). Press Enter to "
+                         "close this window.\n",
+                         status);
+        }
         std::fflush(stderr);
         HANDLE in = ::GetStdHandle(STD_INPUT_HANDLE);
         ::FlushConsoleInputBuffer(in);

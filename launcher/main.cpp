@@ -360,6 +360,7 @@ int run_launch(const Invocation& inv) {
     const cli::Options& opts = *parsed.options;
     if (opts.doctor) {
         drop_handover();
+        console::keep_window_open();
         return run_doctor(opts);
     }
     if (opts.fix) {

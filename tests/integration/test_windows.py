@@ -631,3 +631,33 @@ def test_doctor_deep_names_a_windows_crash_by_its_exception(win_build, wine, rea
     assert r.returncode == 1, out
     assert "CRASHED" in out and "import native_crash" in out, out
     assert "ended the process (a Windows stack overflow (exception 0xC00000FD" in out, out
+
+
+IN_NEW_CONSOLE = """\
+import subprocess, sys
+# As a Start-menu shortcut starts it: a console of its own. Its input is not a console here, so
+# the wait for Enter returns at once, after saying so.
+r = subprocess.run(sys.argv[1:], creationflags=subprocess.CREATE_NEW_CONSOLE,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+sys.stdout.write(r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace"))
+print("status", r.returncode)
+"""
+
+
+def test_the_doctors_own_window_stays_open_after_a_report_of_warnings_only(win_build, wine,
+                                                                          real_alltalk):
+    (real_alltalk / "new_console.py").write_text(IN_NEW_CONSOLE)
+    py = real_alltalk / "alltalk_environment" / "env" / "python.exe"
+    exe = win_build / "alltalk-launch.exe"
+    r = wine(py, "new_console.py", exe, "doctor", cwd=real_alltalk, timeout=300)
+    out = text(r)
+    status = int(re.search(r"^status (-?\d+)", out, re.M).group(1))
+    assert status == 0, out  # warnings and notes only: before, such a window closed at once
+    assert "Press Enter to close this window." in out, out
+    assert "the report is above" in out
+    # A run that succeeds in its own window still closes at once; in cmd.exe's window nothing
+    # waits, whatever the status.
+    r = wine(py, "new_console.py", exe, "--version", cwd=real_alltalk)
+    assert "Press Enter" not in text(r), text(r)
+    r = wine(exe, "doctor", cwd=real_alltalk, timeout=300)
+    assert "Press Enter" not in text(r), text(r)
