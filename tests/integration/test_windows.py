@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -410,6 +411,7 @@ finally:
 """
 CTRL_C_CHILD = """
 import time
+import zipfile
 from pathlib import Path
 Path("child-ready").touch()
 try:
@@ -661,3 +663,75 @@ def test_the_doctors_own_window_stays_open_after_a_report_of_warnings_only(win_b
     assert "Press Enter" not in text(r), text(r)
     r = wine(exe, "doctor", cwd=real_alltalk, timeout=300)
     assert "Press Enter" not in text(r), text(r)
+
+
+def win_snapshot(env: Path) -> dict:
+    """Every file and folder of the Windows env's site-packages and Scripts outside __pycache__:
+    path -> sha256 (or "dir")."""
+    import hashlib
+    out = {}
+    for base in (env / "Lib" / "site-packages", env / "Scripts"):
+        for p in sorted(base.rglob("*")):
+            if "__pycache__" in p.parts:
+                continue
+            rel = str(p.relative_to(env))
+            out[rel] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def pip_wheel(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pipwheel")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(d),
+                    "--cache-dir", str(cached_venv.cache_root() / "pip"), "pip==26.3"],
+                   check=True, stdout=sys.stderr)
+    return next(d.glob("pip-*.whl"))
+
+
+def test_fix_and_undo_with_the_windows_envs_own_pip_and_real_wheels(win_build, wine, tmp_path,
+                                                                   pip_wheel):
+    # The conda-layout env of AllTalk's Windows installer, real CPython 3.11 for Windows with its
+    # own pip, and a real conflict: jsonschema 4.23.0 beside attrs 21.4.0 (it needs >= 22.2.0)
+    # and without its other requirements (rpds-py among them: a real win_amd64 wheel).
+    root = tmp_path / "fix root"
+    windows_alltalk(root)
+    env = root / "alltalk_environment" / "env"
+    shutil.rmtree(env)
+    windows_python.make_conda_env(env)
+    with zipfile.ZipFile(pip_wheel) as z:
+        z.extractall(env / "Lib" / "site-packages")
+    py = env / "python.exe"
+    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
+             "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    before = win_snapshot(env)
+    exe = win_build / "alltalk-launch.exe"
+
+    r = wine(exe, "fix", "--yes", cwd=root, timeout=900)
+    out = text(r)
+    assert r.returncode == 0, out
+    assert "pip installed exactly what was predicted" in out, out
+    site = env / "Lib" / "site-packages"
+    assert not (site / "attrs-21.4.0.dist-info").exists()
+    assert list(site.glob("rpds_py-*.dist-info")) and list(site.glob("rpds/*.pyd"))
+    r = wine(exe, "doctor", cwd=root, timeout=300)
+    assert "requirement-" not in text(r), text(r)
+
+    r = wine(exe, "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before  # every file back, byte for byte, and nothing more
+
+    # An overlay for finetune, made by the same pip, beside the env: sync, status, remove.
+    (root / "alltalk-launch.toml").write_text('[finetune]\noverlay = ["six==1.16.0"]\n')
+    r = wine(exe, "overlay", "sync", "finetune", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    overlay = env / ".alltalk-launch" / "overlays" / "finetune"
+    assert list(overlay.rglob("six-1.16.0.dist-info")), text(r)
+    r = wine(exe, "overlay", "status", cwd=root)
+    assert r.returncode == 0 and "current" in text(r), text(r)
+    r = wine(exe, "--dry-run", "finetune", cwd=root)
+    assert "overlay" in text(r), text(r)
+    r = wine(exe, "overlay", "remove", "finetune", cwd=root)
+    assert r.returncode == 0, text(r)
+    assert not overlay.exists()
+    assert win_snapshot(env) == before  # the env's own packages never changed
