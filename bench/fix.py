@@ -22,6 +22,7 @@ in the test cache.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -117,6 +118,20 @@ def undo_point(args, tmp, env_vars):
     print(f"undo point replacing torch + torchaudio: {seconds:.2f} s (goal < 2 s), "
           f"{extra / 1e6:.1f} MB extra disk (goal < 50 MB); {stats['files']} files, "
           f"{stats['linked']} linked, {stats['copied']} copied, {stats['bytes'] / 1e9:.2f} GB saved")
+    # The copy fallback (a drive without hard links: FAT32/exFAT, another volume), on the same
+    # files: what the same point costs when every file is copied.
+    shutil.rmtree(copy / ".alltalk-launch", ignore_errors=True)
+    t0 = time.perf_counter()
+    out = subprocess.run([args.driver, "record", str(copy), "--replace", "torch", "--replace",
+                          "torchaudio", "--copy"], env=env_vars, capture_output=True, text=True)
+    copy_seconds = time.perf_counter() - t0
+    if out.returncode != 0:
+        print(f"undo point (copies): fix_driver failed: {out.stderr.strip()}")
+        return
+    cstats = json.loads(out.stdout)["stats"]
+    print(f"undo point replacing torch + torchaudio, copy fallback: {copy_seconds:.2f} s, "
+          f"{cstats['copied_bytes'] / 1e9:.2f} GB extra disk; {cstats['copied']} files copied "
+          f"({copy_seconds / seconds:.0f}x the hard links' time)")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,60 @@ void save_file(const fs::path& src, const fs::path& dst, bool allow_links, Recor
     stats.copied_bytes += size;
 }
 
+// Whether a hard link of one of the files to save can be made in `into` (the probe is removed).
+bool can_link_into(const PythonEnv& env, const std::vector<std::vector<RecordEntry>>& records,
+                   const fs::path& into) {
+    for (const auto& entries : records) {
+        for (const auto& e : entries) {
+            const fs::path src = in_site(env, e.path);
+            std::error_code ec;
+            if (!fs::is_regular_file(fs::symlink_status(src, ec)) || ec) {
+                continue;
+            }
+            const fs::path probe = into / ".link-probe";
+            fs::create_hard_link(src, probe, ec);
+            std::error_code ignored;
+            fs::remove(probe, ignored);
+            return !ec;
+        }
+    }
+    return true;  // nothing to link
+}
+
+// Copies of every file need their size in free space: checked before the first copy, so that a
+// full drive is said before anything is written (pip's own downloads are pip's to check).
+void require_space_for_copies(const PythonEnv& env,
+                              const std::vector<std::vector<RecordEntry>>& records,
+                              const fs::path& into) {
+    std::uint64_t need = 0;
+    for (const auto& entries : records) {
+        for (const auto& e : entries) {
+            std::error_code ec;
+            const fs::path src = in_site(env, e.path);
+            if (fs::is_regular_file(fs::symlink_status(src, ec)) && !ec) {
+                need += fs::file_size(src, ec);
+            }
+        }
+    }
+    std::error_code ec;
+    const fs::space_info space = fs::space(into, ec);
+    if (ec || space.available >= need) {
+        return;
+    }
+    const auto kb = [](std::uint64_t b) { return std::to_string((b + 1023) >> 10); };
+    throw LaunchError(
+        Stage::Fix,
+        ErrorText{"There is no room for the undo point in " + u8(into) +
+                      ": it copies the files "
+                      "it saves (this drive does not allow hard links between them), which needs " +
+                      kb(need) + " kB, and " + kb(space.available) +
+                      " kB are free. The partial undo point was removed and nothing was changed.",
+                  "",
+                  "Free some space on that drive (or remove old undo points with "
+                  "`alltalk-launch fix --history` and `fix --forget ID`), then run the fix "
+                  "again."});
+}
+
 // Every path inside `folder`, relative to site-packages, folders ending in '/'.
 std::vector<std::string> list_folder(const fs::path& site, const fs::path& folder) {
     std::vector<std::string> out;
@@ -234,6 +288,12 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
         std::set<std::string> folders;
         const fs::path files_root = dir / "files";
         fs::create_directory(files_root, ec);
+        // Links or copies, chosen by trying one link (a FAT32/exFAT drive, another volume, Linux's
+        // protected_hardlinks); copies need the space of every file, checked before the first.
+        bool links = options.allow_links && can_link_into(env, records, files_root);
+        if (!links) {
+            require_space_for_copies(env, records, files_root);
+        }
         for (std::size_t di = 0; di < dists.size(); ++di) {
             const Distribution& d = *dists[di];
             SavedDist sd;
@@ -282,8 +342,7 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
                     ++stats.hashed;
                 }
                 f.saved = "files/" + std::to_string(di) + "/" + std::to_string(k++);
-                save_file(src, dir / process::from_utf8(f.saved), options.allow_links, stats,
-                          f.size);
+                save_file(src, dir / process::from_utf8(f.saved), links, stats, f.size);
                 ++stats.files;
                 stats.bytes += f.size;
                 sd.files.push_back(std::move(f));
