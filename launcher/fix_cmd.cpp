@@ -24,6 +24,7 @@
 #include "fix/predict.hpp"
 #include "fix/run_lock.hpp"
 #include "fix/state_dir.hpp"
+#include "fix/undo.hpp"
 #include "fix_trial.hpp"
 #include "fix_views.hpp"
 #include "os/durable.hpp"
@@ -422,6 +423,39 @@ int apply_overlay(const cli::Options& opts, FixRun& r, Out&& out) {
     return finish(r.after->has_errors() && r.delta->creates_error() ? 1 : 0);
 }
 
+// pip's uninstall stash ("~ttr" for attrs' "attr") that pip could not remove, because another
+// program held a file in it (an antivirus scan, OneDrive, an Explorer preview): removed now if
+// it can be, else named. Left there, every later pip run warns "Ignoring invalid distribution".
+template <typename Out>
+void clear_pip_leftovers(const PythonEnv& env, const std::string& undo_id, const Out& out) {
+    std::vector<std::string> before;
+    try {
+        before = fix::read_undo_point(env, undo_id).top_level_before;
+    } catch (const LaunchError&) {
+        return;
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(env.site_packages, ec), end; !ec && it != end;
+         it.increment(ec)) {
+        const std::string name = process::to_utf8(it->path().filename());
+        if (name.empty() || name[0] != '~' ||
+            std::find(before.begin(), before.end(), name) != before.end()) {
+            continue;
+        }
+        std::error_code rec;
+        fs::remove_all(it->path(), rec);
+        out(rec ? "pip left its temporary folder " + process::to_utf8(it->path()) +
+                      " behind, and it cannot be removed yet (" + rec.message() +
+                      "): another program holds a file in it (an antivirus scan, OneDrive, an "
+                      "Explorer window). Delete it once that program lets go; until then pip "
+                      "warns \"Ignoring invalid distribution " +
+                      name + "\".\n"
+                : "Removed " + process::to_utf8(it->path()) +
+                      ", the temporary folder pip could not remove while another program held a "
+                      "file in it.\n");
+    }
+}
+
 int plan_and_apply(const cli::Options& opts) {
     const cli::FixOptions& fo = *opts.fix;
     FixRun r;
@@ -723,6 +757,7 @@ int plan_and_apply(const cli::Options& opts) {
         out("Not as predicted:\n    " + text::join(r.unpredicted, "\n    ") + "\n");
     }
     if (!r.undo_id.empty()) {
+        clear_pip_leftovers(*r.facts.env, r.undo_id, out);
         out("Undo point " + r.undo_id + ": alltalk-launch fix --undo puts the env back.\n");
     }
     if (fo.json) {

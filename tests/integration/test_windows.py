@@ -735,3 +735,85 @@ def test_fix_and_undo_with_the_windows_envs_own_pip_and_real_wheels(win_build, w
     assert r.returncode == 0, text(r)
     assert not overlay.exists()
     assert win_snapshot(env) == before  # the env's own packages never changed
+
+
+HOLD_OPEN = """\
+import ctypes, sys, time
+from ctypes import wintypes
+k = ctypes.WinDLL("kernel32", use_last_error=True)
+k.CreateFileW.restype = wintypes.HANDLE
+k.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p,
+                          wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+# GENERIC_READ, no share mode at all (as an antivirus scan or a sync tool can hold a file),
+# OPEN_EXISTING.
+h = k.CreateFileW(sys.argv[1], 0x80000000, 0, None, 3, 0, None)
+assert h != wintypes.HANDLE(-1).value, ctypes.get_last_error()
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_file_held_open_by_another_process_is_said_and_undo_restores_exactly(
+        win_build, wine, tmp_path, pip_wheel):
+    root = tmp_path / "held root"
+    windows_alltalk(root)
+    env = root / "alltalk_environment" / "env"
+    shutil.rmtree(env)
+    windows_python.make_conda_env(env)
+    with zipfile.ZipFile(pip_wheel) as z:
+        z.extractall(env / "Lib" / "site-packages")
+    py = env / "python.exe"
+    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
+             "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    before = win_snapshot(env)
+    (tmp_path / "hold.py").write_text(HOLD_OPEN)
+    held = env / "Lib" / "site-packages" / "attr" / "__init__.py"
+    holder = subprocess.Popen(["wine", str(py), str(tmp_path / "hold.py"), wine.winpath(held)],
+                              env=wine.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    try:
+        assert b"holding" in holder.stdout.readline()
+        r = wine(win_build / "alltalk-launch.exe", "fix", "--yes", cwd=root, timeout=900)
+        out = text(r)
+        # Under wine a file held with no share mode can still be renamed (on Windows its folder's
+        # rename fails and pip rolls back), so pip's uninstall goes through and only its stash
+        # folder (~ttr) stays: the fix says so and why, instead of leaving pip's warning alone.
+        assert r.returncode == 0, out
+        assert "pip left its temporary folder" in out and "~ttr" in out, out
+        assert "another program holds a file in it" in out
+    finally:
+        holder.stdin.write(b"\n")
+        holder.stdin.flush()
+        holder.wait(timeout=60)
+    r = wine(win_build / "alltalk-launch.exe", "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before
+
+
+def test_a_read_only_file_in_a_replaced_package_and_undo(win_build, wine, tmp_path, pip_wheel):
+    # attrib +r on a file pip must remove (users' copies from a CD, a zip, a sync tool).
+    root = tmp_path / "ro root"
+    windows_alltalk(root)
+    env = root / "alltalk_environment" / "env"
+    shutil.rmtree(env)
+    windows_python.make_conda_env(env)
+    with zipfile.ZipFile(pip_wheel) as z:
+        z.extractall(env / "Lib" / "site-packages")
+    py = env / "python.exe"
+    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
+             "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    target = env / "Lib" / "site-packages" / "attr" / "__init__.py"
+    r = wine("cmd", "/c", "attrib", "+r", wine.winpath(target), cwd=root)
+    assert r.returncode == 0, text(r)
+    before = win_snapshot(env)
+    r = wine(win_build / "alltalk-launch.exe", "fix", "--yes", cwd=root, timeout=900)
+    out = text(r)
+    assert "internal error" not in out and "terminate" not in out, out
+    # pip clears the read-only attribute of what it removes: the fix goes through.
+    assert r.returncode == 0, out
+    assert not (env / "Lib" / "site-packages" / "attrs-21.4.0.dist-info").exists()
+    r = wine(win_build / "alltalk-launch.exe", "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before
