@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, make_venv, run_launcher
+from conftest import make_venv, run_launcher
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE.parent.parent

@@ -2,12 +2,9 @@
 refuse to change it and name the server's pid; once it has ended, the same fix goes through.
 (The other way, server refusing while a fix runs, is in test_fix.py.) A real server process
 through the launcher, the real pip."""
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest

@@ -688,22 +688,29 @@ def pip_wheel(tmp_path_factory) -> Path:
     return next(d.glob("pip-*.whl"))
 
 
-def test_fix_and_undo_with_the_windows_envs_own_pip_and_real_wheels(win_build, wine, tmp_path,
-                                                                   pip_wheel):
-    # The conda-layout env of AllTalk's Windows installer, real CPython 3.11 for Windows with its
-    # own pip, and a real conflict: jsonschema 4.23.0 beside attrs 21.4.0 (it needs >= 22.2.0)
-    # and without its other requirements (rpds-py among them: a real win_amd64 wheel).
-    root = tmp_path / "fix root"
+def conflicted_env(wine, root: Path, pip_wheel: Path) -> Path:
+    """AllTalk's Windows layout with real CPython 3.11 for Windows, its own pip 26.3 (the wheel
+    unpacked into site-packages), and a real conflict installed by that pip: jsonschema 4.23.0
+    beside attrs 21.4.0 (it needs >= 22.2.0), its other requirements missing."""
     windows_alltalk(root)
     env = root / "alltalk_environment" / "env"
     shutil.rmtree(env)
     windows_python.make_conda_env(env)
     with zipfile.ZipFile(pip_wheel) as z:
         z.extractall(env / "Lib" / "site-packages")
-    py = env / "python.exe"
-    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
+    r = wine(env / "python.exe", "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
              "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
     assert r.returncode == 0, text(r)
+    return env
+
+
+def test_fix_and_undo_with_the_windows_envs_own_pip_and_real_wheels(win_build, wine, tmp_path,
+                                                                   pip_wheel):
+    # The conda-layout env of AllTalk's Windows installer, real CPython 3.11 for Windows with its
+    # own pip, and a real conflict: jsonschema 4.23.0 beside attrs 21.4.0 (it needs >= 22.2.0)
+    # and without its other requirements (rpds-py among them: a real win_amd64 wheel).
+    root = tmp_path / "fix root"
+    env = conflicted_env(wine, root, pip_wheel)
     before = win_snapshot(env)
     exe = win_build / "alltalk-launch.exe"
 
@@ -756,16 +763,8 @@ sys.stdin.readline()
 def test_a_file_held_open_by_another_process_is_said_and_undo_restores_exactly(
         win_build, wine, tmp_path, pip_wheel):
     root = tmp_path / "held root"
-    windows_alltalk(root)
-    env = root / "alltalk_environment" / "env"
-    shutil.rmtree(env)
-    windows_python.make_conda_env(env)
-    with zipfile.ZipFile(pip_wheel) as z:
-        z.extractall(env / "Lib" / "site-packages")
+    env = conflicted_env(wine, root, pip_wheel)
     py = env / "python.exe"
-    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
-             "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
-    assert r.returncode == 0, text(r)
     before = win_snapshot(env)
     (tmp_path / "hold.py").write_text(HOLD_OPEN)
     held = env / "Lib" / "site-packages" / "attr" / "__init__.py"
@@ -794,16 +793,7 @@ def test_a_file_held_open_by_another_process_is_said_and_undo_restores_exactly(
 def test_a_read_only_file_in_a_replaced_package_and_undo(win_build, wine, tmp_path, pip_wheel):
     # attrib +r on a file pip must remove (users' copies from a CD, a zip, a sync tool).
     root = tmp_path / "ro root"
-    windows_alltalk(root)
-    env = root / "alltalk_environment" / "env"
-    shutil.rmtree(env)
-    windows_python.make_conda_env(env)
-    with zipfile.ZipFile(pip_wheel) as z:
-        z.extractall(env / "Lib" / "site-packages")
-    py = env / "python.exe"
-    r = wine(py, "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
-             "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
-    assert r.returncode == 0, text(r)
+    env = conflicted_env(wine, root, pip_wheel)
     target = env / "Lib" / "site-packages" / "attr" / "__init__.py"
     r = wine("cmd", "/c", "attrib", "+r", wine.winpath(target), cwd=root)
     assert r.returncode == 0, text(r)
