@@ -177,7 +177,7 @@ DeepCheck run_deep_check(const cli::Options& opts, Command command, int gpus) {
                 // Windows: a fatal exception's code as the exit status (0xC0000005 ...), named
                 // from the table the crash handler uses; POSIX: the signal, as a negative status.
                 const auto code = static_cast<std::uint32_t>(current->exit_status);
-                if (exit_is_windows_exception(current->exit_status)) {
+                if (exit_is_windows_exception(current->exit_status, kHostPlatform)) {
                     current->failure.exception_code = code;
                 } else if (current->exit_status < 0) {
                     current->failure.signal = -current->exit_status;

@@ -73,6 +73,15 @@ std::string_view python_strip(std::string_view s) {
     return s.substr(b, e - b);
 }
 
+std::string last_dotted_part(std::string_view s) {
+    const std::size_t dot = s.rfind('.');
+    return std::string(dot == std::string_view::npos ? s : s.substr(dot + 1));
+}
+
+std::string first_line(std::string_view s) {
+    return std::string(s.substr(0, s.find('\n')));
+}
+
 std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) {

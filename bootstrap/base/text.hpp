@@ -26,6 +26,10 @@ std::vector<std::string> split_nonempty(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& items, std::string_view sep);
 // The leading decimal integer of `s`, or -1 when `s` does not start with a digit.
 int leading_int(std::string_view s);
+// What follows the last '.' ("_pickle.UnpicklingError" -> "UnpicklingError"), or all of `s`.
+std::string last_dotted_part(std::string_view s);
+// Up to the first '\n' (all of `s` when it has none).
+std::string first_line(std::string_view s);
 
 // One argument of a command that the user can paste into their shell, quoted by that shell's
 // rules. POSIX: left as it is when it holds only characters that no shell treats specially

@@ -35,11 +35,6 @@ std::string python_cmd(const DoctorFacts& f) {
     return text::quote_arg(py.string(), f.platform);
 }
 
-std::string last_part_of(const std::string& qualified) {
-    const std::size_t dot = qualified.rfind('.');
-    return dot == std::string::npos ? qualified : qualified.substr(dot + 1);
-}
-
 std::string join(const std::vector<std::string>& items, const char* sep) {
     return text::join(items, sep);
 }
@@ -666,7 +661,7 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
                  ""}));
         } else {
             const std::string error =
-                last_part_of(s.failure.exception_type) +
+                text::last_dotted_part(s.failure.exception_type) +
                 (s.failure.message.empty() ? "" : ": " + one_line(s.failure.message));
             out.push_back(explained(
                 {s.kind == "gpu" ? "deep-gpu" : "deep-import",

@@ -3,17 +3,14 @@
 #include <algorithm>
 #include <csignal>
 
+#include "base/text.hpp"
+
 namespace alltalk {
 
 namespace {
 
 bool contains(std::string_view hay, std::string_view needle) {
     return !needle.empty() && hay.find(needle) != std::string_view::npos;
-}
-
-std::string last_part(std::string_view qualified) {
-    std::size_t dot = qualified.rfind('.');
-    return std::string(dot == std::string_view::npos ? qualified : qualified.substr(dot + 1));
 }
 
 // The names of the distributions a rule's conditions talk about, with their installed versions.
@@ -127,13 +124,9 @@ int signal_of_exception(std::uint32_t code) noexcept {
     return e ? e->signal : 0;
 }
 
-bool exit_is_windows_exception(int status) {
-#ifdef _WIN32
-    return (static_cast<std::uint32_t>(status) & 0xC0000000u) == 0xC0000000u;
-#else
-    (void)status;
-    return false;
-#endif
+bool exit_is_windows_exception(int status, Platform platform) {
+    return platform == Platform::Windows &&
+           (static_cast<std::uint32_t>(status) & 0xC0000000u) == 0xC0000000u;
 }
 
 std::string exception_description(std::uint32_t code) {
@@ -206,7 +199,7 @@ std::string signal_description(int sig) {
 
 const Rule* match_failure(const RuleSet& rules, const FailureInfo& f, const InstalledFacts& facts,
                           std::vector<std::string>* assumed) {
-    const std::string type = last_part(f.exception_type);
+    const std::string type = text::last_dotted_part(f.exception_type);
     const auto in_text = [&](const std::string& p) {
         return contains(f.message, p) || contains(f.traceback, p);
     };

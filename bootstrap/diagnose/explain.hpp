@@ -87,8 +87,9 @@ int signal_of_exception(std::uint32_t code) noexcept;
 std::string exception_description(std::uint32_t code);
 
 // Whether a child's exit status (as process::Child reports it) is a Windows fatal exception's code
-// (an NTSTATUS error: 0xC0000000 and above), not a status the program chose.
-bool exit_is_windows_exception(int status);
+// (an NTSTATUS error: 0xC0000000 and above), not a status the program chose. `platform`: the
+// child's (kHostPlatform for a child of this launcher); always false on POSIX.
+bool exit_is_windows_exception(int status, Platform platform);
 
 // The argument of `alltalk-launch --explain-signal ARG`: a signal number ("6") or a Windows
 // exception code in hex ("0xC0000005"); nullopt for anything else.

@@ -9,19 +9,6 @@
 
 namespace alltalk {
 
-namespace {
-
-std::string last_part(std::string_view qualified) {
-    const std::size_t dot = qualified.rfind('.');
-    return std::string(dot == std::string_view::npos ? qualified : qualified.substr(dot + 1));
-}
-
-std::string first_line(std::string_view s) {
-    return std::string(s.substr(0, s.find('\n')));
-}
-
-}  // namespace
-
 std::optional<ChainExplanation> explain_chain(const RuleSet& rules,
                                               const std::vector<PastedException>& chain,
                                               const FailureInfo& whole, const InstalledFacts& facts,
@@ -59,10 +46,11 @@ std::string chain_cause_text(const std::vector<PastedException>& chain, std::siz
     const FailureInfo& top = chain.back().failure;
     std::string what = cause.exception_type;
     if (!cause.message.empty()) {
-        what += ": " + first_line(cause.message);
+        what += ": " + text::first_line(cause.message);
     }
     return "The cause was the earlier " + what + " (line " + std::to_string(chain[index].line) +
-           "); the " + last_part(top.exception_type) + " after it was raised while handling it.";
+           "); the " + text::last_dotted_part(top.exception_type) +
+           " after it was raised while handling it.";
 }
 
 std::optional<Explanation> explain_pip_conflict(const std::string& line, const std::string& python,

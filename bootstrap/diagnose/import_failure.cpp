@@ -32,11 +32,6 @@ std::string quoted(std::string_view text, std::size_t from, std::size_t* end = n
     return std::string(text.substr(a + 1, b - a - 1));
 }
 
-std::string last_part(std::string_view qualified) {
-    std::size_t dot = qualified.rfind('.');
-    return std::string(dot == std::string_view::npos ? qualified : qualified.substr(dot + 1));
-}
-
 // The last frame of the last traceback in `text` that is not importlib's own machinery.
 void last_frame(std::string_view text, std::string& file, int& line) {
     std::size_t from = text.rfind("Traceback (most recent call last):");
@@ -393,7 +388,7 @@ std::string usual_project_for(std::string_view module) {
 }
 
 std::optional<ImportFailure> parse_import_failure(const FailureInfo& failure) {
-    const std::string type = last_part(failure.exception_type);
+    const std::string type = text::last_dotted_part(failure.exception_type);
     const std::string& msg = failure.message;
     ImportFailure f;
     if (type == "ModuleNotFoundError" && starts_with(msg, "No module named ")) {

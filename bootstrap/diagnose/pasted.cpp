@@ -312,13 +312,9 @@ Block read_block(const Lines& lines, std::size_t index, std::string_view prefix)
     return b;
 }
 
-std::string first_line(std::string_view s) {
-    return std::string(s.substr(0, s.find('\n')));
-}
-
 std::string headline_of(const FailureInfo& f) {
     std::string out = f.exception_type;
-    const std::string m = first_line(f.message);
+    const std::string m = text::first_line(f.message);
     if (!m.empty()) {
         out += (out.empty() ? "" : ": ") + m;
     }

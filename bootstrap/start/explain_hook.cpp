@@ -37,7 +37,7 @@ std::pair<std::string, std::string> explain_for(const LaunchPlan& plan, const Fa
     if (failure.line_only) {
         // A logged line: nothing to say unless a rule's pattern is in it, which is decided
         // before site-packages is read (every logged error comes here).
-        const auto patterns = failure_patterns(builtin_rules());
+        static const std::vector<std::string> patterns = failure_patterns(builtin_rules());
         if (std::none_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
                 return failure.message.find(p) != std::string::npos;
             })) {

@@ -244,6 +244,9 @@ TEST_CASE("a native crash matches the pattern rules against what was printed bef
 TEST_CASE("Windows' fast-fail status is named and counts as an abort") {
     CHECK(signal_of_exception(0xC0000409u) == SIGABRT);
     CHECK(exception_description(0xC0000409u).find("fast fail") != std::string::npos);
+    CHECK(exit_is_windows_exception(static_cast<int>(0xC00000FDu), Platform::Windows));
+    CHECK_FALSE(exit_is_windows_exception(static_cast<int>(0xC00000FDu), Platform::Posix));
+    CHECK_FALSE(exit_is_windows_exception(3, Platform::Windows));
 }
 
 TEST_CASE("text with no traceback marker gives no chain; a cut-off traceback gives no crash") {
