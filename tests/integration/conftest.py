@@ -85,6 +85,13 @@ def make_prefix(path: Path, python: Path = None, conda: bool = True) -> Path:
     return path
 
 
+def write_script(folder: Path, name: str, code: str) -> Path:
+    """`code` as the file `name` in `folder`: a script for a test to run."""
+    p = folder / name
+    p.write_text(code)
+    return p
+
+
 def make_root(path: Path, script: str = "", finetune: str = "") -> Path:
     path.mkdir(parents=True, exist_ok=True)
     (path / "script.py").write_text(script or "print('script')\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, clean_env, make_venv, run_launcher
+from conftest import BASE_PYTHON, clean_env, make_venv, run_launcher, write_script
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "support"))
@@ -31,11 +31,6 @@ def run_both(venv: Path, script: Path, *args):
     return plain, mine
 
 
-def write(tmp_path: Path, name: str, code: str) -> Path:
-    p = tmp_path / name
-    p.write_text(code)
-    return p
-
 
 @pytest.fixture(scope="module")
 def plain_venv(tmp_path_factory):
@@ -49,20 +44,20 @@ def site(venv: Path) -> Path:
 # ---- nothing extra when nothing fails; statuses unchanged ------------------------------------
 
 def test_healthy_run_prints_nothing_extra(tmp_path, plain_venv):
-    script = write(tmp_path, "ok.py", "import sys\nprint('fine')\nprint('err', file=sys.stderr)\n")
+    script = write_script(tmp_path, "ok.py", "import sys\nprint('fine')\nprint('err', file=sys.stderr)\n")
     plain, mine = run_both(plain_venv, script)
     assert (mine.returncode, mine.stdout, mine.stderr) == (0, plain.stdout, plain.stderr)
 
 
 def test_sys_exit_is_not_a_failure(tmp_path, plain_venv):
-    script = write(tmp_path, "exit3.py", "import sys\nsys.exit(3)\n")
+    script = write_script(tmp_path, "exit3.py", "import sys\nsys.exit(3)\n")
     plain, mine = run_both(plain_venv, script)
     assert plain.returncode == mine.returncode == 3
     assert mine.stderr == ""
 
 
 def test_unknown_failure_gets_only_the_pointer(tmp_path, plain_venv):
-    script = write(tmp_path, "boom.py", "raise ValueError('something nobody knows')\n")
+    script = write_script(tmp_path, "boom.py", "raise ValueError('something nobody knows')\n")
     plain, mine = run_both(plain_venv, script)
     assert plain.returncode == mine.returncode == 1
     assert mine.stderr.startswith(plain.stderr)  # the traceback, unchanged
@@ -71,9 +66,9 @@ def test_unknown_failure_gets_only_the_pointer(tmp_path, plain_venv):
 
 
 def test_child_started_through_sys_executable_is_explained(tmp_path, plain_venv):
-    child = write(tmp_path, "child.py", "raise RuntimeError('CUDA error: no kernel image is "
+    child = write_script(tmp_path, "child.py", "raise RuntimeError('CUDA error: no kernel image is "
                   "available for execution on the device')\n")
-    parent = write(tmp_path, "parent.py", "import subprocess, sys\n"
+    parent = write_script(tmp_path, "parent.py", "import subprocess, sys\n"
                    f"r = subprocess.run([sys.executable, {str(child)!r}])\nsys.exit(r.returncode)\n")
     write_dist(site(plain_venv), "torch", "2.2.1", [])
     try:
@@ -87,7 +82,7 @@ def test_child_started_through_sys_executable_is_explained(tmp_path, plain_venv)
 
 
 def test_keyboard_interrupt_is_not_explained(tmp_path, plain_venv):
-    script = write(tmp_path, "kbd.py", "raise KeyboardInterrupt\n")
+    script = write_script(tmp_path, "kbd.py", "raise KeyboardInterrupt\n")
     plain, mine = run_both(plain_venv, script)
     assert mine.returncode == plain.returncode
     assert POINTER not in mine.stderr
@@ -96,7 +91,7 @@ def test_keyboard_interrupt_is_not_explained(tmp_path, plain_venv):
 # ---- native crashes --------------------------------------------------------------------------
 
 def test_native_abort_is_named_with_its_signal(tmp_path, plain_venv):
-    script = write(tmp_path, "abort.py", "import os\nprint('before', flush=True)\nos.abort()\n")
+    script = write_script(tmp_path, "abort.py", "import os\nprint('before', flush=True)\nos.abort()\n")
     plain, mine = run_both(plain_venv, script)
     assert plain.returncode == mine.returncode == -6  # died by SIGABRT, as python does
     assert "Fatal Python error: Aborted" in mine.stderr  # faulthandler's stack first
@@ -105,7 +100,7 @@ def test_native_abort_is_named_with_its_signal(tmp_path, plain_venv):
 
 
 def test_native_segfault_is_named(tmp_path, plain_venv):
-    script = write(tmp_path, "segv.py", "import ctypes\nctypes.string_at(0)\n")
+    script = write_script(tmp_path, "segv.py", "import ctypes\nctypes.string_at(0)\n")
     plain, mine = run_both(plain_venv, script)
     assert plain.returncode == mine.returncode == -11
     assert "stopped by SIGSEGV" in mine.stderr
@@ -123,7 +118,7 @@ def ct2_env(tmp_path_factory):
 
 def test_cudnn8_load_failure_beside_real_ctranslate2(tmp_path, ct2_env):
     # What ctranslate2 < 4.5 does on a GPU: load cuDNN 8 by its plain name.
-    script = write(tmp_path, "load8.py", "import ctypes\nctypes.CDLL('libcudnn_ops_infer.so.8')\n")
+    script = write_script(tmp_path, "load8.py", "import ctypes\nctypes.CDLL('libcudnn_ops_infer.so.8')\n")
     plain, mine = run_both(ct2_env, script)
     assert plain.returncode == mine.returncode == 1
     assert "libcudnn_ops_infer.so.8" in plain.stderr and "alltalk-launch:" not in plain.stderr
@@ -135,7 +130,7 @@ def test_cudnn8_load_failure_beside_real_ctranslate2(tmp_path, ct2_env):
 
 
 def test_abort_beside_ctranslate2_without_cudnn8(tmp_path, ct2_env):
-    script = write(tmp_path, "abort.py", "import os\nos.abort()\n")
+    script = write_script(tmp_path, "abort.py", "import os\nos.abort()\n")
     mine = run_launcher("--env", ct2_env, "run", script)
     assert mine.returncode == -6
     assert "[abort-ctranslate2-cudnn8]" in mine.stderr and "ctranslate2 4.4.0" in mine.stderr
@@ -148,7 +143,7 @@ def gradio3_env():
 
 
 def test_pydantic2_validation_error_beside_gradio3(tmp_path, gradio3_env):
-    script = write(tmp_path, "validate.py", "from pydantic import BaseModel\n"
+    script = write_script(tmp_path, "validate.py", "from pydantic import BaseModel\n"
                    "class Port(BaseModel):\n    port: int\nPort(port='seven')\n")
     plain, mine = run_both(gradio3_env, script)
     assert plain.returncode == mine.returncode == 1
@@ -164,10 +159,10 @@ def test_pydantic2_validation_error_beside_gradio3(tmp_path, gradio3_env):
 def test_real_weights_only_unpickling_error(tmp_path):
     venv = torch_envs.torch_env("newest", str(BASE_PYTHON))
     (tmp_path / "mymod.py").write_text("class Custom:\n    def __init__(self):\n        self.x = 1\n")
-    save = write(tmp_path, "save.py", "import sys, torch\nsys.path.insert(0, %r)\nimport mymod\n"
+    save = write_script(tmp_path, "save.py", "import sys, torch\nsys.path.insert(0, %r)\nimport mymod\n"
                  "torch.save({'c': mymod.Custom()}, %r)\n" % (str(tmp_path), str(tmp_path / "ck.pth")))
     subprocess.run([str(venv / "bin" / "python"), str(save)], check=True, env=clean_env())
-    load = write(tmp_path, "load.py", "import sys, torch\nsys.path.insert(0, %r)\n"
+    load = write_script(tmp_path, "load.py", "import sys, torch\nsys.path.insert(0, %r)\n"
                  "torch.load(%r)\n" % (str(tmp_path), str(tmp_path / "ck.pth")))
     plain, mine = run_both(venv, load)
     assert plain.returncode == mine.returncode == 1
@@ -234,7 +229,7 @@ def test_recorded_failures(tmp_path, rule, dists, exc, message, frame):
     for d in dists:
         name, version = d.split("==")
         write_dist(site(venv), name, version, [])
-    script = write(tmp_path, "replay.py", f"raise {exc}({message!r})\n")
+    script = write_script(tmp_path, "replay.py", f"raise {exc}({message!r})\n")
     mine = run_launcher("--env", venv, "run", script)
     assert mine.returncode == 1
     assert f"[{rule}]" in mine.stderr, mine.stderr
@@ -254,7 +249,7 @@ def test_gradio_localhost_error_with_a_proxy_set(tmp_path):
     venv = make_venv(tmp_path / "env", with_pip=False)
     write_dist(site(venv), "gradio", "4.44.1", [])
     write_dist(site(venv), "pydantic", "2.10.6", [])
-    script = write(tmp_path, "share.py", "raise ValueError('When localhost is not accessible, a "
+    script = write_script(tmp_path, "share.py", "raise ValueError('When localhost is not accessible, a "
                    "shareable link must be created. Please set share=True or check your proxy "
                    "settings to allow access to localhost.')\n")
     base = {k: v for k, v in clean_env().items() if k.lower() not in ("no_proxy", "http_proxy",
@@ -299,7 +294,7 @@ def test_real_torchvision_of_another_release_and_coqpit_beside_its_fork(tmp_path
     ids = {f["id"] for f in json.loads(r.stdout)["findings"]}
     assert {"torch-release-mismatch", "coqpit-original-beside-fork"} <= ids, ids
     # The real failure: importing torchvision 0.21 beside torch 2.4.1.
-    script = write(tmp_path, "vision.py", "import torchvision\n")
+    script = write_script(tmp_path, "vision.py", "import torchvision\n")
     plain, mine = run_both(mismatch_env, script)
     assert "operator torchvision::nms does not exist" in plain.stderr, plain.stderr[-2000:]
     assert mine.returncode == plain.returncode != 0

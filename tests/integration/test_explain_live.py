@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, clean_env, make_venv, run_launcher
+from conftest import BASE_PYTHON, clean_env, make_venv, run_launcher, write_script
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "support"))
@@ -18,11 +18,6 @@ import torch_envs  # noqa: E402
 
 NOTE = "alltalk-launch: what happened"
 
-
-def write(tmp_path: Path, name: str, code: str) -> Path:
-    p = tmp_path / name
-    p.write_text(code)
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +43,7 @@ except ModuleNotFoundError:
 
 
 def test_a_chained_exception_is_explained_by_its_cause(tmp_path, plain_venv):
-    script = write(tmp_path, "script.py", V1_SCRIPT)
+    script = write_script(tmp_path, "script.py", V1_SCRIPT)
     plain = subprocess.run([str(plain_venv / "bin" / "python"), str(script)],
                            capture_output=True, text=True, env=clean_env(), timeout=60)
     mine = run_launcher("--env", plain_venv, "run", script, cwd=tmp_path)
@@ -63,7 +58,7 @@ def test_a_chained_exception_is_explained_by_its_cause(tmp_path, plain_venv):
 
 def test_a_chain_whose_last_exception_a_rule_knows_keeps_that_explanation(tmp_path, torch23_env):
     # RVC's loader (system/tts_engines/rvc/lib/utils.py): logs the failure, then raises from it.
-    script = write(tmp_path, "rvc.py", """\
+    script = write_script(tmp_path, "rvc.py", """\
 import logging
 import torch
 logging.basicConfig(format="%(levelname)s | %(name)s | %(message)s")
@@ -87,7 +82,7 @@ except AttributeError as e:
 
 def test_a_logged_line_the_app_survives_is_explained_and_nothing_else_changes(tmp_path,
                                                                              torch23_env):
-    script = write(tmp_path, "survive.py", """\
+    script = write_script(tmp_path, "survive.py", """\
 import logging
 import torch
 try:
@@ -120,7 +115,7 @@ os.abort()
 
 
 def test_after_a_native_crash_the_lines_printed_before_it_decide(tmp_path, plain_venv):
-    script = write(tmp_path, "whisper.py", CUDNN8_ABORT)
+    script = write_script(tmp_path, "whisper.py", CUDNN8_ABORT)
     err = tmp_path / "stderr.log"
     with open(err, "w") as f:
         r = subprocess.run([str(Path(__import__("os").environ["ALLTALK_LAUNCH_BIN"])), "--env",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, clean_env, make_root, run_launcher
+from conftest import BASE_PYTHON, clean_env, make_root, run_launcher, write_script
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "support"))
@@ -25,11 +25,6 @@ def web_env():
     return cached_venv.ensure("explain-uvicorn", REQ / "explain-uvicorn.txt", str(BASE_PYTHON),
                               no_deps=True)
 
-
-def write(tmp_path: Path, name: str, code: str) -> Path:
-    p = tmp_path / name
-    p.write_text(code)
-    return p
 
 
 def pids(text: str) -> str:
@@ -71,7 +66,7 @@ uvicorn.run(FastAPI(lifespan=lifespan), host="127.0.0.1", port=0)
 
 
 def test_uvicorn_lifespan_failure_is_explained_once_after_its_logged_traceback(tmp_path, web_env):
-    script = write(tmp_path, "app.py", LIFESPAN_APP)
+    script = write_script(tmp_path, "app.py", LIFESPAN_APP)
     plain, mine = run_both(web_env, script, tmp_path)
     assert plain.returncode == mine.returncode == 3
     assert "libcudnn_ops_infer.so.8" in plain.stderr and "alltalk-launch:" not in plain.stderr
@@ -115,7 +110,7 @@ t.join()
 
 
 def test_request_failure_logged_by_uvicorn_names_the_missing_module(tmp_path, web_env):
-    script = write(tmp_path, "app.py", REQUEST_APP)
+    script = write_script(tmp_path, "app.py", REQUEST_APP)
     plain, mine = run_both(web_env, script, tmp_path)
     assert plain.returncode == mine.returncode == 0
     assert plain.stdout.count("status 500\n") == mine.stdout.count("status 500\n") == 2
@@ -132,7 +127,7 @@ def test_request_failure_logged_by_uvicorn_names_the_missing_module(tmp_path, we
 
 
 def test_the_same_exception_logged_twice_and_raised_is_explained_once(tmp_path, web_env):
-    script = write(tmp_path, "twice.py", """\
+    script = write_script(tmp_path, "twice.py", """\
 import ctypes, logging
 logging.basicConfig()
 log = logging.getLogger("app")
@@ -154,7 +149,7 @@ raise err
 
 
 def test_a_thread_that_dies_of_a_known_failure(tmp_path, web_env):
-    script = write(tmp_path, "thread.py", """\
+    script = write_script(tmp_path, "thread.py", """\
 import ctypes, threading
 def work():
     ctypes.CDLL("libcudnn_cnn_infer.so.8")
@@ -174,7 +169,7 @@ print("main goes on")
 
 
 def test_asyncio_default_handler_reports_a_callback_failure(tmp_path, web_env):
-    script = write(tmp_path, "loop.py", """\
+    script = write_script(tmp_path, "loop.py", """\
 import asyncio, ctypes
 async def main():
     asyncio.get_running_loop().call_soon(ctypes.CDLL, "libcudnn_ops_infer.so.8")
@@ -191,7 +186,7 @@ asyncio.run(main())
 
 
 def test_a_traceback_printed_with_print_exc_as_gradio_does(tmp_path, web_env):
-    script = write(tmp_path, "printed.py", """\
+    script = write_script(tmp_path, "printed.py", """\
 import ctypes, io, traceback
 try:
     ctypes.CDLL("libcudnn_ops_infer.so.8")
@@ -211,7 +206,7 @@ print("app goes on")
 
 
 def test_unknown_logged_failures_and_python_command_say_nothing(tmp_path, web_env):
-    script = write(tmp_path, "quiet.py", """\
+    script = write_script(tmp_path, "quiet.py", """\
 import logging, threading
 logging.basicConfig()
 try:
@@ -223,7 +218,7 @@ t.start(); t.join()
 """)
     plain, mine = run_both(web_env, script, tmp_path)
     assert mine.stderr == plain.stderr  # no pointer for what the app survives
-    known = write(tmp_path, "known.py", "import logging, ctypes\nlogging.basicConfig()\n"
+    known = write_script(tmp_path, "known.py", "import logging, ctypes\nlogging.basicConfig()\n"
                   "try:\n    ctypes.CDLL('libcudnn_cnn_infer.so.8')\nexcept OSError:\n"
                   "    logging.exception('x')\n")
     py = run_launcher("--env", web_env, "python", known)
@@ -231,10 +226,10 @@ t.start(); t.join()
 
 
 def test_a_child_started_through_sys_executable_explains_its_logged_failure(tmp_path, web_env):
-    child = write(tmp_path, "child.py", "import logging, ctypes\nlogging.basicConfig()\n"
+    child = write_script(tmp_path, "child.py", "import logging, ctypes\nlogging.basicConfig()\n"
                   "try:\n    ctypes.CDLL('libcudnn_cnn_infer.so.8')\nexcept OSError:\n"
                   "    logging.exception('model load failed')\n")
-    parent = write(tmp_path, "parent.py", "import subprocess, sys\n"
+    parent = write_script(tmp_path, "parent.py", "import subprocess, sys\n"
                    f"subprocess.run([sys.executable, {str(child)!r}], check=True)\n")
     mine = run_launcher("--env", web_env, "run", parent)
     assert mine.returncode == 0
@@ -265,7 +260,7 @@ def test_yaml_without_pyyaml_names_pyyaml(tmp_path, web_env):
 
 
 def test_an_import_in_an_installed_distributions_file_names_that_distribution(tmp_path, web_env):
-    script = write(tmp_path, "workers.py", "import uvicorn.workers\n")
+    script = write_script(tmp_path, "workers.py", "import uvicorn.workers\n")
     mine = run_launcher("--env", web_env, "run", script)
     assert mine.returncode == 1
     extra = mine.stderr[mine.stderr.index(NOTE):]
