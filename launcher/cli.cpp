@@ -5,6 +5,7 @@
 
 #include "base/build_info.hpp"
 #include "base/error.hpp"
+#include "discover/root.hpp"
 #include "os/process.hpp"
 #include "pypa/pep508.hpp"
 
@@ -484,6 +485,28 @@ DiscoveryInputs discovery_inputs(const Options& opts) {
     in.cwd = std::filesystem::current_path();
     in.exe = process::self_exe();
     return in;
+}
+
+std::vector<std::string> launch_options_argv(const Options& opts,
+                                             const std::filesystem::path& cwd) {
+    std::vector<std::string> argv = {process::to_utf8(process::self_exe())};
+    auto path_opt = [&](const char* name, const std::optional<std::filesystem::path>& p) {
+        if (p) {
+            argv.push_back(name);
+            argv.push_back(process::to_utf8(absolute_from(*p, cwd)));
+        }
+    };
+    path_opt("--root", opts.root);
+    path_opt("--env", opts.env);
+    path_opt("--config", opts.config);
+    path_opt("--cudnn", opts.request.cudnn);
+    if (opts.request.cpu) {
+        argv.push_back("--cpu");
+    }
+    if (opts.request.no_gpu_check) {
+        argv.push_back("--no-gpu-check");
+    }
+    return argv;
 }
 
 }  // namespace alltalk::cli

@@ -90,4 +90,9 @@ Parsed parse(const std::vector<std::string>& args);  // args without argv[0]
 // What discovery looks at: the options plus this process's environment, cwd and executable.
 DiscoveryInputs discovery_inputs(const Options& opts);
 
+// The launcher itself with the options this process got that choose what a launch runs (--root,
+// --env, --config, --cudnn, --cpu, --no-gpu-check), paths made absolute from `cwd`: the start of
+// the command line of every child prepared as the launch (doctor --deep, fix's trials).
+std::vector<std::string> launch_options_argv(const Options& opts, const std::filesystem::path& cwd);
+
 }  // namespace alltalk::cli

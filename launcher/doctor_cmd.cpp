@@ -5,29 +5,13 @@
 
 #include "base/error.hpp"
 #include "base/text.hpp"
-#include "deep_check.hpp"
+#include "diagnose/deep_run.hpp"
 #include "diagnose/doctor.hpp"
 #include "os/process.hpp"
 
 namespace fs = std::filesystem;
 
 namespace alltalk {
-
-// doctor --deep for one check: its first command, launched as that command is (deep_check.hpp),
-// for an env that the launch can start; each failure explained as after a traceback.
-void add_deep_check(const cli::Options& opts, DoctorFacts& f) {
-    if (f.unresolved || !f.env || !f.env_error.what.empty() || f.commands.empty()) {
-        return;  // the launch cannot start it: the doctor's own findings say why
-    }
-    const int gpus = f.gpus && !f.cpu_only ? static_cast<int>(f.gpus->devices.size()) : 0;
-    f.deep = run_deep_check(opts, f.commands.front(), gpus);
-    const InstalledFacts installed{&f.scan, f.env->version.text, f.markers, f.platform};
-    const std::string python = text::quote_arg(f.env->python.string(), f.platform);
-    const SiteScan& scan = f.scan;
-    const fs::path site = f.env->site_packages;
-    explain_steps(*f.deep, builtin_rules(), installed, python,
-                  [&] { return read_installed_modules(scan, site); });
-}
 
 int run_doctor(const cli::Options& opts) {
     const DiscoveryInputs in = cli::discovery_inputs(opts);
@@ -43,8 +27,9 @@ int run_doctor(const cli::Options& opts) {
     try {
         std::vector<DoctorFacts> facts = gather_doctor_facts(request, in, PlanContext{});
         if (opts.doctor->deep) {
+            const auto argv = cli::launch_options_argv(opts, in.cwd);
             for (auto& f : facts) {
-                add_deep_check(opts, f);
+                add_deep_check(argv, opts.doctor->deep_timeout, f);
             }
         }
         result = diagnose_all(facts, builtin_rules());

@@ -48,7 +48,7 @@ std::string requirement_key(const std::string& requirement) {
     return normalize_name(requirement.substr(0, end));
 }
 
-ApplyResult apply_fix(const ApplyRequest& request) {
+SavedPoint save_undo_point(const ApplyRequest& request) {
     const PythonEnv& env = request.env;
     FixLock lock = FixLock::acquire(env, "fix: " + request.summary);
     if (const auto stopped = interrupted_undo_point(env)) {
@@ -63,10 +63,18 @@ ApplyResult apply_fix(const ApplyRequest& request) {
                       "fix, then run the fix again."});
     }
     remove_incomplete_undo_points(env);  // killed while recording: nothing had changed
-    ApplyResult result;
+    RecordStats recorded;
     UndoManifest m = record_undo_point(env, request.scan, request.replaced, request.installs,
-                                       request.summary, request.record, &result.recorded);
+                                       request.summary, request.record, &recorded);
+    return SavedPoint{std::move(lock), std::move(m), recorded};
+}
+
+ApplyResult run_pip_steps(SavedPoint& point, const ApplyRequest& request) {
+    const PythonEnv& env = request.env;
+    UndoManifest& m = point.manifest;
+    ApplyResult result;
     result.undo_id = m.id;
+    result.recorded = point.recorded;
     set_undo_state(env, m, UndoState::Applying);  // from here pip may change anything
     result.ok = true;
     const std::vector<EnvChange> changes = pip_environment();
@@ -83,7 +91,13 @@ ApplyResult apply_fix(const ApplyRequest& request) {
     m.changes = changes_of(m, scan_site_packages(env.site_packages), request.installs);
     m.failed_step = result.failed_step;
     set_undo_state(env, m, result.ok ? UndoState::Applied : UndoState::Failed);
+    point.lock.release();
     return result;
+}
+
+ApplyResult apply_fix(const ApplyRequest& request) {
+    SavedPoint point = save_undo_point(request);
+    return run_pip_steps(point, request);
 }
 
 }  // namespace alltalk::fix

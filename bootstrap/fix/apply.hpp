@@ -7,6 +7,7 @@
 
 #include "base/environ.hpp"
 #include "discover/python_env.hpp"
+#include "fix/lock.hpp"
 #include "fix/undo.hpp"
 #include "pypa/site_packages.hpp"
 
@@ -42,6 +43,23 @@ std::vector<EnvChange> pip_environment();
 // The name of a "name==version" (or any requirement's leading name), PEP 503-normalised.
 std::string requirement_key(const std::string& requirement);
 
+// An undo point saved in full under the env's fix lock, which it keeps until pip is done.
+struct SavedPoint {
+    FixLock lock;
+    UndoManifest manifest;
+    RecordStats recorded;
+};
+
+// The lock, then the undo point. Throws LaunchError(Stage::Fix) when another fix holds the lock,
+// an earlier fix was interrupted (a point in state "applying": `fix --undo` first), or the point
+// cannot be recorded; in each case nothing was changed.
+SavedPoint save_undo_point(const ApplyRequest& request);
+
+// The pip steps in order, the point marked applying before the first and applied or failed
+// after; the lock is released at the end.
+ApplyResult run_pip_steps(SavedPoint& point, const ApplyRequest& request);
+
+// save_undo_point, then run_pip_steps.
 // Throws LaunchError(Stage::Fix) when another fix holds the lock, an earlier fix was interrupted
 // (a point in state "applying": `fix --undo` first), or the undo point cannot be recorded; in
 // each case nothing was changed. A pip step that fails is not an exception: ok is false and the

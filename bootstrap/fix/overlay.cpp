@@ -11,7 +11,6 @@
 #include "fix/pip.hpp"
 #include "fix/plan.hpp"
 #include "fix/run_lock.hpp"
-#include "fix/run_lock.hpp"
 #include "fix/state_dir.hpp"
 #include "os/durable.hpp"
 #include "os/process.hpp"

@@ -3,18 +3,17 @@
 // (its overlay, if any, over the env) after the change, predicted before anything changes. Its
 // rules and pip-check conflicts are checked on the prediction; with --deep, the imports that work
 // for it now are run again with the change installed in a scratch folder ahead of the env. When
-// the change breaks that view, fix proposes an overlay for C instead (fix_cmd.cpp): the same
+// the change breaks that view, fix proposes an overlay for C instead (fix/workflow.hpp): the same
 // versions for C alone, the env left as it is.
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cli.hpp"
 #include "diagnose/doctor.hpp"
 #include "fix/predict.hpp"
 
-namespace alltalk {
+namespace alltalk::fix {
 
 struct OtherView {
     Command command = Command::Server;
@@ -25,13 +24,22 @@ struct OtherView {
 };
 
 // The other commands that run from the env of `target` (the same env folder), with their facts.
-std::vector<OtherView> shared_views(const cli::Options& opts, const DoctorFacts& target);
+std::vector<OtherView> shared_views(const DiscoveryInputs& in, const LaunchRequest& overrides,
+                                    const DoctorFacts& target);
 
 // The view after the change: its overlay (current or stale) over the predicted env.
 SiteScan view_after(const DoctorFacts& view, const SiteScan& base_after);
 
-// Fills `view.broken`; with `deep`, also runs its imports against the change's installs.
-void predict_view(const cli::Options& opts, OtherView& view, const fix::Prediction& p, bool deep);
+// With --deep, how the view's imports are run against the change.
+struct ViewImports {
+    bool run = false;                      // --deep
+    std::vector<std::string> launch_argv;  // the launcher and its launch options
+    bool dry_run = false;                  // scratch folders outside the env
+    double deep_timeout = 60;              // per import of its deep check
+};
+
+// Fills `view.broken`; with `imports.run`, also runs its imports against the change's installs.
+void predict_view(OtherView& view, const Prediction& p, const ViewImports& imports);
 
 // The config file that holds the commands' settings (the one read, or <root>/alltalk-launch.toml),
 // and the command's overlay requirements in it now.
@@ -40,6 +48,7 @@ struct OverlayTarget {
     bool config_exists = false;
     std::vector<std::string> current;  // [command] overlay now
 };
-OverlayTarget overlay_target(const cli::Options& opts, Command command);
+OverlayTarget overlay_target(const DiscoveryInputs& in, const LaunchRequest& overrides,
+                             Command command);
 
-}  // namespace alltalk
+}  // namespace alltalk::fix

@@ -1,4 +1,4 @@
-#include "fix_trial.hpp"
+#include "fix/trial_run.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -11,7 +11,6 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/text.hpp"
-#include "deep_check.hpp"
 #include "fix/pip.hpp"
 #include "fix/predict.hpp"
 #include "fix/state_dir.hpp"
@@ -20,7 +19,7 @@
 
 namespace fs = std::filesystem;
 
-namespace alltalk {
+namespace alltalk::fix {
 
 namespace {
 
@@ -32,18 +31,18 @@ double since(Clock::time_point t0) {
 
 class Trials {
   public:
-    Trials(const cli::Options& opts, const DoctorFacts& facts, const std::string& pip)
-        : opts_(opts),
+    Trials(const TrialSettings& settings, const DoctorFacts& facts, const std::string& pip)
+        : settings_(settings),
           facts_(facts),
           pip_(pip),
-          root_(fix::scratch_root(*facts.env, opts.dry_run)),
+          root_(scratch_root(*facts.env, settings.dry_run)),
           start_(Clock::now()) {}
 
-    TrialOutcome search(const fix::TrialTarget& t) {
+    TrialOutcome search(const TrialTarget& t) {
         TrialOutcome out;
         out.target = t;
         const auto versions = released_versions(t.dist);
-        const auto candidates = fix::releases_below(versions, t.installed);
+        const auto candidates = releases_below(versions, t.installed);
         say("trial: " + t.dist + " " + t.installed + " lacks " + text::join(t.names, ", ") +
             "; searching the " + std::to_string(candidates.size()) + " releases below it");
         if (candidates.empty()) {
@@ -52,24 +51,23 @@ class Trials {
             return out;
         }
         std::vector<std::optional<std::vector<std::string>>> pins(candidates.size());
-        auto result =
-            fix::newest_passing(candidates.size(), [&](std::size_t i) -> std::optional<bool> {
-                if (since(start_) > opts_.fix->trials_timeout) {
-                    return std::nullopt;
-                }
-                ++out.trials;
-                auto r = trial(t, candidates[i]);
-                if (r) {
-                    pins[i] = *r;
-                }
-                return r.has_value();
-            });
+        auto result = newest_passing(candidates.size(), [&](std::size_t i) -> std::optional<bool> {
+            if (since(start_) > settings_.trials_timeout) {
+                return std::nullopt;
+            }
+            ++out.trials;
+            auto r = trial(t, candidates[i]);
+            if (r) {
+                pins[i] = *r;
+            }
+            return r.has_value();
+        });
         if (result.found) {
             out.version = candidates[*result.found];
             out.pins = *pins[*result.found];
         } else if (result.stopped) {
             out.note = "the trials ran out of time (--trials-timeout " +
-                       std::to_string(static_cast<int>(opts_.fix->trials_timeout)) + " s)";
+                       std::to_string(static_cast<int>(settings_.trials_timeout)) + " s)";
         } else {
             out.note =
                 "no release of " + t.dist + " below " + t.installed + " makes the imports work";
@@ -79,43 +77,43 @@ class Trials {
 
   private:
     void say(const std::string& s) {
-        if (!opts_.fix->json) {
-            std::fprintf(stderr, "alltalk-launch: %s\n", s.c_str());
+        if (settings_.say) {
+            settings_.say(s);
         }
     }
 
     std::vector<std::string> released_versions(const std::string& dist) {
-        const fix::ScratchDir s(root_, "trial-");
+        const ScratchDir s(root_, "trial-");
         const fs::path log = s.path() / "pip.log";
         std::vector<std::string> argv = {
             process::to_utf8(facts_.env->python), "-m",        "pip", "index", "versions", dist,
             "--disable-pip-version-check",        "--no-input"};
         const auto v = pep440::parse(pip_);
-        const auto since = pep440::parse(fix::kPipIndexJsonSince);
+        const auto since = pep440::parse(kPipIndexJsonSince);
         if (v && since && pep440::compare(*v, *since) >= 0) {
             argv.push_back("--json");  // structured output; older pips print text only
         }
-        run_bounded(argv, log, opts_.fix->trial_timeout);
-        return fix::parse_index_versions(files::read_all(log));
+        run_bounded(argv, log, settings_.trial_timeout);
+        return parse_index_versions(files::read_all(log));
     }
 
     // One trial: pip resolves dist==version against the rest (an installed dependent that it
     // would break joins the request by name), the result goes into a scratch folder, and the
     // failing imports run in a prepared child with that folder first on sys.path. The pins that
     // worked, or nullopt.
-    std::optional<std::vector<std::string>> trial(const fix::TrialTarget& t,
+    std::optional<std::vector<std::string>> trial(const TrialTarget& t,
                                                   const std::string& version) {
         const auto t0 = Clock::now();
-        const double limit = opts_.fix->trial_timeout;
-        fix::FixRequest req;
+        const double limit = settings_.trial_timeout;
+        FixRequest req;
         req.install = {t.dist + "==" + version};
-        std::optional<fix::Prediction> p;
+        std::optional<Prediction> p;
         try {
-            fix::Plan plan = fix::plan_keeping_dependents(
-                *facts_.env, req, facts_.base_scan, facts_.markers, limit, root_,
-                [&](const std::string& line) {
-                    say("trial: " + t.dist + " " + version + ": " + line);
-                });
+            Plan plan =
+                plan_keeping_dependents(*facts_.env, req, facts_.base_scan, facts_.markers, limit,
+                                        root_, [&](const std::string& line) {
+                                            say("trial: " + t.dist + " " + version + ": " + line);
+                                        });
             if (!plan.unkept.empty()) {
                 say("trial: " + t.dist + " " + version + " breaks " + plan.unkept.front().package +
                     ", and pip finds no release of it that fits");
@@ -126,10 +124,10 @@ class Trials {
             say("trial: " + t.dist + " " + version + ": pip cannot resolve it with the rest");
             return std::nullopt;
         }
-        const fix::ScratchDir s(root_, "trial-");
+        const ScratchDir s(root_, "trial-");
         const fs::path target = s.path() / "site";
-        const auto argv = fix::target_install_argv(process::to_utf8(facts_.env->python),
-                                                   process::to_utf8(target), p->installs, true);
+        const auto argv = target_install_argv(process::to_utf8(facts_.env->python),
+                                              process::to_utf8(target), p->installs, true);
         auto status = run_bounded(argv, s.path() / "install.log", limit - since(t0));
         if (!status || *status != 0) {
             say("trial: " + t.dist + " " + version + ": could not be installed for the trial");
@@ -137,7 +135,7 @@ class Trials {
         }
         // The imports, in a child prepared as the launch, with the trial's folder first.
         const std::string code = imports_code({target}, facts_.root.root, t.imports);
-        std::vector<std::string> run = launch_options_argv(opts_, fs::current_path());
+        std::vector<std::string> run = settings_.launch_argv;
         run.insert(run.end(), {"python", "-c", code});
         status = run_bounded(run, s.path() / "imports.log", limit - since(t0));
         const bool ok = status && *status == 0;
@@ -157,7 +155,7 @@ class Trials {
         return pins;
     }
 
-    const cli::Options& opts_;
+    const TrialSettings& settings_;
     const DoctorFacts& facts_;
     std::string pip_;
     fs::path root_;  // where the scratch folders go (fix/state_dir.hpp)
@@ -213,18 +211,18 @@ std::string imports_code(const std::vector<fs::path>& first, const fs::path& roo
     return code;
 }
 
-std::vector<TrialOutcome> run_trial_fixes(const cli::Options& opts, const DoctorFacts& facts,
+std::vector<TrialOutcome> run_trial_fixes(const TrialSettings& settings, const DoctorFacts& facts,
                                           const std::string& pip_version) {
     std::vector<TrialOutcome> out;
     if (!facts.deep || !facts.env) {
         return out;
     }
     const InstalledModules modules = read_installed_modules(facts.scan, facts.env->site_packages);
-    Trials trials(opts, facts, pip_version);
-    for (const auto& target : fix::trial_targets(*facts.deep, modules)) {
+    Trials trials(settings, facts, pip_version);
+    for (const auto& target : trial_targets(*facts.deep, modules)) {
         out.push_back(trials.search(target));
     }
     return out;
 }
 
-}  // namespace alltalk
+}  // namespace alltalk::fix

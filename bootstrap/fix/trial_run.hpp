@@ -5,18 +5,18 @@
 // folder (outside the env, always removed) and imported in a child prepared as the launch, with
 // that folder first on sys.path. Bounded by --trial-timeout and --trials-timeout.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cli.hpp"
 #include "diagnose/doctor.hpp"
 #include "fix/trial.hpp"
 
-namespace alltalk {
+namespace alltalk::fix {
 
 struct TrialOutcome {
-    fix::TrialTarget target;
+    TrialTarget target;
     std::string version;            // the release found; empty: none
     std::vector<std::string> pins;  // "name==version" of what the winning trial installed
     int trials = 0;
@@ -37,7 +37,16 @@ std::string imports_code(const std::vector<std::filesystem::path>& first,
                          const std::filesystem::path& root,
                          const std::vector<std::string>& statements);
 
-std::vector<TrialOutcome> run_trial_fixes(const cli::Options& opts, const DoctorFacts& facts,
+struct TrialSettings {
+    std::vector<std::string> launch_argv;  // the launcher and its launch options
+    bool dry_run = false;                  // scratch folders outside the env (fix/state_dir.hpp)
+    double trial_timeout = 300;            // one trial
+    double trials_timeout = 1200;          // all of them together
+    std::function<void(const std::string&)> say;  // a progress line
+};
+
+// The trial fixes for the deep check's failures in `facts` (none without one).
+std::vector<TrialOutcome> run_trial_fixes(const TrialSettings& settings, const DoctorFacts& facts,
                                           const std::string& pip_version);
 
-}  // namespace alltalk
+}  // namespace alltalk::fix
