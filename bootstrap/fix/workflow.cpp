@@ -27,8 +27,9 @@ const std::vector<NamedStep>& fix_steps() {
     return steps;
 }
 
-int run_fix_steps(FixRun& r, const FixSettings& s, const FixContext& c) {
-    for (const auto& step : fix_steps()) {
+int run_fix_steps(FixRun& r, const FixSettings& s, const FixContext& c,
+                  const std::vector<NamedStep>& steps) {
+    for (const auto& step : steps) {
         if (const StepResult status = step.run(r, s, c)) {
             return *status;
         }

@@ -123,8 +123,10 @@ struct NamedStep {
 // The steps in their order.
 const std::vector<NamedStep>& fix_steps();
 
-// Runs the steps in order on `r`; the status to exit with.
-int run_fix_steps(FixRun& r, const FixSettings& s, const FixContext& c);
+// Runs `steps` (fix_steps(), or a test's) in order on `r`, to the first that stops; the status to
+// exit with.
+int run_fix_steps(FixRun& r, const FixSettings& s, const FixContext& c,
+                  const std::vector<NamedStep>& steps = fix_steps());
 
 // The command's facts as the doctor reads them; throws when its env cannot be read.
 DoctorFacts gather_fix_facts(Command command, const FixContext& c);
