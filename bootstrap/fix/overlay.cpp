@@ -74,36 +74,32 @@ void remove_quietly(const fs::path& p) {
                                 "", "Check the permissions and free space of the env's folder."});
 }
 
-}  // namespace
-
-OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
-                         const std::vector<std::string>& requirements, const std::string& source,
-                         double timeout_s, const std::function<void(const std::string&)>& say) {
-    // Said before anything else, as FixLock::acquire says it again once it holds the lock.
-    refuse_while_running(env.dir, "overlay sync " + command, process::environment());
-    const SiteScan base = scan_site_packages(env.site_packages);
+// The env's pip, able to plan (22.2 or newer), or the reason why the overlay cannot be made.
+std::string planning_pip(const PythonEnv& env, const SiteScan& base) {
     const std::optional<std::string> pip = pip_version(base);
-    const std::string python = process::to_utf8(env.python);
     if (!pip || !pip_can_plan(*pip)) {
         throw LaunchError(
             Stage::Fix,
-            ErrorText{"The env " + env.dir.string() +
-                          (pip ? " has pip " + *pip + ", older than " + kPipReportSince
-                               : std::string(" has no pip")) +
-                          ", and an overlay is resolved by the env's own pip (install --dry-run "
-                          "--report). Nothing was changed.",
-                      "",
-                      "Upgrade its pip: " + text::quote_arg(python, env.platform) +
-                          " -m pip install --upgrade pip"});
+            ErrorText{
+                "The env " + env.dir.string() +
+                    (pip ? " has pip " + *pip + ", older than " + kPipReportSince
+                         : std::string(" has no pip")) +
+                    ", and an overlay is resolved by the env's own pip (install --dry-run "
+                    "--report). Nothing was changed.",
+                "",
+                "Upgrade its pip: " + text::quote_arg(process::to_utf8(env.python), env.platform) +
+                    " -m pip install --upgrade pip"});
     }
-    prepare_pip_environment();
-    FixLock lock = FixLock::acquire(env, "overlay sync " + command);
+    return *pip;
+}
 
-    say("resolving " + text::join(requirements, " ") + " against " + env.dir.string() +
-        " with its pip " + *pip);
+// pip's report for the overlay's requirements against the env.
+PipReport resolve_overlay(const PythonEnv& env, const std::string& command,
+                          const std::vector<std::string>& requirements, const std::string& source,
+                          const SiteScan& base, double timeout_s,
+                          const std::function<void(const std::string&)>& say) {
     FixRequest request;
     request.install = requirements;
-    PipReport report;
     try {
         // Distributions of the base that the overlay's versions would break in this command's
         // view (typer needing pydantic 2 beside an overlay's pydantic 1) join by name, so that
@@ -116,7 +112,7 @@ OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
                 "); `doctor` shows "
                 "it in this command's view");
         }
-        report = std::move(plan.report);
+        return std::move(plan.report);
     } catch (const LaunchError& e) {
         throw LaunchError(
             Stage::Fix,
@@ -128,6 +124,71 @@ OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
                       "env's packages (pip names the conflicting requirements above); the old "
                       "overlay, if any, is unchanged."});
     }
+}
+
+// What differs from the env, installed by pip into `fresh`.
+void install_overlay(const PythonEnv& env, const std::string& command, const fs::path& fresh,
+                     const std::vector<NameVersion>& installs,
+                     const std::function<void(const std::string&)>& say) {
+    std::vector<std::string> names;
+    for (const auto& [name, version] : installs) {
+        names.push_back(name + " " + version);
+    }
+    say("installing into the overlay (" + std::to_string(installs.size()) +
+        " distributions that differ from the env): " + text::join(names, ", "));
+    const auto argv = overlay_install_argv(process::to_utf8(env.python), fresh, installs);
+    std::string why;
+    const std::optional<int> status = process::run_attached(argv, {}, why);
+    if (!status || *status != 0) {
+        remove_quietly(fresh);
+        throw LaunchError(
+            Stage::Fix,
+            ErrorText{"pip could not install the overlay of `" + command + "` (" +
+                          (status ? "exit status " + std::to_string(*status) : why) +
+                          "; its output is above). The old overlay, if any, is unchanged, "
+                          "and the env was not modified.",
+                      text::join(argv, " "),
+                      "See whether the index is reachable, then run `alltalk-launch overlay "
+                      "sync " +
+                          command + "` again."});
+    }
+}
+
+// Into place: the old folder aside, the new one in, the old one gone.
+void swap_into_place(const fs::path& fresh, const fs::path& dir, const fs::path& old) {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) {
+        fs::rename(dir, old, ec);
+        if (ec) {
+            remove_quietly(fresh);
+            cannot_write(dir, ec);
+        }
+    }
+    fs::rename(fresh, dir, ec);
+    if (ec) {
+        std::error_code back;
+        fs::rename(old, dir, back);
+        remove_quietly(fresh);
+        cannot_write(dir, ec);
+    }
+    remove_quietly(old);
+}
+
+}  // namespace
+
+OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
+                         const std::vector<std::string>& requirements, const std::string& source,
+                         double timeout_s, const std::function<void(const std::string&)>& say) {
+    // Said before anything else, as FixLock::acquire says it again once it holds the lock.
+    refuse_while_running(env.dir, "overlay sync " + command, process::environment());
+    const SiteScan base = scan_site_packages(env.site_packages);
+    const std::string pip = planning_pip(env, base);
+    prepare_pip_environment();
+    FixLock lock = FixLock::acquire(env, "overlay sync " + command);
+    say("resolving " + text::join(requirements, " ") + " against " + env.dir.string() +
+        " with its pip " + pip);
+    const PipReport report =
+        resolve_overlay(env, command, requirements, source, base, timeout_s, say);
 
     OverlaySync out;
     out.dir = overlay::overlay_dir(env, command);
@@ -148,50 +209,14 @@ OverlaySync sync_overlay(const PythonEnv& env, const std::string& command,
         cannot_write(fresh, ec);
     }
     if (!installs.empty()) {
-        std::vector<std::string> names;
-        for (const auto& [name, version] : installs) {
-            names.push_back(name + " " + version);
-        }
-        say("installing into the overlay (" + std::to_string(installs.size()) +
-            " distributions that differ from the env): " + text::join(names, ", "));
-        const auto argv = overlay_install_argv(python, fresh, installs);
-        std::string why;
-        const std::optional<int> status = process::run_attached(argv, {}, why);
-        if (!status || *status != 0) {
-            remove_quietly(fresh);
-            throw LaunchError(
-                Stage::Fix,
-                ErrorText{"pip could not install the overlay of `" + command + "` (" +
-                              (status ? "exit status " + std::to_string(*status) : why) +
-                              "; its output is above). The old overlay, if any, is unchanged, "
-                              "and the env was not modified.",
-                          text::join(argv, " "),
-                          "See whether the index is reachable, then run `alltalk-launch overlay "
-                          "sync " +
-                              command + "` again."});
-        }
+        install_overlay(env, command, fresh, installs, say);
     }
     if ((ec = files::write_file_synced(fresh / overlay::kManifestFile,
                                        overlay::encode_manifest(out.manifest)))) {
         remove_quietly(fresh);
         cannot_write(fresh / overlay::kManifestFile, ec);
     }
-    // Into place: the old folder aside, the new one in, the old one gone.
-    if (fs::exists(out.dir, ec)) {
-        fs::rename(out.dir, old, ec);
-        if (ec) {
-            remove_quietly(fresh);
-            cannot_write(out.dir, ec);
-        }
-    }
-    fs::rename(fresh, out.dir, ec);
-    if (ec) {
-        std::error_code back;
-        fs::rename(old, out.dir, back);
-        remove_quietly(fresh);
-        cannot_write(out.dir, ec);
-    }
-    remove_quietly(old);
+    swap_into_place(fresh, out.dir, old);
     files::sync_dir(root);
     return out;
 }

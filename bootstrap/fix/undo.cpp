@@ -228,11 +228,11 @@ void set_undo_state(const PythonEnv& env, UndoManifest& m, UndoState to) {
     save_manifest(env, m);
 }
 
-UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
-                               const std::vector<std::string>& replaced,
-                               const std::vector<std::string>& installs, const std::string& summary,
-                               const RecordOptions& options, RecordStats* stats_out) {
-    RecordStats stats;
+namespace {
+
+// A new point's folder (a fresh id) and its manifest, state Recording, not yet saved.
+UndoManifest new_point(const PythonEnv& env, const std::string& summary,
+                       const std::vector<std::string>& installs, fs::path& dir) {
     const fs::path root = undo_root(env);
     std::error_code ec;
     fs::create_directories(root, ec);
@@ -242,7 +242,7 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
     const std::time_t now = std::time(nullptr);
     UndoManifest m;
     m.id = make_undo_id(now, process::current_pid());
-    fs::path dir = point_dir(env, m.id);
+    dir = point_dir(env, m.id);
     for (int n = 2; fs::exists(dir, ec); ++n) {  // two fixes in one second of one process
         m.id = make_undo_id(now, process::current_pid()) + "-" + std::to_string(n);
         dir = point_dir(env, m.id);
@@ -255,107 +255,146 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
     m.summary = summary;
     m.site_packages = u8(env.site_packages);
     m.installs = installs;
+    return m;
+}
+
+// The RECORD of each distribution replaced; one without a RECORD cannot be undone.
+std::vector<std::vector<RecordEntry>> records_of(const std::vector<const Distribution*>& dists) {
+    std::vector<std::vector<RecordEntry>> records;
+    for (const Distribution* d : dists) {
+        auto entries = record_entries(*d);
+        if (!entries) {
+            throw LaunchError(
+                Stage::Fix,
+                ErrorText{d->name + " " + d->version_text + " has no list of its files (" +
+                              u8(d->metadata_dir / "RECORD") +
+                              " is missing), so a fix could not be undone. Nothing was changed.",
+                          "",
+                          "Reinstall it first (pip install --force-reinstall --no-deps " + d->name +
+                              "==" + d->version_text + "), then run the fix again."});
+        }
+        records.push_back(std::move(*entries));
+    }
+    return records;
+}
+
+// Saves the files of the replaced distributions into a point's folder, linked or copied.
+struct Recorder {
+    const PythonEnv& env;
+    const fs::path& dir;
+    const RecordOptions& options;
+    fs::path env_dir;
+    bool links = false;
+    std::size_t done = 0, total = 0;
+    RecordStats stats;
+
+    Recorder(const PythonEnv& e, const fs::path& point, const RecordOptions& o)
+        : env(e), dir(point), options(o), env_dir(e.dir.lexically_normal()) {}
+
+    // One file of RECORD: saved as files/<di>/<k>, with its hash; nullopt for one that is gone
+    // or outside the env.
+    std::optional<SavedFile> save_one(const RecordEntry& e, std::size_t di, std::size_t k) {
+        const fs::path src = in_site(env, e.path);
+        std::error_code sec;
+        const auto st = fs::symlink_status(src, sec);
+        if (sec || !is_inside(src, env_dir) || !(fs::is_regular_file(st) || fs::is_symlink(st))) {
+            return std::nullopt;  // listed but gone, or outside the env: nothing to save
+        }
+        SavedFile f;
+        f.path = e.path;
+        f.size = fs::is_symlink(st) ? 0 : fs::file_size(src, sec);
+        if (e.hash.rfind("sha256=", 0) == 0 && e.size && *e.size == f.size) {
+            f.hash = e.hash;
+        } else {
+            auto h = file_sha256_record(src);
+            if (!h) {
+                throw LaunchError(Stage::Fix, ErrorText{"Cannot read " + u8(src) +
+                                                            " to save it for the undo point. "
+                                                            "Nothing was changed.",
+                                                        "", "Check the file's permissions."});
+            }
+            f.hash = *h;
+            ++stats.hashed;
+        }
+        f.saved = "files/" + std::to_string(di) + "/" + std::to_string(k);
+        save_file(src, dir / process::from_utf8(f.saved), links, stats, f.size);
+        ++stats.files;
+        stats.bytes += f.size;
+        return f;
+    }
+
+    SavedDist save_dist(const Distribution& d, std::size_t di,
+                        const std::vector<RecordEntry>& entries) {
+        SavedDist sd;
+        sd.name = d.name;
+        sd.version = d.version_text;
+        std::string installer;
+        if (files::read_text(d.metadata_dir / "INSTALLER", installer)) {
+            sd.installer = trimmed(installer);
+        }
+        sd.metadata_dir = rel_text(d.metadata_dir, env.site_packages);
+        const fs::path fdir = dir / "files" / std::to_string(di);
+        std::error_code ec;
+        fs::create_directory(fdir, ec);
+        if (ec) {
+            cannot("create " + u8(fdir), fdir, ec);
+        }
+        std::set<std::string> folders;
+        for (const auto& e : entries) {
+            ++done;
+            const std::string top = top_component(e.path);
+            if (!top.empty() && e.path.find('/') != std::string::npos) {
+                folders.insert(top);
+            }
+            if (auto f = save_one(e, di, sd.files.size())) {
+                sd.files.push_back(std::move(*f));
+                if (options.on_saved) {
+                    options.on_saved(done, total);
+                }
+            }
+        }
+        if (std::error_code sync = files::sync_dir(fdir)) {
+            cannot("write " + u8(fdir), fdir, sync);
+        }
+        sd.folders.assign(folders.begin(), folders.end());
+        return sd;
+    }
+};
+
+}  // namespace
+
+UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
+                               const std::vector<std::string>& replaced,
+                               const std::vector<std::string>& installs, const std::string& summary,
+                               const RecordOptions& options, RecordStats* stats_out) {
+    fs::path dir;
+    UndoManifest m = new_point(env, summary, installs, dir);
+    Recorder rec(env, dir, options);
     try {
         save_manifest(env, m);  // first: an interrupted recording is known as one
-        const fs::path env_dir = env.dir.lexically_normal();
         std::vector<const Distribution*> dists;
         for (const auto& key : replaced) {
             if (const Distribution* d = scan.find(key)) {
                 dists.push_back(d);
             }
         }
-        std::vector<std::vector<RecordEntry>> records;
-        std::size_t total = 0;
-        for (const Distribution* d : dists) {
-            auto entries = record_entries(*d);
-            if (!entries) {
-                throw LaunchError(
-                    Stage::Fix,
-                    ErrorText{d->name + " " + d->version_text + " has no list of its files (" +
-                                  u8(d->metadata_dir / "RECORD") +
-                                  " is missing), so a fix could not be undone. Nothing was "
-                                  "changed.",
-                              "",
-                              "Reinstall it first (pip install --force-reinstall --no-deps " +
-                                  d->name + "==" + d->version_text +
-                                  "), then run the fix "
-                                  "again."});
-            }
-            total += entries->size();
-            records.push_back(std::move(*entries));
+        const auto records = records_of(dists);
+        for (const auto& r : records) {
+            rec.total += r.size();
         }
-        std::size_t done = 0;
-        std::set<std::string> folders;
         const fs::path files_root = dir / "files";
+        std::error_code ec;
         fs::create_directory(files_root, ec);
         // Links or copies, chosen by trying one link (a FAT32/exFAT drive, another volume, Linux's
         // protected_hardlinks); copies need the space of every file, checked before the first.
-        bool links = options.allow_links && can_link_into(env, records, files_root);
-        if (!links) {
+        rec.links = options.allow_links && can_link_into(env, records, files_root);
+        if (!rec.links) {
             require_space_for_copies(env, records, files_root);
         }
+        std::set<std::string> folders;
         for (std::size_t di = 0; di < dists.size(); ++di) {
-            const Distribution& d = *dists[di];
-            SavedDist sd;
-            sd.name = d.name;
-            sd.version = d.version_text;
-            std::string installer;
-            if (files::read_text(d.metadata_dir / "INSTALLER", installer)) {
-                sd.installer = trimmed(installer);
-            }
-            sd.metadata_dir = rel_text(d.metadata_dir, env.site_packages);
-            const fs::path fdir = files_root / std::to_string(di);
-            fs::create_directory(fdir, ec);
-            if (ec) {
-                cannot("create " + u8(fdir), fdir, ec);
-            }
-            std::set<std::string> dist_folders;
-            std::size_t k = 0;
-            for (const auto& e : records[di]) {
-                ++done;
-                const fs::path src = in_site(env, e.path);
-                const std::string top = top_component(e.path);
-                if (!top.empty() && e.path.find('/') != std::string::npos) {
-                    dist_folders.insert(top);
-                }
-                std::error_code sec;
-                const auto st = fs::symlink_status(src, sec);
-                if (sec || !is_inside(src, env_dir) ||
-                    !(fs::is_regular_file(st) || fs::is_symlink(st))) {
-                    continue;  // listed but gone, or outside the env: nothing to save
-                }
-                SavedFile f;
-                f.path = e.path;
-                f.size = fs::is_symlink(st) ? 0 : fs::file_size(src, sec);
-                if (e.hash.rfind("sha256=", 0) == 0 && e.size && *e.size == f.size) {
-                    f.hash = e.hash;
-                } else {
-                    auto h = file_sha256_record(src);
-                    if (!h) {
-                        throw LaunchError(Stage::Fix,
-                                          ErrorText{"Cannot read " + u8(src) +
-                                                        " to save it for the undo point. Nothing "
-                                                        "was changed.",
-                                                    "", "Check the file's permissions."});
-                    }
-                    f.hash = *h;
-                    ++stats.hashed;
-                }
-                f.saved = "files/" + std::to_string(di) + "/" + std::to_string(k++);
-                save_file(src, dir / process::from_utf8(f.saved), links, stats, f.size);
-                ++stats.files;
-                stats.bytes += f.size;
-                sd.files.push_back(std::move(f));
-                if (options.on_saved) {
-                    options.on_saved(done, total);
-                }
-            }
-            if (std::error_code sync = files::sync_dir(fdir)) {
-                cannot("write " + u8(fdir), fdir, sync);
-            }
-            sd.folders.assign(dist_folders.begin(), dist_folders.end());
-            folders.insert(dist_folders.begin(), dist_folders.end());
-            m.dists.push_back(std::move(sd));
+            m.dists.push_back(rec.save_dist(*dists[di], di, records[di]));
+            folders.insert(m.dists.back().folders.begin(), m.dists.back().folders.end());
         }
         m.top_level_before = top_level_entries(env.site_packages);
         for (const auto& folder : folders) {
@@ -364,14 +403,14 @@ UndoManifest record_undo_point(const PythonEnv& env, const SiteScan& scan,
         }
         files::sync_dir(files_root);
         set_undo_state(env, m, UndoState::Ready);  // last: the point is complete
-        files::sync_dir(root);
+        files::sync_dir(undo_root(env));
     } catch (...) {
         std::error_code ignored;
         fs::remove_all(dir, ignored);
         throw;
     }
     if (stats_out) {
-        *stats_out = stats;
+        *stats_out = rec.stats;
     }
     return m;
 }
@@ -582,10 +621,12 @@ void forget_undo_point(const PythonEnv& env, const std::string& id) {
     }
 }
 
-RestoreResult restore_undo_point(const PythonEnv& env, const std::optional<std::string>& id) {
-    UndoManifest m;
+namespace {
+
+// The point `id`, else the latest that was not undone.
+UndoManifest point_to_restore(const PythonEnv& env, const std::optional<std::string>& id) {
     if (id && !id->empty()) {
-        m = read_undo_point(env, *id);
+        UndoManifest m = read_undo_point(env, *id);
         if (m.state == UndoState::Restored) {
             throw LaunchError(
                 Stage::Fix,
@@ -593,24 +634,165 @@ RestoreResult restore_undo_point(const PythonEnv& env, const std::optional<std::
                           "Nothing was changed. `alltalk-launch fix --history` "
                           "lists the points."});
         }
-    } else {
-        const auto points = list_undo_points(env);
-        auto it = std::find_if(points.rbegin(), points.rend(), [](const UndoPointEntry& p) {
-            return !p.manifest || p.manifest->state != UndoState::Restored;
-        });
-        if (it == points.rend()) {
-            throw LaunchError(
-                Stage::Fix,
-                ErrorText{"There is nothing to undo in " + u8(env.dir) + ": " +
-                              (points.empty() ? "no fix has left an undo point there"
-                                              : "every undo point there was already undone") +
-                              ".",
-                          "the undo points in " + u8(undo_root(env)),
-                          "Undo points are made by `alltalk-launch fix`; changes made with pip "
-                          "directly cannot be undone by alltalk-launch."});
-        }
-        m = read_undo_point(env, it->id);  // a damaged latest point is an error, not skipped
+        return m;
     }
+    const auto points = list_undo_points(env);
+    auto it = std::find_if(points.rbegin(), points.rend(), [](const UndoPointEntry& p) {
+        return !p.manifest || p.manifest->state != UndoState::Restored;
+    });
+    if (it == points.rend()) {
+        throw LaunchError(
+            Stage::Fix,
+            ErrorText{"There is nothing to undo in " + u8(env.dir) + ": " +
+                          (points.empty() ? "no fix has left an undo point there"
+                                          : "every undo point there was already undone") +
+                          ".",
+                      "the undo points in " + u8(undo_root(env)),
+                      "Undo points are made by `alltalk-launch fix`; changes made with pip "
+                      "directly cannot be undone by alltalk-launch."});
+    }
+    return read_undo_point(env, it->id);  // a damaged latest point is an error, not skipped
+}
+
+// Puts the env back as the point saved it, in five passes (restore_undo_point).
+struct Restorer {
+    const PythonEnv& env;
+    const UndoManifest& m;
+    fs::path site, env_dir;
+    std::set<std::string> before;  // site-packages' top-level entries before the fix
+    std::set<fs::path> saved_targets;
+    std::set<std::string> replaced_keys;
+    std::size_t removed = 0;
+    std::set<fs::path> emptied;  // folders that may have become empty
+    std::vector<fs::path> unlisted_dirs;
+
+    Restorer(const PythonEnv& e, const UndoManifest& point)
+        : env(e),
+          m(point),
+          site(e.site_packages.lexically_normal()),
+          env_dir(e.dir.lexically_normal()),
+          before(point.top_level_before.begin(), point.top_level_before.end()) {
+        for (const auto& d : m.dists) {
+            replaced_keys.insert(normalize_name(d.name));
+            for (const auto& f : d.files) {
+                const fs::path t = in_site(env, f.path);
+                if (!is_inside(t, env_dir)) {
+                    throw LaunchError(Stage::Fix, ErrorText{"The undo point " + m.id +
+                                                                " is damaged: it would write " +
+                                                                f.path + ", outside the env.",
+                                                            "",
+                                                            "Nothing was changed. Remove it with "
+                                                            "`alltalk-launch fix --forget " +
+                                                                m.id + "`."});
+                }
+                saved_targets.insert(t);
+            }
+        }
+    }
+
+    // 1. The files of distributions the fix installed (and of the replaced ones' new versions),
+    //    by their RECORD: outside the new top-level entries this reaches scripts in bin/.
+    void remove_installed_files() {
+        const SiteScan now = scan_site_packages(env.site_packages);
+        for (const auto& d : now.dists) {
+            const std::string top = top_component(rel_text(d.metadata_dir, env.site_packages));
+            if (before.count(top) && !replaced_keys.count(d.key)) {
+                continue;
+            }
+            for (const auto& e : record_entries(d).value_or(std::vector<RecordEntry>{})) {
+                const fs::path t = in_site(env, e.path);
+                if (!is_inside(t, env_dir) || saved_targets.count(t)) {
+                    continue;
+                }
+                const std::string ttop = top_component(e.path);
+                if (!ttop.empty() && !before.count(ttop)) {
+                    continue;  // inside a new top-level entry: removed whole below
+                }
+                if (remove_path(t, removed)) {
+                    emptied.insert(t.parent_path());
+                }
+            }
+        }
+    }
+
+    // 2. Top-level entries of site-packages that were not there: new packages, pip's "~xxx"
+    //    stash folders, half-written folders of a killed install.
+    void remove_new_entries() {
+        for (const auto& name : top_level_entries(env.site_packages)) {
+            if (!before.count(name)) {
+                remove_path(env.site_packages / process::from_utf8(name), removed);
+            }
+        }
+    }
+
+    // 3. Inside the replaced distributions' folders, whatever was not there before.
+    void remove_unlisted() {
+        for (const auto& [folder, list] : m.folder_entries) {
+            const std::set<std::string> listed(list.begin(), list.end());
+            const fs::path top = env.site_packages / process::from_utf8(folder);
+            for (const auto& rel : list_folder(env.site_packages, top)) {
+                if (listed.count(rel)) {
+                    continue;
+                }
+                const fs::path p = env.site_packages / process::from_utf8(rel);
+                if (rel.back() == '/') {
+                    unlisted_dirs.push_back(p);
+                } else if (!saved_targets.count(p.lexically_normal())) {
+                    remove_path(p, removed);
+                }
+            }
+        }
+    }
+
+    // 4. The saved files, back where they were.
+    std::size_t put_back_saved() {
+        std::size_t restored = 0;
+        for (const auto& d : m.dists) {
+            for (const auto& f : d.files) {
+                restored += put_back(point_dir(env, m.id) / process::from_utf8(f.saved),
+                                     in_site(env, f.path), f);
+            }
+        }
+        return restored;
+    }
+
+    // 5. Folders that the fix made and that are empty now (deepest first), and the folders
+    //    emptied by step 1 up to the first that existed before the fix (known from the listings).
+    void remove_empty_folders() {
+        std::sort(unlisted_dirs.begin(), unlisted_dirs.end(),
+                  [](const fs::path& a, const fs::path& b) {
+                      return a.native().size() > b.native().size();
+                  });
+        for (const auto& dir : unlisted_dirs) {
+            std::error_code ec;
+            if (fs::is_empty(dir, ec) && !ec) {
+                fs::remove(dir, ec);
+                ++removed;
+            }
+        }
+        for (fs::path dir : emptied) {
+            while (is_inside(dir, site)) {
+                const std::string rel = rel_text(dir, site);
+                const auto listing = m.folder_entries.find(top_component(rel));
+                const bool known_before =
+                    listing == m.folder_entries.end() ||
+                    std::binary_search(listing->second.begin(), listing->second.end(), rel + "/");
+                std::error_code ec;
+                if (known_before || !fs::is_empty(dir, ec) || ec) {
+                    break;
+                }
+                fs::remove(dir, ec);
+                ++removed;
+                dir = dir.parent_path();
+            }
+        }
+    }
+};
+
+}  // namespace
+
+RestoreResult restore_undo_point(const PythonEnv& env, const std::optional<std::string>& id) {
+    UndoManifest m = point_to_restore(env, id);
     RestoreResult result;
     result.id = m.id;
     if (m.state == UndoState::Recording || m.state == UndoState::Ready) {
@@ -621,116 +803,14 @@ RestoreResult restore_undo_point(const PythonEnv& env, const std::optional<std::
     }
     verify_saved(env, m);
     require_writable(env.site_packages);
-
-    const fs::path site = env.site_packages.lexically_normal();
-    const fs::path env_dir = env.dir.lexically_normal();
-    const std::set<std::string> before(m.top_level_before.begin(), m.top_level_before.end());
-    std::set<fs::path> saved_targets;
-    std::set<std::string> replaced_keys;
-    for (const auto& d : m.dists) {
-        replaced_keys.insert(normalize_name(d.name));
-        for (const auto& f : d.files) {
-            const fs::path t = in_site(env, f.path);
-            if (!is_inside(t, env_dir)) {
-                throw LaunchError(Stage::Fix,
-                                  ErrorText{"The undo point " + m.id + " is damaged: it would " +
-                                                "write " + f.path + ", outside the env.",
-                                            "",
-                                            "Nothing was changed. Remove it with "
-                                            "`alltalk-launch fix --forget " +
-                                                m.id + "`."});
-            }
-            saved_targets.insert(t);
-        }
-    }
-    std::size_t removed = 0;
-    std::set<fs::path> emptied;  // folders that may have become empty
-    // 1. The files of distributions the fix installed (and of the replaced ones' new versions),
-    //    by their RECORD: outside the new top-level entries this reaches scripts in bin/.
-    const SiteScan now = scan_site_packages(env.site_packages);
-    for (const auto& d : now.dists) {
-        const std::string top = top_component(rel_text(d.metadata_dir, env.site_packages));
-        const bool is_new = !before.count(top);
-        if (!is_new && !replaced_keys.count(d.key)) {
-            continue;
-        }
-        for (const auto& e : record_entries(d).value_or(std::vector<RecordEntry>{})) {
-            const fs::path t = in_site(env, e.path);
-            if (!is_inside(t, env_dir) || saved_targets.count(t)) {
-                continue;
-            }
-            const std::string ttop = top_component(e.path);
-            if (!ttop.empty() && !before.count(ttop)) {
-                continue;  // inside a new top-level entry: removed whole below
-            }
-            if (remove_path(t, removed)) {
-                emptied.insert(t.parent_path());
-            }
-        }
-    }
-    // 2. Top-level entries of site-packages that were not there: new packages, pip's "~xxx"
-    //    stash folders, half-written folders of a killed install.
-    for (const auto& name : top_level_entries(env.site_packages)) {
-        if (!before.count(name)) {
-            remove_path(env.site_packages / process::from_utf8(name), removed);
-        }
-    }
-    // 3. Inside the replaced distributions' folders, whatever was not there before.
-    std::vector<fs::path> unlisted_dirs;
-    for (const auto& [folder, list] : m.folder_entries) {
-        const std::set<std::string> listed(list.begin(), list.end());
-        const fs::path top = env.site_packages / process::from_utf8(folder);
-        for (const auto& rel : list_folder(env.site_packages, top)) {
-            if (listed.count(rel)) {
-                continue;
-            }
-            const fs::path p = env.site_packages / process::from_utf8(rel);
-            if (rel.back() == '/') {
-                unlisted_dirs.push_back(p);
-            } else if (!saved_targets.count(p.lexically_normal())) {
-                remove_path(p, removed);
-            }
-        }
-    }
-    // 4. The saved files, back where they were.
-    for (const auto& d : m.dists) {
-        for (const auto& f : d.files) {
-            if (put_back(point_dir(env, m.id) / process::from_utf8(f.saved), in_site(env, f.path),
-                         f)) {
-                ++result.restored_files;
-            }
-        }
-    }
-    // 5. Folders that the fix made and that are empty now (deepest first).
-    std::sort(unlisted_dirs.begin(), unlisted_dirs.end(), [](const fs::path& a, const fs::path& b) {
-        return a.native().size() > b.native().size();
-    });
-    for (const auto& dir : unlisted_dirs) {
-        std::error_code ec;
-        if (fs::is_empty(dir, ec) && !ec) {
-            fs::remove(dir, ec);
-            ++removed;
-        }
-    }
-    for (fs::path dir : emptied) {
-        // Up to the first folder that existed before the fix (known from the listings).
-        while (is_inside(dir, site)) {
-            const std::string rel = rel_text(dir, site);
-            const auto listing = m.folder_entries.find(top_component(rel));
-            const bool known_before =
-                listing == m.folder_entries.end() ||
-                std::binary_search(listing->second.begin(), listing->second.end(), rel + "/");
-            std::error_code ec;
-            if (known_before || !fs::is_empty(dir, ec) || ec) {
-                break;
-            }
-            fs::remove(dir, ec);
-            ++removed;
-            dir = dir.parent_path();
-        }
-    }
+    Restorer r(env, m);
+    r.remove_installed_files();
+    r.remove_new_entries();
+    r.remove_unlisted();
+    result.restored_files = r.put_back_saved();
+    r.remove_empty_folders();
     files::sync_dir(env.site_packages);
-    result.removed_paths = removed;
+    result.removed_paths = r.removed;
     for (const auto& c : m.changes) {
         result.back.push_back({c.name, c.after, c.before});
     }

@@ -180,6 +180,46 @@ std::string to_json(const UndoManifest& m) {
     return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+
+SavedFile saved_file_from(const Reader& r, const json& f, const std::string& fin) {
+    SavedFile sf;
+    sf.path = r.str(f, "path", fin);
+    sf.hash = r.str(f, "hash", fin);
+    sf.saved = r.str(f, "saved", fin);
+    const json& size = r.key(f, "size", fin);
+    if (!size.is_number_unsigned() && !(size.is_number_integer() && size.get<long long>() >= 0)) {
+        r.fail(fin + "\"size\" is not a size");
+    }
+    sf.size = size.get<std::uint64_t>();
+    if (sf.path.empty()) {
+        r.fail(fin + "has an empty path");
+    }
+    if (!inside_point(sf.saved)) {
+        r.fail(fin + "\"saved\" (" + sf.saved + ") is not a path inside the point");
+    }
+    if (sf.hash.rfind("sha256=", 0) != 0) {
+        r.fail(fin + "\"hash\" is not a sha256 hash");
+    }
+    return sf;
+}
+
+SavedDist saved_dist_from(const Reader& r, const json& d, const std::string& in) {
+    SavedDist sd;
+    sd.name = r.str(d, "name", in);
+    sd.version = r.str(d, "version", in);
+    sd.installer = r.opt_str(d, "installer", in);
+    sd.metadata_dir = r.str(d, "metadata_dir", in);
+    sd.folders = r.strings(d, "folders", in);
+    std::size_t k = 0;
+    for (const auto& f : r.array(d, "files", in)) {
+        sd.files.push_back(saved_file_from(r, f, in + "files[" + std::to_string(k++) + "] "));
+    }
+    return sd;
+}
+
+}  // namespace
+
 UndoManifest manifest_from_json(std::string_view text, const std::string& where) {
     const Reader r(where);
     json j;
@@ -217,38 +257,7 @@ UndoManifest manifest_from_json(std::string_view text, const std::string& where)
     m.top_level_before = r.strings(j, "top_level_before", top);
     std::size_t i = 0;
     for (const auto& d : r.array(j, "dists", top)) {
-        const std::string in = "dists[" + std::to_string(i++) + "] ";
-        SavedDist sd;
-        sd.name = r.str(d, "name", in);
-        sd.version = r.str(d, "version", in);
-        sd.installer = r.opt_str(d, "installer", in);
-        sd.metadata_dir = r.str(d, "metadata_dir", in);
-        sd.folders = r.strings(d, "folders", in);
-        std::size_t k = 0;
-        for (const auto& f : r.array(d, "files", in)) {
-            const std::string fin = in + "files[" + std::to_string(k++) + "] ";
-            SavedFile sf;
-            sf.path = r.str(f, "path", fin);
-            sf.hash = r.str(f, "hash", fin);
-            sf.saved = r.str(f, "saved", fin);
-            const json& size = r.key(f, "size", fin);
-            if (!size.is_number_unsigned() &&
-                !(size.is_number_integer() && size.get<long long>() >= 0)) {
-                r.fail(fin + "\"size\" is not a size");
-            }
-            sf.size = size.get<std::uint64_t>();
-            if (sf.path.empty()) {
-                r.fail(fin + "has an empty path");
-            }
-            if (!inside_point(sf.saved)) {
-                r.fail(fin + "\"saved\" (" + sf.saved + ") is not a path inside the point");
-            }
-            if (sf.hash.rfind("sha256=", 0) != 0) {
-                r.fail(fin + "\"hash\" is not a sha256 hash");
-            }
-            sd.files.push_back(std::move(sf));
-        }
-        m.dists.push_back(std::move(sd));
+        m.dists.push_back(saved_dist_from(r, d, "dists[" + std::to_string(i++) + "] "));
     }
     const json& entries = r.key(j, "folder_entries", top);
     if (!entries.is_object()) {
