@@ -351,13 +351,8 @@ void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
     }
 }
 
-// Role::Launch and Role::Reexec: discover -> plan -> prepare -> run.
-int run_launch(const Invocation& inv) {
-    cli::Parsed parsed = cli::parse(inv.args);
-    if (!parsed.options) {
-        return parsed.exit_status;
-    }
-    const cli::Options& opts = *parsed.options;
+// The commands that are not a launch (doctor, fix, overlay, explain, setup); nullopt: a launch.
+std::optional<int> run_subcommand(const cli::Options& opts) {
     if (opts.doctor) {
         drop_handover();
         console::keep_window_open();
@@ -380,204 +375,290 @@ int run_launch(const Invocation& inv) {
         logging::init_console(false);
         return run_setup_command(opts);
     }
-    // `alltalk-launch python` is exactly the env's python (a tool may read its stderr): its
-    // console says only warnings and errors, or every decision with -v.
-    logging::init_console(opts.verbose, opts.request.command == Command::Python);
-    PlanContext ctx;
-    std::optional<GpuProbe> handed_probe;
-    std::optional<PendingProbe> pending_probe;
-    // The cache entry whose inputs the probe's child checks, and LD_LIBRARY_PATH before the launch.
-    std::optional<fs::path> check_entry;
-    std::string library_path_before;
-    if (inv.role == Role::Reexec) {
-        // Made before the re-exec: not repeated.
-        ctx.native_decided = decode_native_decision(*process::env_var(kNativeReexecVar));
-        if (auto handed = process::env_var(kGpuReexecVar)) {
-            GpuFacts::take_over(*handed, handed_probe, pending_probe);
-        }
-        if (auto entry = process::env_var(kNativeCheckVar)) {
-            check_entry = fs::path(*entry);
-            library_path_before = process::env_var(kLibraryPathBeforeVar).value_or("-");
-        }
-    } else if (inv.hinted_library_path) {
-        library_path_before = inv.hinted_before;
-    } else {
-        library_path_before = library_path_now();
+    return std::nullopt;
+}
+
+// A damaged overlay stops the command; a stale one is used and a missing one leaves the env's
+// own packages, each with one warning (in the launch, not again in its re-exec or children).
+void check_overlay(const LaunchPlan& plan, Role role) {
+    require_overlay(plan);
+    if (!plan.overlay || role != Role::Launch || plan.overlay->state == overlay::State::Current) {
+        return;
     }
-    // A first launch may act on a cached decision before its inputs are checked (DeferredCheck).
-    bool defer = inv.role == Role::Launch && !process::env_var(kFreshStartVar);
-    drop_handover();
-    const DiscoveryInputs in = cli::discovery_inputs(opts);
-    ctx.runtime_dir = process::runtime_dir_candidate(in.env_vars);
-    DeferredCheck deferred;
-    if (ctx.runtime_dir && !opts.dry_run) {  // a dry run computes afresh and writes nothing
-        ctx.analyze = [dir = *ctx.runtime_dir, &defer, &deferred](const NativeFacts& f) {
+    const char* cmd = to_string(plan.command);
+    if (plan.overlay->state == overlay::State::Stale) {
+        spdlog::warn(
+            "the overlay of {} is stale: its requirements or the env changed since it was "
+            "made; it is used as it is: run `alltalk-launch overlay sync {}` to make it again",
+            cmd, cmd);
+    } else {
+        spdlog::warn(
+            "{} has an overlay in its config, but it has not been made (or was removed): "
+            "running with the env's own packages; run `alltalk-launch overlay sync {}` to "
+            "make it",
+            cmd, cmd);
+    }
+}
+
+// Never while a fix changes the env's packages (one failed open when no fix was ever run), nor
+// from an env that setup has not finished.
+void guard_env(const LaunchPlan& plan) {
+    if (plan.command != Command::Server && plan.command != Command::Finetune) {
+        return;
+    }
+    // The run lock first (held until this process ends, its re-exec included), then the check
+    // for a fix: of a fix and a start at the same moment, one sees the other.
+    static fix::RunLock run_lock =
+        fix::RunLock::acquire(plan.env.dir, to_string(plan.command), process::environment());
+    fix::refuse_while_fixing(plan.env, to_string(plan.command));
+    setup::refuse_unfinished(plan.env, to_string(plan.command));
+}
+
+// --dry-run: the plan and the GPU check, printed.
+int print_dry_run(const LaunchPlan& plan, GpuFacts& gpu) {
+    const std::vector<std::string> confirmed = confirm_native(plan.native);
+    log_decisions(plan, confirmed);
+    std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
+    gpu.gather(true);
+    std::fputs(describe_gpu_check(gpu.probed(), plan.cpu_only ? std::nullopt : gpu.archs(),
+                                  plan.gpu_check && !plan.cpu_only,
+                                  plan.cpu_only ? std::string() : gpu.archs_error())
+                   .c_str(),
+               stdout);
+    return 0;
+}
+
+// Role::Launch and Role::Reexec: discover -> plan -> prepare -> run, one phase per method.
+class Launch {
+  public:
+    Launch(const Invocation& inv, const cli::Options& opts) : inv_(inv), opts_(opts) {}
+
+    int run() {
+        take_handover();
+        in_ = cli::discovery_inputs(opts_);  // the environment without the handover
+        use_caches();
+        made_ = plan_timed();
+        check_hint();
+        GpuFacts gpu(made_, std::move(handed_probe_), std::move(pending_probe_),
+                     opts_.dry_run ? std::nullopt : ctx_.runtime_dir);
+        gpu.answer_from_cache(opts_.verbose);
+        recheck_deferred(gpu);
+        const LaunchPlan& plan = made_;  // a value from here on
+        if (!deferred_.inputs.empty()) {
+            check_entry_ = deferred_.entry;
+        }
+        if (opts_.dry_run) {
+            return print_dry_run(plan, gpu);
+        }
+        check_overlay(plan, inv_.role);
+        guard_env(plan);
+        StartOutcome outcome;
+        prepare_native(plan, gpu, outcome);
+        if (plan.log_file) {
+            logging::add_file(*plan.log_file);
+        }
+        log_decisions(plan,
+                      opts_.verbose ? confirm_native(plan.native) : std::vector<std::string>{});
+        check_gpus(plan, gpu, opts_.verbose);
+        if (plan.command == Command::Server || plan.command == Command::Finetune) {
+            spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
+                         plan.env.version.text, plan.env.dir.string());
+        }
+        outcome.alias_dir = make_alias_dir(plan);
+        enter_process(plan, outcome,
+                      environment_changes(plan, in_.env_vars, kHostPlatform, outcome));
+        logging::close();
+        return run_interpreter(plan, opts_.verbose);
+    }
+
+  private:
+    // What the launch before the re-exec decided and handed over; LD_LIBRARY_PATH before it.
+    void take_handover() {
+        if (inv_.role == Role::Reexec) {
+            // Made before the re-exec: not repeated.
+            ctx_.native_decided = decode_native_decision(*process::env_var(kNativeReexecVar));
+            if (auto handed = process::env_var(kGpuReexecVar)) {
+                GpuFacts::take_over(*handed, handed_probe_, pending_probe_);
+            }
+            if (auto entry = process::env_var(kNativeCheckVar)) {
+                check_entry_ = fs::path(*entry);
+                library_path_before_ = process::env_var(kLibraryPathBeforeVar).value_or("-");
+            }
+        } else if (inv_.hinted_library_path) {
+            library_path_before_ = inv_.hinted_before;
+        } else {
+            library_path_before_ = library_path_now();
+        }
+        // A first launch may act on a cached decision before its inputs are checked
+        // (DeferredCheck).
+        defer_ = inv_.role == Role::Launch && !process::env_var(kFreshStartVar);
+        drop_handover();
+    }
+
+    // The cuDNN decision and the overlay check, kept in the runtime folder (a dry run computes
+    // afresh and writes nothing).
+    void use_caches() {
+        ctx_.runtime_dir = process::runtime_dir_candidate(in_.env_vars);
+        if (!ctx_.runtime_dir || opts_.dry_run) {
+            return;
+        }
+        ctx_.analyze = [this, dir = *ctx_.runtime_dir](const NativeFacts& f) {
             return analyze_native_cached(f, dir, nullptr, kCacheSettle,
-                                         defer ? &deferred : nullptr);
+                                         defer_ ? &deferred_ : nullptr);
         };
-        ctx.check_overlay = [dir = *ctx.runtime_dir](const PythonEnv& env,
-                                                     const std::string& command,
-                                                     const std::vector<std::string>& reqs) {
+        ctx_.check_overlay = [dir = *ctx_.runtime_dir](const PythonEnv& env,
+                                                       const std::string& command,
+                                                       const std::vector<std::string>& reqs) {
             return check_overlay_cached(env, command, reqs, dir);
         };
     }
-    // doctor --deep's child is this launch with the probe for the script (deep_check.hpp).
-    const auto plan_now = [&] {
-        LaunchPlan p = make_plan(opts.request, in, ctx);
-        return opts.deep_probe
-                   ? deep_probe_plan(std::move(p), absolute_from(*opts.deep_probe, in.cwd))
+
+    // doctor --deep's child is this launch with the probe for the script (diagnose/deep_run.hpp).
+    LaunchPlan plan_now() {
+        LaunchPlan p = make_plan(opts_.request, in_, ctx_);
+        return opts_.deep_probe
+                   ? deep_probe_plan(std::move(p), absolute_from(*opts_.deep_probe, in_.cwd))
                    : p;
-    };
-    const auto plan_start = std::chrono::steady_clock::now();
-    LaunchPlan made = plan_now();
-    spdlog::debug(
-        "timing: plan {:.2f} ms{}",
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
-            .count(),
-        inv.role == Role::Reexec ? " (after the re-exec)" : "");
-    if (inv.hinted_library_path) {
+    }
+
+    LaunchPlan plan_timed() {
+        const auto plan_start = std::chrono::steady_clock::now();
+        LaunchPlan p = plan_now();
+        spdlog::debug(
+            "timing: plan {:.2f} ms{}",
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start)
+                .count(),
+            inv_.role == Role::Reexec ? " (after the re-exec)" : "");
+        return p;
+    }
+
+    // A launch re-executed from a hint acted on the cached decision already, and has no re-exec
+    // left to hide the check of its inputs behind (in the GPU probe's child): they are checked
+    // now, before anything is said or started (a thread measured no faster).
+    void check_hint() {
+        if (!inv_.hinted_library_path) {
+            return;
+        }
         spdlog::debug(
             "cuDNN: this launch re-executed itself at its start with LD_LIBRARY_PATH={}, as an "
             "earlier one with the same arguments, folder and environment did",
-            *inv.hinted_library_path);
-        // It acted on the cached decision already, and has no re-exec left to hide the check of
-        // its inputs behind (in the GPU probe's child): they are checked now, before anything is
-        // said or started (a thread measured no faster).
-        if (!deferred.inputs.empty()) {
-            const std::string changed = first_changed_input(deferred);
-            const fs::path entry = deferred.entry;
-            deferred = {};
-            if (!changed.empty()) {
-                start_over(inv, changed + " changed since the cached decision was made", entry,
-                           library_path_before);
-            }
+            *inv_.hinted_library_path);
+        if (deferred_.inputs.empty()) {
+            return;
+        }
+        const std::string changed = first_changed_input(deferred_);
+        const fs::path entry = deferred_.entry;
+        deferred_ = {};
+        if (!changed.empty()) {
+            start_over(inv_, changed + " changed since the cached decision was made", entry,
+                       library_path_before_);
         }
     }
-    GpuFacts gpu(made, std::move(handed_probe), std::move(pending_probe),
-                 opts.dry_run ? std::nullopt : ctx.runtime_dir);
-    gpu.answer_from_cache(opts.verbose);
+
     // The deferred check rides on the GPU probe's child only on the plain path (with a probe
     // result kept from an earlier launch, the child only checks): a decision that stops the
     // launch or warns, or a launch without a probe, has its inputs checked now.
-    if (!deferred.inputs.empty() &&
-        (!made.native.missing.empty() || !made.native.override_problem.empty() ||
-         !gpu.wants_probe(opts.verbose))) {
-        const std::string changed = first_changed_input(deferred);
-        deferred = {};
+    void recheck_deferred(GpuFacts& gpu) {
+        if (deferred_.inputs.empty() ||
+            (made_.native.missing.empty() && made_.native.override_problem.empty() &&
+             gpu.wants_probe(opts_.verbose))) {
+            return;
+        }
+        const std::string changed = first_changed_input(deferred_);
+        deferred_ = {};
         if (!changed.empty()) {
             spdlog::debug("cuDNN: {} changed since the cached decision was made: selecting again",
                           changed);
-            defer = false;
-            made = plan_now();
+            defer_ = false;
+            made_ = plan_now();
         }
     }
-    const LaunchPlan& plan = made;  // a value from here on
-    if (!deferred.inputs.empty()) {
-        check_entry = deferred.entry;
-    }
-    if (opts.dry_run) {
-        const std::vector<std::string> confirmed = confirm_native(plan.native);
-        log_decisions(plan, confirmed);
-        std::fputs(describe_plan(plan, confirmed).c_str(), stdout);
-        gpu.gather(true);
-        std::fputs(describe_gpu_check(gpu.probed(), plan.cpu_only ? std::nullopt : gpu.archs(),
-                                      plan.gpu_check && !plan.cpu_only,
-                                      plan.cpu_only ? std::string() : gpu.archs_error())
-                       .c_str(),
-                   stdout);
-        return 0;
-    }
-    // A damaged overlay stops the command; a stale one is used and a missing one leaves the env's
-    // own packages, each with one warning (in the launch, not again in its re-exec or children).
-    require_overlay(plan);
-    if (plan.overlay && inv.role == Role::Launch &&
-        plan.overlay->state != overlay::State::Current) {
-        const char* cmd = to_string(plan.command);
-        if (plan.overlay->state == overlay::State::Stale) {
-            spdlog::warn(
-                "the overlay of {} is stale: its requirements or the env changed since it was "
-                "made; it is used as it is: run `alltalk-launch overlay sync {}` to make it again",
-                cmd, cmd);
-        } else {
-            spdlog::warn(
-                "{} has an overlay in its config, but it has not been made (or was removed): "
-                "running with the env's own packages; run `alltalk-launch overlay sync {}` to "
-                "make it",
-                cmd, cmd);
-        }
-    }
-    // Never while a fix changes the env's packages (one failed open when no fix was ever run).
-    if (plan.command == Command::Server || plan.command == Command::Finetune) {
-        // The run lock first (held until this process ends, its re-exec included), then the
-        // check for a fix: of a fix and a start at the same moment, one sees the other.
-        static fix::RunLock run_lock =
-            fix::RunLock::acquire(plan.env.dir, to_string(plan.command), process::environment());
-        fix::refuse_while_fixing(plan.env, to_string(plan.command));
-        setup::refuse_unfinished(plan.env, to_string(plan.command));
-    }
+
     // Before anything is logged or started: a missing cuDNN is an error (only GPU-time needs
     // missing matter only if there is a GPU to run on), and on Linux the chosen folders may need
-    // one re-exec of the launcher (cudnn_apply.hpp).
-    gpu.start_early(
-        opts.verbose, deferred.inputs.empty() ? std::function<std::string()>{} : [&deferred] {
-            return first_changed_input(deferred);
-        });
-    require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable(),
-                   inv.role == Role::Reexec);
-    StartOutcome outcome;
-    outcome.cudnn_links = make_cudnn_links(plan);
-    const std::vector<EnvChange> changes =
-        environment_changes(plan, in.env_vars, kHostPlatform, outcome);
-    const EnvChange* wanted = library_path_change(changes);  // what the plan wants (POSIX)
-    if (inv.hinted_library_path) {
-        if (!wanted || *wanted->value != *inv.hinted_library_path) {
-            start_over(inv,
+    // one re-exec of the launcher (cudnn_apply.hpp); then the deferred check's answer.
+    void prepare_native(const LaunchPlan& plan, GpuFacts& gpu, StartOutcome& outcome) {
+        gpu.start_early(
+            opts_.verbose, deferred_.inputs.empty() ? std::function<std::string()>{} : [this] {
+                return first_changed_input(deferred_);
+            });
+        require_native(plan, !missing_only_on_gpu(plan.native) || gpu.gpu_usable(),
+                       inv_.role == Role::Reexec);
+        outcome.cudnn_links = make_cudnn_links(plan);
+        const std::vector<EnvChange> changes =
+            environment_changes(plan, in_.env_vars, kHostPlatform, outcome);
+        const EnvChange* wanted = library_path_change(changes);  // what the plan wants (POSIX)
+        check_hinted_path(wanted);
+        const auto handover = [&] {  // asked only when the launcher re-executes itself
+            if (inv_.role == Role::Launch && wanted) {
+                store_launch_hint(inv_.args, *wanted->value);  // the next identical launch's guess
+            }
+            EnvMap vars = {{kNativeReexecVar, encode_native_decision(plan.native)}};
+            if (const std::string probe = gpu.handover(); !probe.empty()) {
+                vars[kGpuReexecVar] = probe;
+                if (check_entry_) {
+                    vars[kNativeCheckVar] = check_entry_->string();
+                    vars[kLibraryPathBeforeVar] = library_path_before_;
+                }
+            }
+            return vars;
+        };
+        serve_native(plan, changes, inv_.args, handover, inv_.role == Role::Reexec);
+        if (check_entry_) {
+            const std::optional<std::string>& changed = gpu.probe().inputs_changed;
+            if (!changed || !changed->empty()) {
+                start_over(inv_,
+                           (changed ? *changed : "an input (the check gave no answer)") +
+                               " changed since the cached decision was made",
+                           *check_entry_, library_path_before_);
+            }
+        }
+    }
+
+    // A remembered LD_LIBRARY_PATH that is not what the plan wants starts the launch over.
+    void check_hinted_path(const EnvChange* wanted) {
+        if (!inv_.hinted_library_path) {
+            return;
+        }
+        if (!wanted || *wanted->value != *inv_.hinted_library_path) {
+            start_over(inv_,
                        "the remembered LD_LIBRARY_PATH is not what this launch wants (" +
                            (wanted ? *wanted->value : std::string("none")) + ")",
-                       read_launch_hint(inv.args).file, library_path_before);
+                       read_launch_hint(inv_.args).file, library_path_before_);
         } else {
             process::set_env("LD_LIBRARY_PATH", *wanted->value);  // as the loader started with it
         }
     }
-    const auto handover = [&] {  // asked only when the launcher re-executes itself
-        if (inv.role == Role::Launch && wanted) {
-            store_launch_hint(inv.args, *wanted->value);  // the next identical launch's guess
-        }
-        EnvMap vars = {{kNativeReexecVar, encode_native_decision(plan.native)}};
-        if (const std::string probe = gpu.handover(); !probe.empty()) {
-            vars[kGpuReexecVar] = probe;
-            if (check_entry) {
-                vars[kNativeCheckVar] = check_entry->string();
-                vars[kLibraryPathBeforeVar] = library_path_before;
-            }
-        }
-        return vars;
-    };
-    serve_native(plan, changes, inv.args, handover, inv.role == Role::Reexec);
-    // Before anything is logged or made for the app: the deferred check's answer (with the
-    // probe's).
-    if (check_entry) {
-        const std::optional<std::string>& changed = gpu.probe().inputs_changed;
-        if (!changed || !changed->empty()) {
-            start_over(inv,
-                       (changed ? *changed : "an input (the check gave no answer)") +
-                           " changed since the cached decision was made",
-                       *check_entry, library_path_before);
-        }
+
+    const Invocation& inv_;
+    const cli::Options& opts_;
+    DiscoveryInputs in_;
+    PlanContext ctx_;
+    std::optional<GpuProbe> handed_probe_;
+    std::optional<PendingProbe> pending_probe_;
+    // The cache entry whose inputs the probe's child checks, and LD_LIBRARY_PATH before the
+    // launch.
+    std::optional<fs::path> check_entry_;
+    std::string library_path_before_;
+    bool defer_ = false;
+    DeferredCheck deferred_;
+    LaunchPlan made_;
+};
+
+int run_launch(const Invocation& inv) {
+    cli::Parsed parsed = cli::parse(inv.args);
+    if (!parsed.options) {
+        return parsed.exit_status;
     }
-    if (plan.log_file) {
-        logging::add_file(*plan.log_file);
+    const cli::Options& opts = *parsed.options;
+    if (auto status = run_subcommand(opts)) {
+        return *status;
     }
-    log_decisions(plan, opts.verbose ? confirm_native(plan.native) : std::vector<std::string>{});
-    check_gpus(plan, gpu, opts.verbose);
-    if (plan.command == Command::Server || plan.command == Command::Finetune) {
-        spdlog::info("starting AllTalk {} with Python {} from {}", to_string(plan.command),
-                     plan.env.version.text, plan.env.dir.string());
-    }
-    outcome.alias_dir = make_alias_dir(plan);
-    enter_process(plan, outcome, environment_changes(plan, in.env_vars, kHostPlatform, outcome));
-    logging::close();
-    return run_interpreter(plan, opts.verbose);
+    // `alltalk-launch python` is exactly the env's python (a tool may read its stderr): its
+    // console says only warnings and errors, or every decision with -v.
+    logging::init_console(opts.verbose, opts.request.command == Command::Python);
+    Launch launch(inv, opts);
+    return launch.run();
 }
 
 // `args` are the arguments after the program name, in UTF-8.

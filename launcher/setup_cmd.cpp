@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
@@ -100,6 +101,66 @@ std::string minutes(double seconds) {
     return buf;
 }
 
+// --yes, else the question; a status to stop with when there is no yes.
+std::optional<int> confirm_setup(bool yes, bool json, nlohmann::json& result) {
+    if (yes) {
+        return std::nullopt;
+    }
+    if (!console::stdin_is_terminal()) {
+        const char* msg =
+            "Not set up: there is no terminal to ask on. Run again with --yes to set up "
+            "without asking.";
+        if (json) {
+            result["outcome"] = {{"status", "needs-yes"}, {"message", msg}};
+            std::puts(result.dump(2).c_str());
+        } else {
+            std::printf("\n%s\n", msg);
+        }
+        return kSetupNeedsYesStatus;
+    }
+    if (!console::ask("\nMake this env now?")) {
+        std::puts("Nothing was made.");
+        return 1;
+    }
+    return std::nullopt;
+}
+
+// Ready, with the commands that start it; or installed and not ready, with what to do.
+std::string outcome_message(const setup::SetupOutcome& outcome, const fs::path& root,
+                            const fs::path& env, bool env_given) {
+    const std::string cd = "--root " + text::quote_arg(process::to_utf8(root), kHostPlatform);
+    const std::string env_arg =
+        env_given ? " --env " + text::quote_arg(process::to_utf8(env), kHostPlatform) : "";
+    if (outcome.ready) {
+        return "The env " + process::to_utf8(env) + " is ready (set up in " +
+               minutes(outcome.seconds) + "). Start AllTalk with `alltalk-launch " + cd + env_arg +
+               " server`, finetuning with `alltalk-launch " + cd + env_arg + " finetune`.";
+    }
+    return "The env " + process::to_utf8(env) + " is installed (in " + minutes(outcome.seconds) +
+           "), but not ready: the check of " + text::join(outcome.failed_checks, " and ") +
+           " found errors (above). Mend them with `alltalk-launch " + cd + env_arg +
+           " fix --deep`, or report them with `alltalk-launch doctor --report FILE`.";
+}
+
+void print_outcome(const setup::SetupOutcome& outcome, const std::string& message, bool json,
+                   nlohmann::json& result) {
+    if (!json) {
+        std::printf("\n%s\n", message.c_str());
+        return;
+    }
+    nlohmann::json steps = nlohmann::json::object();
+    for (const auto& [id, s] : outcome.step_seconds) {
+        steps[id] = s;
+    }
+    result["outcome"] = {{"status", outcome.ready ? "ready" : "not-ready"},
+                         {"installed", outcome.installed},
+                         {"failed_checks", outcome.failed_checks},
+                         {"seconds", outcome.seconds},
+                         {"step_seconds", steps},
+                         {"message", message}};
+    std::puts(result.dump(2).c_str());
+}
+
 }  // namespace
 
 int run_setup_command(const cli::Options& opts) {
@@ -128,23 +189,8 @@ int run_setup_command(const cli::Options& opts) {
         }
         return 0;
     }
-    if (!options.yes) {
-        if (!console::stdin_is_terminal()) {
-            const char* msg =
-                "Not set up: there is no terminal to ask on. Run again with --yes to set up "
-                "without asking.";
-            if (json) {
-                result["outcome"] = {{"status", "needs-yes"}, {"message", msg}};
-                std::puts(result.dump(2).c_str());
-            } else {
-                std::printf("\n%s\n", msg);
-            }
-            return kSetupNeedsYesStatus;
-        }
-        if (!console::ask("\nMake this env now?")) {
-            std::puts("Nothing was made.");
-            return 1;
-        }
+    if (auto status = confirm_setup(options.yes, json, result)) {
+        return *status;
     }
     setup::SetupOutcome outcome;
     {
@@ -158,37 +204,8 @@ int run_setup_command(const cli::Options& opts) {
             std::fflush(stdout);
         });
     }
-    const std::string cd = "--root " + text::quote_arg(process::to_utf8(root.root), kHostPlatform);
-    const std::string env_arg =
-        in.env_option ? " --env " + text::quote_arg(process::to_utf8(env), kHostPlatform) : "";
-    std::string message;
-    if (outcome.ready) {
-        message = "The env " + process::to_utf8(env) + " is ready (set up in " +
-                  minutes(outcome.seconds) + "). Start AllTalk with `alltalk-launch " + cd +
-                  env_arg + " server`, finetuning with `alltalk-launch " + cd + env_arg +
-                  " finetune`.";
-    } else {
-        message = "The env " + process::to_utf8(env) + " is installed (in " +
-                  minutes(outcome.seconds) + "), but not ready: the check of " +
-                  text::join(outcome.failed_checks, " and ") +
-                  " found errors (above). Mend them with `alltalk-launch " + cd + env_arg +
-                  " fix --deep`, or report them with `alltalk-launch doctor --report FILE`.";
-    }
-    if (json) {
-        nlohmann::json steps = nlohmann::json::object();
-        for (const auto& [id, s] : outcome.step_seconds) {
-            steps[id] = s;
-        }
-        result["outcome"] = {{"status", outcome.ready ? "ready" : "not-ready"},
-                             {"installed", outcome.installed},
-                             {"failed_checks", outcome.failed_checks},
-                             {"seconds", outcome.seconds},
-                             {"step_seconds", steps},
-                             {"message", message}};
-        std::puts(result.dump(2).c_str());
-    } else {
-        std::printf("\n%s\n", message.c_str());
-    }
+    print_outcome(outcome, outcome_message(outcome, root.root, env, in.env_option.has_value()),
+                  json, result);
     return outcome.ready ? 0 : 1;
 }
 
