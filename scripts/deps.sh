@@ -6,7 +6,7 @@
 set -euo pipefail
 build=(build-essential cmake lld libspdlog-dev libcli11-dev libtomlplusplus-dev
        nlohmann-json3-dev libssl3 python3.11 libpython3.11 python3.11-venv)
-test=(doctest-dev binutils clang-14 libclang-rt-14-dev g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
+test=(doctest-dev binutils clang-14 clang-tidy libclang-rt-14-dev g++-mingw-w64-x86-64-posix wine64 nsis desktop-file-utils dpkg-dev)
 case "${1:-test}" in
   build) packages=("${build[@]}") ;;
   test) packages=("${build[@]}" "${test[@]}") ;;
