@@ -98,9 +98,10 @@ def wine(tmp_path_factory):
     subprocess.run(["wineserver", "-p"], **quiet, check=True, timeout=60)
     subprocess.run(["wine", "wineboot", "-i"], **quiet, timeout=300)
 
-    def call(*args, cwd=None, timeout=120):
-        return subprocess.run(["wine", *map(str, args)], env=env, cwd=cwd, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
+    def call(*args, cwd=None, timeout=120, extra_env=None):
+        return subprocess.run(["wine", *map(str, args)], env={**env, **(extra_env or {})},
+                              cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout)
 
     call.prefix = Path(env["WINEPREFIX"])
     call.env = env
@@ -688,16 +689,22 @@ def pip_wheel(tmp_path_factory) -> Path:
     return next(d.glob("pip-*.whl"))
 
 
-def conflicted_env(wine, root: Path, pip_wheel: Path) -> Path:
-    """AllTalk's Windows layout with real CPython 3.11 for Windows, its own pip 26.3 (the wheel
-    unpacked into site-packages), and a real conflict installed by that pip: jsonschema 4.23.0
-    beside attrs 21.4.0 (it needs >= 22.2.0), its other requirements missing."""
+def env_with_pip(root: Path, pip_wheel: Path) -> Path:
+    """AllTalk's Windows layout with real CPython 3.11 for Windows and its own pip 26.3 (the wheel
+    unpacked into site-packages)."""
     windows_alltalk(root)
     env = root / "alltalk_environment" / "env"
     shutil.rmtree(env)
     windows_python.make_conda_env(env)
     with zipfile.ZipFile(pip_wheel) as z:
         z.extractall(env / "Lib" / "site-packages")
+    return env
+
+
+def conflicted_env(wine, root: Path, pip_wheel: Path) -> Path:
+    """env_with_pip, and a real conflict installed by that pip: jsonschema 4.23.0 beside attrs
+    21.4.0 (it needs >= 22.2.0), its other requirements missing."""
+    env = env_with_pip(root, pip_wheel)
     r = wine(env / "python.exe", "-m", "pip", "install", "-q", "--no-deps", "--no-cache-dir",
              "jsonschema==4.23.0", "attrs==21.4.0", cwd=root, timeout=600)
     assert r.returncode == 0, text(r)
@@ -807,3 +814,86 @@ def test_a_read_only_file_in_a_replaced_package_and_undo(win_build, wine, tmp_pa
     r = wine(win_build / "alltalk-launch.exe", "fix", "--undo", cwd=root, timeout=600)
     assert r.returncode == 0, text(r)
     assert win_snapshot(env) == before
+
+
+def test_an_env_past_windows_260_character_paths_is_fixed_and_undone(win_build, wine, tmp_path,
+                                                                      pip_wheel):
+    # An AllTalk folder deep in a user's tree puts site-packages' files past MAX_PATH (260): the
+    # launcher's undo point, pip and the restore all work on them (its manifest is long-path
+    # aware; on a Windows without LongPathsEnabled it is pip that fails first, and the fix says
+    # which step and that `fix --undo` puts the env back). The env's own folder stays short
+    # enough for CPython 3.11 to start at all (its getpath cannot join paths past 260).
+    root = tmp_path / ("deep" + "p" * 36) / ("q" * 40) / "alltalk"
+    env = conflicted_env(wine, root, pip_wheel)
+    site = env / "Lib" / "site-packages"
+    prefix = len(wine.winpath(site)) - len(str(site))
+    assert max(len(str(p)) + prefix for p in site.rglob("*")) > 260
+    before = win_snapshot(env)
+    exe = win_build / "alltalk-launch.exe"
+    r = wine(exe, "fix", "--yes", cwd=root, timeout=900)
+    out = text(r)
+    assert r.returncode == 0, out
+    assert "pip installed exactly what was predicted" in out, out
+    assert not (site / "attrs-21.4.0.dist-info").exists()
+    r = wine(exe, "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before
+
+
+def make_wheel(folder: Path, name: str, version: str, files: dict) -> Path:
+    """A pure-Python wheel (PEP 427) holding `files` (path -> text), for pip to install."""
+    import base64
+    import hashlib
+    dist_info = f"{name}-{version}.dist-info"
+    files = dict(files)
+    files[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    files[f"{dist_info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                   "Tag: py3-none-any\n")
+    record = []
+    for path, content in files.items():
+        data = content.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, content in files.items():
+            z.writestr(path, content)
+        z.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def test_names_that_differ_only_in_case_are_replaced_and_undone_exactly(win_build, wine,
+                                                                         tmp_path, pip_wheel):
+    # Newer build tools write normalised (lower-case) names where older ones kept the project's
+    # case: the dist-info folder, and here a module's folder and a data file too, differ only in
+    # case between the installed release and the fix's. On Windows' case-insensitive file names
+    # the undo must still give back the old spelling, byte for byte.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "CasePkg", "1.0", {"CasePkg/__init__.py": "V = 1\n",
+                                          "CasePkg/Data.txt": "one\n"})
+    make_wheel(wheels, "casepkg", "2.0", {"casepkg/__init__.py": "V = 2\n",
+                                          "casepkg/data.txt": "two\n"})
+    root = tmp_path / "case root"
+    env = env_with_pip(root, pip_wheel)
+    local = {"PIP_FIND_LINKS": wine.winpath(wheels), "PIP_NO_INDEX": "1"}
+    r = wine(env / "python.exe", "-m", "pip", "install", "-q", "--no-deps", "CasePkg==1.0",
+             cwd=root, timeout=600, extra_env=local)
+    assert r.returncode == 0, text(r)
+    site = env / "Lib" / "site-packages"
+    assert (site / "CasePkg-1.0.dist-info").is_dir() and (site / "CasePkg" / "Data.txt").is_file()
+    before = win_snapshot(env)
+    exe = win_build / "alltalk-launch.exe"
+    r = wine(exe, "fix", "--install", "casepkg==2.0", "--yes", cwd=root, timeout=900,
+             extra_env=local)
+    out = text(r)
+    assert r.returncode == 0, out
+    assert "pip installed exactly what was predicted" in out, out
+    r = wine(env / "python.exe", "-c", "import casepkg; print(casepkg.V)", cwd=root)
+    assert stdout(r).strip() == "2", text(r)
+    r = wine(exe, "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before
+    assert sorted(p.name for p in site.iterdir() if p.name.lower().startswith("casepkg")) == [
+        "CasePkg", "CasePkg-1.0.dist-info"]
