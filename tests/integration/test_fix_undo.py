@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, clean_env, make_root, run_launcher
+from conftest import BASE_PYTHON, LAUNCHER, clean_env, make_root, run_launcher
 
 BUILD_DIR = Path(os.environ.get("ALLTALK_BUILD_DIR", "build")).resolve()
 DRIVER = BUILD_DIR / "tests" / "fix_driver"
@@ -259,6 +259,64 @@ def test_pip_killed_during_download_changes_nothing_and_undo_says_so(six_env, ro
     r = launcher(root, six_env, "fix", "--undo")
     assert r.returncode == 0, r.stderr
     assert snapshot(six_env) == before
+
+
+SIX_METADATA = b"Metadata-Version: 2.1\nName: six\nVersion: 1.17.0\nRequires-Python: >=2.7\n"
+
+
+class MetadataFirstHandler(StallingHandler):
+    """The stalling index, with the wheel's metadata on its own (PEP 658): pip plans from it at
+    once, and only the install's download stalls."""
+
+    def do_GET(self):
+        digest = hashlib.sha256(SIX_METADATA).hexdigest()
+        if self.path.rstrip("/") == "/simple/six":
+            body = (f'<html><body><a href="/files/{self.WHEEL}" '
+                    f'data-dist-info-metadata="sha256={digest}" '
+                    f'data-core-metadata="sha256={digest}">{self.WHEEL}</a></body></html>')
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+        elif self.path == f"/files/{self.WHEEL}.metadata":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(SIX_METADATA)))
+            self.end_headers()
+            self.wfile.write(SIX_METADATA)
+        else:
+            super().do_GET()
+
+
+def test_ctrl_c_during_pip_stops_pip_not_the_fix_and_undo_restores(six_env, root):
+    # Ctrl+C in the terminal reaches the whole foreground process group: pip stops, and the
+    # launcher, which ignores it while pip runs, marks the undo point failed and says how back.
+    before = snapshot(six_env)
+    server = StallingIndex()
+    server.RequestHandlerClass = MetadataFirstHandler
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        index = f"http://127.0.0.1:{server.server_address[1]}/simple"
+        proc = subprocess.Popen(
+            [str(LAUNCHER), "--root", str(root), "--env",
+             str(six_env), "fix", "--install", "six==1.17.0", "--yes"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            env=clean_env(PIP_INDEX_URL=index, PIP_NO_CACHE_DIR="1"))
+        assert server.requested.wait(300), "pip never started the download"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        server.release.set()
+        server.shutdown()
+    assert proc.returncode == 1, out + err
+    assert "The fix failed at: pip install six==1.17.0" in out, out + err
+    assert "alltalk-launch fix --undo" in out
+    [point] = points(six_env)
+    assert manifest(six_env, point)["state"] == "failed"
+    assert snapshot(six_env) == before  # stopped before it changed anything
+    r = launcher(root, six_env, "fix", "--undo")
+    assert r.returncode == 0, r.stderr
+    assert snapshot(six_env) == before and manifest(six_env, point)["state"] == "restored"
 
 
 @pytest.fixture
