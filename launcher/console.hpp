@@ -16,8 +16,9 @@ void init();
 // and it would close at once) waits for Enter, so that the user can read the error.
 int finish(int status);
 
-// After this, finish() waits for Enter in such a window whatever the status: the doctor's report
-// is the point of its window (the Start-menu "AllTalk Doctor"), warnings only or not.
+// After this, finish() waits for Enter in such a window whatever the status: the report of the
+// doctor (the Start-menu "AllTalk Doctor"), fix, overlay, explain and setup is the point of its
+// window, warnings only or not.
 void keep_window_open();
 
 // Whether standard input is a terminal that a question can be asked on.

@@ -62,7 +62,11 @@ int finish(int status) {
 }
 
 bool stdin_is_terminal() {
-    return ::_isatty(0) != 0;
+    // A console's input buffer only: _isatty is true for any character device, NUL included
+    // (`< nul`, a scheduled task, a shortcut's window with its input redirected), where a
+    // question would read end-of-file and count as a no.
+    DWORD mode = 0;
+    return ::GetConsoleMode(::GetStdHandle(STD_INPUT_HANDLE), &mode) != 0;
 }
 
 StdoutToStderr::StdoutToStderr() {

@@ -352,30 +352,28 @@ void check_gpus(const LaunchPlan& plan, GpuFacts& gpu, bool verbose) {
 }
 
 // The commands that are not a launch (doctor, fix, overlay, explain, setup); nullopt: a launch.
+// Each one's report is the point of a window made for it (a shortcut, a double-click), so that
+// window waits for Enter at the end whatever the status (console::finish).
 std::optional<int> run_subcommand(const cli::Options& opts) {
+    if (!opts.doctor && !opts.fix && !opts.overlay && !opts.explain && !opts.setup) {
+        return std::nullopt;
+    }
+    drop_handover();
+    console::keep_window_open();
     if (opts.doctor) {
-        drop_handover();
-        console::keep_window_open();
         return run_doctor(opts);
     }
     if (opts.fix) {
-        drop_handover();
         return run_fix(opts);
     }
     if (opts.overlay) {
-        drop_handover();
         return run_overlay(opts);
     }
     if (opts.explain) {
-        drop_handover();
         return run_explain_command(opts);
     }
-    if (opts.setup) {
-        drop_handover();
-        logging::init_console(false);
-        return run_setup_command(opts);
-    }
-    return std::nullopt;
+    logging::init_console(false);
+    return run_setup_command(opts);
 }
 
 // A damaged overlay stops the command; a stale one is used and a missing one leaves the env's

@@ -897,3 +897,23 @@ def test_names_that_differ_only_in_case_are_replaced_and_undone_exactly(win_buil
     assert win_snapshot(env) == before
     assert sorted(p.name for p in site.iterdir() if p.name.lower().startswith("casepkg")) == [
         "CasePkg", "CasePkg-1.0.dist-info"]
+
+
+def test_fixs_own_window_stays_open_after_its_outcome(win_build, wine, tmp_path, pip_wheel):
+    root = tmp_path / "window root"
+    env = env_with_pip(root, pip_wheel)
+    (root / "new_console.py").write_text(IN_NEW_CONSOLE)
+    exe = win_build / "alltalk-launch.exe"
+    # Nothing to fix: status 0, and the window still waits, so that its words can be read.
+    r = wine(env / "python.exe", "new_console.py", exe, "fix", cwd=root, timeout=600)
+    out = text(r)
+    assert re.search(r"^status (\d+)", out, re.M).group(1) == "0", out
+    assert "Nothing to fix automatically" in out and "Press Enter to close this window." in out
+    # A plan that needs a yes: its input is not a console here, so it asks nothing, says how to
+    # apply, and waits.
+    r = wine(env / "python.exe", "new_console.py", exe, "fix", "--install", "six==1.17.0",
+             cwd=root, timeout=600)
+    out = text(r)
+    assert re.search(r"^status (\d+)", out, re.M).group(1) == "3", out
+    assert "Run again with --yes to apply this plan." in out, out
+    assert "Press Enter to close this window." in out, out
