@@ -13,7 +13,8 @@ void init();
 
 // After the run, with its exit status, which is returned. On Windows a failed run (status != 0)
 // in a console that no other process shares (a Start-menu shortcut or a double-click opened it,
-// and it would close at once) waits for Enter, so that the user can read the error.
+// and it would close at once) waits for Enter, so that the user can read the error; not when
+// stderr goes to a file (a child the launcher started for a check, with its output in a log).
 int finish(int status);
 
 // After this, finish() waits for Enter in such a window whatever the status: the report of the

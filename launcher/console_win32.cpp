@@ -35,6 +35,12 @@ int finish(int status) {
     if ((status == 0 && !g_keep_open) || static_cast<DWORD>(status) == 0xC000013AUL) {
         return status;
     }
+    // Output going to a file is read there, not in the window: a child that the launcher starts
+    // for a check (doctor --deep, fix's trials) has a console of its own without a window, and
+    // nobody to press Enter in it.
+    if (::GetFileType(::GetStdHandle(STD_ERROR_HANDLE)) == FILE_TYPE_DISK) {
+        return status;
+    }
     // A console with this process alone in it was created for it (a shortcut, Explorer): it closes
     // when the launcher exits. A console of cmd.exe or PowerShell lists them too.
     DWORD pids[2];

@@ -1,6 +1,6 @@
 #pragma once
 // `alltalk-launch doctor --deep`: what the command imports at start, imported in a child prepared
-// exactly as the launch (launcher/deep_check.cpp runs it; the probe is
+// exactly as the launch (diagnose/deep_run.cpp runs it; the probe is
 // python_shims/alltalk_launch_deep_probe.py). Here: the probe's records read into values, and
 // the findings they make (pure), each failure explained by the same rules and generic import
 // explanation as a failure after a traceback.

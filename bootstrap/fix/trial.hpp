@@ -4,7 +4,7 @@
 // release below the installed one under which the failing imports succeed is searched by
 // bisection over the released versions, so that a name gone for several majors or for twenty
 // minors costs a handful of trials. The trials themselves (pip, a scratch folder, a prepared
-// child) are launcher/fix_trial.cpp.
+// child) are fix/trial_run.cpp.
 #include <cstddef>
 #include <functional>
 #include <optional>

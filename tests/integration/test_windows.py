@@ -575,7 +575,8 @@ def test_alltalk_setup_runs_setup_and_waits_with_its_outcome(win_build, wine, tm
 
 def test_fix_and_overlay_refuse_while_a_server_runs_from_the_env(win_build, wine, tmp_path):
     # The lock both ways, on Windows, where a loaded .pyd cannot be replaced: a real server (the
-    # env's real CPython) holds its run lock; fix and overlay sync refuse, naming its pid; once
+    # env's real CPython) holds its run lock; fix, overlay sync and setup --force refuse, naming
+    # its pid; once
     # it has ended they get past the lock (to this env's own problem: it has no pip).
     root = tmp_path / "lock root"
     windows_alltalk(root)
@@ -605,6 +606,12 @@ def test_fix_and_overlay_refuse_while_a_server_runs_from_the_env(win_build, wine
         overlay = wine(win_build / "alltalk-launch.exe", "overlay", "sync", "finetune", cwd=root)
         assert overlay.returncode != 0
         assert "Not running overlay sync finetune: AllTalk runs from" in text(overlay)
+        # setup --force would move the env aside under the running server: refused before it
+        # looks for a Python or makes anything.
+        setup = wine(win_build / "alltalk-launch.exe", "setup", "--force", "--yes", cwd=root)
+        assert setup.returncode != 0, text(setup)
+        assert "Not running setup: AllTalk runs from" in text(setup), text(setup)
+        assert not list(root.glob("alltalk_environment/env.before-setup-*"))
     finally:
         server.kill()
         server.wait(timeout=60)
@@ -917,3 +924,36 @@ def test_fixs_own_window_stays_open_after_its_outcome(win_build, wine, tmp_path,
     assert re.search(r"^status (\d+)", out, re.M).group(1) == "3", out
     assert "Run again with --yes to apply this plan." in out, out
     assert "Press Enter to close this window." in out, out
+
+
+def test_a_name_gone_from_a_new_major_is_found_by_trial_on_windows(win_build, wine, tmp_path,
+                                                                  pip_wheel):
+    # fix --deep's trial search with the Windows env's own pip and the Windows build's prepared
+    # children: legacy_user imports packaging's LegacyVersion, which packaging 22.0 removed.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "legacy_user", "1.0",
+               {"legacy_user/__init__.py": "from packaging.version import LegacyVersion\n"})
+    root = tmp_path / "trial root"
+    env = env_with_pip(root, pip_wheel)
+    (root / "script.py").write_text("import legacy_user\nprint('started')\n")
+    r = wine(env / "python.exe", "-m", "pip", "install", "-q", "--no-deps", "packaging==26.0",
+             wine.winpath(next(wheels.glob("legacy_user-*.whl"))), cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    exe = win_build / "alltalk-launch.exe"
+    r = wine(exe, "fix", "--deep", "--dry-run", "--json", cwd=root, timeout=1200)
+    assert r.returncode == 0, text(r)
+    plan = json.loads(stdout(r))
+    [trial] = plan["trial_fixes"]
+    assert trial["distribution"] == "packaging" and trial["names"] == ["LegacyVersion"]
+    assert trial["found"] == "21.3", trial
+    assert any(c["name"] == "packaging" and c["after"] == "21.3" and "trial" in c["why"]
+               for c in plan["changes"])
+    before = win_snapshot(env)
+    r = wine(exe, "fix", "--deep", "--yes", cwd=root, timeout=1200)
+    assert r.returncode == 0, text(r)
+    r = wine(exe, "server", cwd=root, timeout=300)
+    assert r.returncode == 0 and "started" in stdout(r), text(r)
+    r = wine(exe, "fix", "--undo", cwd=root, timeout=600)
+    assert r.returncode == 0, text(r)
+    assert win_snapshot(env) == before
