@@ -586,6 +586,10 @@ def test_fix_and_overlay_refuse_while_a_server_runs_from_the_env(win_build, wine
     (root / "script.py").write_text("import time\nprint('server up', flush=True)\n"
                                     "time.sleep(300)\n")
     (root / "alltalk-launch.toml").write_text('[finetune]\noverlay = ["six==1.16.0"]\n')
+    # An AllTalk v2 checkout as setup reads it: its engines folder and requirements file.
+    (root / "system" / "tts_engines").mkdir(parents=True)
+    (root / "system" / "requirements").mkdir(parents=True)
+    (root / "system" / "requirements" / "requirements_standalone.txt").write_text("six\n")
     server = subprocess.Popen(["wine", str(win_build / "alltalk-launch.exe"), "server"],
                               cwd=root, env=wine.env, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -15,6 +15,7 @@
 
 using namespace alltalk;
 using alltalk::test::dist;
+using alltalk::test::facts_with;
 using alltalk::test::scan_of;
 
 namespace {
@@ -37,20 +38,6 @@ const char* kReport = R"({
   ],
   "environment": {"python_version": "3.11"}
 })";
-
-DoctorFacts facts_with(SiteScan scan) {
-    DoctorFacts f;
-    f.root.is_alltalk = true;
-    f.root.root = "/r";
-    PythonEnv env;
-    env.dir = "/r/env";
-    env.python = env.dir / "bin" / "python";
-    env.version = {3, 11, "3.11.9"};
-    f.env = env;
-    f.scan = std::move(scan);
-    f.ffmpeg_checked = false;
-    return f;
-}
 
 bool has(const std::vector<Finding>& findings, const std::string& id) {
     return std::any_of(findings.begin(), findings.end(),

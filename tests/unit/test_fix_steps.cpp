@@ -12,24 +12,10 @@
 
 using namespace alltalk;
 using alltalk::test::dist;
+using alltalk::test::facts_with;
 using alltalk::test::scan_of;
 
 namespace {
-
-DoctorFacts facts_with(SiteScan scan) {
-    DoctorFacts f;
-    f.root.is_alltalk = true;
-    f.root.root = "/r";
-    PythonEnv env;
-    env.dir = "/r/env";
-    env.python = env.dir / "bin" / "python";
-    env.version = {3, 11, "3.11.9"};
-    f.env = env;
-    f.scan = scan;
-    f.base_scan = std::move(scan);
-    f.ffmpeg_checked = false;
-    return f;
-}
 
 // A context whose report, progress and questions are kept for the test.
 struct Recorded {

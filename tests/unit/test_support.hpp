@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "diagnose/doctor.hpp"
 #include "pypa/site_packages.hpp"
 
 namespace alltalk::test {
@@ -119,6 +120,23 @@ inline SiteScan scan_of(std::vector<Distribution> dists) {
     std::sort(s.dists.begin(), s.dists.end(),
               [](const Distribution& a, const Distribution& b) { return a.key < b.key; });
     return s;
+}
+
+// The doctor's facts of an AllTalk folder /r whose env /r/env (Python 3.11.9) holds `scan`, as
+// fix's tests need them (no ffmpeg check).
+inline DoctorFacts facts_with(SiteScan scan) {
+    DoctorFacts f;
+    f.root.is_alltalk = true;
+    f.root.root = "/r";
+    PythonEnv env;
+    env.dir = "/r/env";
+    env.python = env.dir / "bin" / "python";
+    env.version = {3, 11, "3.11.9"};
+    f.env = env;
+    f.scan = scan;
+    f.base_scan = std::move(scan);
+    f.ffmpeg_checked = false;
+    return f;
 }
 
 }  // namespace alltalk::test
