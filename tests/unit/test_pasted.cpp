@@ -212,6 +212,26 @@ TEST_CASE("pip's conflict line gets the doctor's requirement-conflict explanatio
     CHECK_FALSE(explain_pip_conflict(", but you have x", "python", Platform::Posix));
 }
 
+TEST_CASE("pip's long-path hint on Windows is explained with the registry setting and undo") {
+    // As pip prints it (commands/install.py create_os_error_message) for a file past MAX_PATH.
+    const PastedText p = read(
+        "ERROR: Could not install packages due to an OSError: [Errno 2] No such file or "
+        "directory: 'C:\\Users\\me\\Documents\\AI\\alltalk_tts\\alltalk_environment\\env\\"
+        "Lib\\site-packages\\jsonschema\\tests\\typing\\test_all_concrete_validators_match_"
+        "protocol.py'\n"
+        "HINT: This error might have occurred since this system does not have Windows Long Path "
+        "support enabled. You can find information on how to enable this at "
+        "https://pip.pypa.io/warnings/enable-long-paths\n");
+    SiteScan scan;
+    const TextReport r =
+        explain_text(builtin_rules(), p, facts_from_text(p.facts, scan), "python", {});
+    REQUIRE(r.explained == 1);
+    REQUIRE(r.items[0].explanation);
+    CHECK(r.items[0].explanation->id == "windows-long-paths");
+    CHECK(r.items[0].explanation->fix.find("LongPathsEnabled") != std::string::npos);
+    CHECK(r.items[0].explanation->fix.find("fix --undo") != std::string::npos);
+}
+
 TEST_CASE("the same explanation twice is one item with the later lines") {
     const PastedText p = read(
         "TypeError: argument of type 'bool' is not iterable\n"
