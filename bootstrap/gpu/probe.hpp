@@ -102,7 +102,7 @@ std::string encode_probe_report(const GpuProbe& probe);
 bool probe_result_lasts(const GpuProbe& probe);
 
 // Windows: the launcher started with this variable (the runtime candidates, one per line) runs
-// only the probe and writes its report to stdout (launcher/main.cpp).
+// only the probe and writes its report to stdout (launch/launch.cpp run_gpu_probe).
 inline constexpr const char* kGpuProbeVar = "ALLTALK_LAUNCH_GPU_PROBE";
 
 // "NVIDIA GeForce RTX 5090, sm_120, 31.4 GiB; driver CUDA 12.8, runtime 12.1 (libcudart...)".

@@ -1,7 +1,7 @@
 // Windows implementation of probe_gpus(): the launcher starts itself with kGpuProbeVar set (the
 // runtime candidates, one per line); that process only probes and writes its report to stdout
-// (launcher/main.cpp). The parent waits at most timeout_ms and then terminates it: a crash or hang
-// in the driver costs a note, never the launch.
+// (launch/launch.cpp run_gpu_probe). The parent waits at most timeout_ms and then terminates it: a
+// crash or hang in the driver costs a note, never the launch.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif

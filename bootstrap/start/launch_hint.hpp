@@ -3,7 +3,7 @@
 // key of everything that launch was started with: the launcher's file, its arguments, the current
 // folder and the whole environment (the launcher's own ALLTALK_LAUNCH_* hand-over variables
 // aside). A later launch with the same key re-executes itself with it at once, before it plans
-// (launcher/roles.cpp), and so saves the first process's planning; the re-executed launch plans as
+// (launch/roles.cpp), and so saves the first process's planning; the re-executed launch plans as
 // usual and starts over when its cached decision or its plan says otherwise, so a remembered value
 // is only ever a guess. Kept in the launcher's private cache folder (start/native_cache.hpp),
 // trusted only from there. POSIX only (launch_hint_posix.cpp); Windows never re-executes

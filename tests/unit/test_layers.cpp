@@ -16,8 +16,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::map<std::string, int> kRank = {
-    {"base", 0}, {"os", 1},       {"pypa", 2},  {"discover", 3}, {"cudnn", 4}, {"gpu", 4},
-    {"plan", 5}, {"diagnose", 6}, {"start", 7}, {"fix", 7},      {"setup", 8}, {"launcher", 9},
+    {"base", 0},  {"os", 1},     {"pypa", 2},      {"discover", 3}, {"cudnn", 4},
+    {"gpu", 4},   {"plan", 5},   {"diagnose", 6},  {"start", 7},    {"fix", 7},
+    {"setup", 8}, {"launch", 9}, {"launcher", 10},
 };
 
 // What one include of a file in `layer` breaks, or nothing. `local` tells whether the name is a

@@ -1,4 +1,4 @@
-#include "roles.hpp"
+#include "launch/roles.hpp"
 
 #include "base/platform.hpp"
 #include "gpu/probe.hpp"
