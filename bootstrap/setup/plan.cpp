@@ -145,13 +145,10 @@ std::string lock_ids(const std::vector<const LockInfo*>& locks) {
     return ids.empty() ? std::string("none") : text::join(ids, ", ");
 }
 
-SetupPlan make_setup_plan(const SetupFacts& f) {
-    SetupPlan p;
-    p.env = f.env;
-    p.env_python = venv_python(f.env, f.host);
-    p.state_dir = f.env / ".alltalk-launch";
-    const fs::path setup_dir = p.state_dir / "setup";
-    p.lock_copy = setup_dir / "lock.txt";
+namespace {
+
+// An env there already is refused without --force; one that is remade gets a note.
+void check_env_there(const SetupFacts& f, std::vector<std::string>& notes) {
     if (f.env_state == EnvState::Exists && !f.options.force) {
         refuse("Not setting up: " + u8(f.env) +
                    " already holds an environment, and setup makes a new one only where there "
@@ -161,18 +158,17 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
                    f.aside + " (nothing is deleted) and makes a new one.");
     }
     if (f.env_state == EnvState::Unfinished) {
-        p.notes.push_back(u8(f.env) +
-                          " is an env that an earlier setup did not finish: it is "
-                          "removed and made again.");
+        notes.push_back(u8(f.env) +
+                        " is an env that an earlier setup did not finish: it is "
+                        "removed and made again.");
     } else if (f.env_state == EnvState::Exists) {
-        p.notes.push_back("--force: the env there now is moved aside to " + f.aside + ".");
+        notes.push_back("--force: the env there now is moved aside to " + f.aside + ".");
     }
-    std::vector<const LockInfo*> mine;
-    p.lock = pick_lock(f, mine, p.variant_reason, p.notes);
+}
+
+// Too little disk for the lock, or --installer uv without uv: refused before anything is made.
+void check_space_and_installer(const SetupFacts& f, const SetupPlan& p) {
     const LockInfo& lock = *p.lock;
-    p.lock_matches = lock.requirements == f.checkout.requirements_rel &&
-                     lock.requirements_sha256 == f.checkout.requirements_sha256;
-    p.need_bytes = lock.download_bytes + lock.installed_bytes;
     if (f.free_bytes && *f.free_bytes < p.need_bytes) {
         refuse("Not setting up: the env needs about " + gib(p.need_bytes) + " of disk (" +
                    gib(lock.download_bytes) + " to download, " + gib(lock.installed_bytes) +
@@ -185,10 +181,46 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
                "Install uv (pip install uv, or your package manager), or leave --installer out "
                "to install with the env's own pip.");
     }
-    p.steps.push_back({"venv",
-                       "Make the venv from Python " + f.python.version,
-                       {u8(f.python.python), "-m", "venv", u8(f.env)}});
-    // Only wheels: a locked sdist that needs a compiler is left out, with what it is for.
+}
+
+// The checkout's requirements are not the ones the lock was made from: pip resolves them with
+// the lock's pins, torch held to its build, and the check after the install proves them.
+void resolve_with_pins(const SetupFacts& f, SetupPlan& p, const fs::path& setup_dir,
+                       std::vector<std::string> install) {
+    const LockInfo& lock = *p.lock;
+    p.notes.push_back("This checkout's " + f.checkout.requirements_rel +
+                      " differs from the one the lock " + lock.id + " was made from (AllTalk " +
+                      lock.alltalk_commit + "): pip resolves it with the lock's " +
+                      std::to_string(lock.pins.size()) + " pins added and torch held to " +
+                      lock.torch + ", and the check after the install proves the result.");
+    p.requirements = setup_dir / "requirements.txt";
+    p.constraints = setup_dir / "constraints.txt";
+    for (const auto& line : f.checkout.requirement_lines) {
+        auto req = pep508::parse_requirement(line);
+        if (req &&
+            std::any_of(lock.needs_compiler.begin(), lock.needs_compiler.end(),
+                        [&](const std::string& n) { return normalize_name(n) == req->key; })) {
+            continue;
+        }
+        p.requirements_text += line + "\n";
+    }
+    // The pins join the requirements (some add what no requirements file names: pynvml);
+    // torch is held to the lock's build by a constraint.
+    for (const auto& pin : lock.pins) {
+        p.requirements_text += pin.requirement + "\n";
+    }
+    p.constraints_text = "torch==" + lock.torch + "\n";
+    binary_options(lock, install);
+    index_options(lock, install);
+    install.insert(install.end(), {"-r", u8(p.requirements), "-c", u8(p.constraints)});
+    p.steps.push_back({"install", "Resolve and install the checkout's requirements", install});
+}
+
+// The install: exactly the lock (no resolution, every file's hash checked) when the checkout's
+// requirements are the lock's, else resolved with its pins. Only wheels: a locked sdist that
+// needs a compiler is left out, with what it is for.
+void add_install(const SetupFacts& f, SetupPlan& p, const fs::path& setup_dir) {
+    const LockInfo& lock = *p.lock;
     p.lock_text = lock_without(lock.text, lock.needs_compiler);
     if (!lock.needs_compiler.empty()) {
         p.notes.push_back("Left out, as they publish no wheel and need a C/C++ compiler: " +
@@ -199,46 +231,22 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
                           text::join(lock.needs_compiler, " ") + ".");
     }
     std::vector<std::string> install = installer_head(f, p.env_python);
-    if (p.lock_matches) {
-        // Exactly the lock: no resolution, every file's hash checked.
-        install.insert(install.end(), {"--no-deps", "--require-hashes"});
-        binary_options(lock, install);
-        index_options(lock, install);
-        install.insert(install.end(), {"-r", u8(p.lock_copy)});
-        p.steps.push_back({"install",
-                           "Install the lock " + lock.id + " (" +
-                               std::to_string(lock.packages.size()) + " packages, hashes checked)",
-                           install});
-    } else {
-        // The checkout's requirements are not the ones the lock was made from: pip resolves
-        // them with the lock's pins, torch held to its build, and the check below proves them.
-        p.notes.push_back("This checkout's " + f.checkout.requirements_rel +
-                          " differs from the one the lock " + lock.id + " was made from (AllTalk " +
-                          lock.alltalk_commit + "): pip resolves it with the lock's " +
-                          std::to_string(lock.pins.size()) + " pins added and torch held to " +
-                          lock.torch + ", and the check after the install proves the result.");
-        p.requirements = setup_dir / "requirements.txt";
-        p.constraints = setup_dir / "constraints.txt";
-        for (const auto& line : f.checkout.requirement_lines) {
-            auto req = pep508::parse_requirement(line);
-            if (req &&
-                std::any_of(lock.needs_compiler.begin(), lock.needs_compiler.end(),
-                            [&](const std::string& n) { return normalize_name(n) == req->key; })) {
-                continue;
-            }
-            p.requirements_text += line + "\n";
-        }
-        // The pins join the requirements (some add what no requirements file names: pynvml);
-        // torch is held to the lock's build by a constraint.
-        for (const auto& pin : lock.pins) {
-            p.requirements_text += pin.requirement + "\n";
-        }
-        p.constraints_text = "torch==" + lock.torch + "\n";
-        binary_options(lock, install);
-        index_options(lock, install);
-        install.insert(install.end(), {"-r", u8(p.requirements), "-c", u8(p.constraints)});
-        p.steps.push_back({"install", "Resolve and install the checkout's requirements", install});
+    if (!p.lock_matches) {
+        resolve_with_pins(f, p, setup_dir, std::move(install));
+        return;
     }
+    install.insert(install.end(), {"--no-deps", "--require-hashes"});
+    binary_options(lock, install);
+    index_options(lock, install);
+    install.insert(install.end(), {"-r", u8(p.lock_copy)});
+    p.steps.push_back({"install",
+                       "Install the lock " + lock.id + " (" + std::to_string(lock.packages.size()) +
+                           " packages, hashes checked)",
+                       install});
+}
+
+// The checkout's own wheels (its local requirement lines for this platform), then the proof.
+void add_local_and_checks(const SetupFacts& f, SetupPlan& p) {
     for (const auto& line : f.checkout.local_lines) {
         auto file = local_file(f, line);
         if (!file) {
@@ -263,6 +271,30 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
              {u8(f.launcher), "--root", u8(f.checkout.root), "--env", u8(f.env), "doctor", "--deep",
               "--command", cmd}});
     }
+}
+
+}  // namespace
+
+SetupPlan make_setup_plan(const SetupFacts& f) {
+    SetupPlan p;
+    p.env = f.env;
+    p.env_python = venv_python(f.env, f.host);
+    p.state_dir = f.env / ".alltalk-launch";
+    const fs::path setup_dir = p.state_dir / "setup";
+    p.lock_copy = setup_dir / "lock.txt";
+    check_env_there(f, p.notes);
+    std::vector<const LockInfo*> mine;
+    p.lock = pick_lock(f, mine, p.variant_reason, p.notes);
+    const LockInfo& lock = *p.lock;
+    p.lock_matches = lock.requirements == f.checkout.requirements_rel &&
+                     lock.requirements_sha256 == f.checkout.requirements_sha256;
+    p.need_bytes = lock.download_bytes + lock.installed_bytes;
+    check_space_and_installer(f, p);
+    p.steps.push_back({"venv",
+                       "Make the venv from Python " + f.python.version,
+                       {u8(f.python.python), "-m", "venv", u8(f.env)}});
+    add_install(f, p, setup_dir);
+    add_local_and_checks(f, p);
     return p;
 }
 

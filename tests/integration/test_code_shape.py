@@ -1,5 +1,6 @@
-"""The shape the fix pipeline issue asked for, kept: no function in launcher/ or bootstrap/fix/ is
-longer than 80 lines (clang-tidy's readability-function-size, run on the build's compile
+"""The shape the fix pipeline issue asked for, kept: no function in launcher/, nor in the layers
+of the workflows that change an env or start it (bootstrap/fix/, setup/, launch/), is longer than
+80 lines (clang-tidy's readability-function-size, run on the build's compile
 database), and the command-line layer reaches fix's workflow only through fix/workflow.hpp and
 its report, not through the steps' parts."""
 import os
@@ -27,14 +28,15 @@ def long_functions(source: Path) -> list:
     return [f"{source.relative_to(ROOT)}: {name} ({lines} lines)" for name, lines in found]
 
 
-def test_no_function_in_the_launcher_or_fix_is_longer_than_80_lines():
+def test_no_function_of_the_launcher_or_its_workflows_is_longer_than_80_lines():
     assert (BUILD_DIR / "compile_commands.json").is_file(), BUILD_DIR
-    sources = sorted((ROOT / "launcher").glob("*.cpp")) + sorted(
-        (ROOT / "bootstrap" / "fix").glob("*.cpp"))
+    sources = sorted((ROOT / "launcher").glob("*.cpp"))
+    for layer in ("fix", "setup", "launch"):
+        sources += sorted((ROOT / "bootstrap" / layer).glob("*.cpp"))
     compiled = (BUILD_DIR / "compile_commands.json").read_text()
     # The other platform's files are not in this build's database.
     sources = [s for s in sources if str(s) in compiled]
-    assert len(sources) > 20
+    assert len(sources) > 30
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = [f for fs in pool.map(long_functions, sources) for f in fs]
     assert not found, "\n".join(found)
