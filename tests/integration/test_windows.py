@@ -961,3 +961,38 @@ def test_a_name_gone_from_a_new_major_is_found_by_trial_on_windows(win_build, wi
     r = wine(exe, "fix", "--undo", cwd=root, timeout=600)
     assert r.returncode == 0, text(r)
     assert win_snapshot(env) == before
+
+
+def test_a_fix_for_finetune_that_would_break_server_becomes_an_overlay_on_windows(
+        win_build, wine, tmp_path, pip_wheel):
+    # The proposal of fix/views on Windows: finetune asks for appmod 1.0, server's script needs
+    # 2.0's new_api. fix runs server's imports against the change (a scratch folder, the Windows
+    # env's own pip, a prepared child), finds them broken, and gives finetune an overlay instead;
+    # the env is never changed.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "appmod", "1.0", {"appmod/__init__.py": "V = 1\n"})
+    make_wheel(wheels, "appmod", "2.0", {"appmod/__init__.py": "V = 2\ndef new_api(): pass\n"})
+    root = tmp_path / "view root"
+    env = env_with_pip(root, pip_wheel)
+    (root / "script.py").write_text("from appmod import new_api\nimport appmod\n"
+                                    "print('server sees', appmod.V)\n")
+    (root / "finetune.py").write_text("import appmod\nprint('finetune sees', appmod.V)\n")
+    local = {"PIP_FIND_LINKS": wine.winpath(wheels), "PIP_NO_INDEX": "1"}
+    r = wine(env / "python.exe", "-m", "pip", "install", "-q", "appmod==2.0", cwd=root,
+             timeout=600, extra_env=local)
+    assert r.returncode == 0, text(r)
+    before = win_snapshot(env)
+    exe = win_build / "alltalk-launch.exe"
+    r = wine(exe, "fix", "--command", "finetune", "--deep", "--install", "appmod==1.0", "--yes",
+             cwd=root, timeout=1200, extra_env=local)
+    out = text(r)
+    assert r.returncode == 0, out
+    assert "`server` runs from the same env, and this change would break it" in out, out
+    assert "`from appmod import new_api` works for server now, and fails after the change" in out
+    assert 'overlay = ["appmod==1.0"]' in (root / "alltalk-launch.toml").read_text()
+    assert win_snapshot(env) == before  # the env itself never changed
+    r = wine(exe, "finetune", cwd=root, timeout=300)
+    assert "finetune sees 1" in stdout(r), text(r)
+    r = wine(exe, "server", cwd=root, timeout=300)
+    assert "server sees 2" in stdout(r), text(r)
