@@ -58,9 +58,25 @@ KNOWN = {
                commit="492dbe58c04794567241cb425342e695990cf268 main",
                start_files=["script.py", "tts_server.py", "finetune.py"], skip={"modules": ""}, local_deps={}, pins=[], extra_imports=[]),
 }
-VARIANTS = {"cu130": dict(cuda="13.0", pins=[
-    ("torch<2.15", "torch 2.15.0 on PyPI is a CUDA 13.2 build (2.15.0+cu132); 2.11-2.14 are CUDA 13.0 "
-     "(nvidia-cuda-runtime==13.0.96)")])}
+VARIANTS = {
+    "cu130": dict(cuda="13.0", pins=[
+        ("torch<2.15", "torch 2.15.0 on PyPI is a CUDA 13.2 build (2.15.0+cu132); 2.11-2.14 are CUDA 13.0 "
+         "(nvidia-cuda-runtime==13.0.96)")]),
+    "cu128": dict(cuda="12.8", pins=[
+        ("torch>=2.8,<2.11", "for drivers older than 580 (CUDA 13 builds need 580+): torch 2.8-2.10 on PyPI are "
+         "CUDA 12.8 builds (nvidia-cuda-runtime-cu12==12.8.90), with sm_120 kernels; 2.11+ are CUDA 13"),
+        ("torchaudio<2.11", "the resolver picks torchaudio 2.11.0 for torch 2.10.0 (its metadata allows it), but its "
+         "libtorchaudio.abi3.so does not load with torch 2.10 (OSError: Could not load this library)"),
+        ("torchcodec<0.11", "the resolver picks torchcodec 0.17.0, whose libtorchcodec_*.so does not load with "
+         "torch 2.10 (undefined symbol: torch_from_blob); torchcodec 0.10 is the release built for torch 2.10")]),
+    "cu126": dict(cuda="12.6", pins=[
+        ("torch>=2.7,<2.8", "for GPUs before sm_75 (GTX 10xx and older), which CUDA 12.8 and 13 builds have no "
+         "kernels for: torch 2.7.1 on PyPI is a CUDA 12.6 build (nvidia-cuda-runtime-cu12==12.6.77)"),
+        ("torchaudio<2.8", "torchaudio's compiled library loads only with the torch it was built with, which its "
+         "metadata does not say (2.11.0 fails with torch 2.10); 2.7.x is the release built for torch 2.7"),
+        ("torchcodec<0.6", "torchcodec's libraries load only with the torch they were built for (0.17.0 with torch "
+         "2.10: undefined symbol torch_from_blob); 0.4-0.5 are the releases built for torch 2.7")]),
+}
 
 PROBE = r'''
 import json, sys, traceback, warnings
