@@ -84,6 +84,7 @@ VariantChoice choose_variant(const std::vector<const LockInfo*>& locks,
         return out;
     }
     std::vector<std::string> tried;
+    const LockInfo* same_major = nullptr;  // kernels for every GPU; only the driver's minor lags
     for (const LockInfo* l : cuda) {
         const std::string why = unfit(*l, *probe);
         if (why.empty()) {
@@ -93,6 +94,12 @@ VariantChoice choose_variant(const std::vector<const LockInfo*>& locks,
             return out;
         }
         tried.push_back(describe_lock(*l) + ": " + why);
+        GpuProbe newer_driver = *probe;
+        newer_driver.driver_version = *l->cuda;
+        if (!same_major && probe->driver_version / 1000 == *l->cuda / 1000 &&
+            unfit(*l, newer_driver).empty()) {
+            same_major = l;
+        }
     }
     out.problem = "No shipped torch build runs on this machine's GPUs (" + describe_gpus(*probe) +
                   ")" +
@@ -101,6 +108,13 @@ VariantChoice choose_variant(const std::vector<const LockInfo*>& locks,
                                  : ": " + text::join(tried, "; ") + ".") +
                   " Update the NVIDIA driver (CUDA 13 builds need driver 580 or newer), or set "
                   "up a CPU-only env with --gpu cpu.";
+    if (same_major) {
+        out.problem += " (The CUDA " + cuda_version_str(*same_major->cuda) +
+                       " build often runs on this CUDA " + cuda_version_str(probe->driver_version) +
+                       " driver through NVIDIA's minor version compatibility, except for code "
+                       "compiled at run time; `--profile " +
+                       same_major->id + "` installs it anyway.)";
+    }
     return out;
 }
 

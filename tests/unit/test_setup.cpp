@@ -125,6 +125,37 @@ TEST_CASE("setup lock: every shipped lock parses, and the shipped list holds eac
     CHECK(shipped_locks().size() == files);
 }
 
+TEST_CASE("setup variant: the shipped v2 locks serve GPUs from Maxwell to RTX 50xx") {
+    // The real locks, with the architectures read from their torch: which one each GPU and
+    // driver gets (the driver's CUDA version as cuDriverGetVersion gives it).
+    std::vector<const LockInfo*> v2;
+    for (const LockInfo& l : shipped_locks()) {
+        if (l.alltalk == "v2" && l.platform == "linux_x86_64") {
+            v2.push_back(&l);
+        }
+    }
+    REQUIRE(v2.size() >= 3);
+    const auto pick = [&](int major, int minor, int driver) {
+        const VariantChoice v = choose_variant(v2, gpu(major, minor, driver), GpuChoice::Auto);
+        return v.lock ? v.lock->variant : "none: " + v.problem;
+    };
+    CHECK(pick(12, 0, 13000) == "cu130");  // RTX 5090 on a 580 driver
+    CHECK(pick(12, 0, 12080) == "cu128");  // the same on a 570 driver
+    CHECK(pick(8, 9, 12080) == "cu128");   // RTX 4090 on a 570 driver
+    CHECK(pick(8, 6, 12060) == "cu126");   // RTX 3060 on a 560 driver
+    CHECK(pick(6, 1, 13000) == "cu126");   // GTX 1080: no sm_61 kernels in the newer builds
+    CHECK(pick(5, 2, 12060) == "cu126");   // GTX 970 (Maxwell)
+    CHECK(pick(12, 0, 12060).rfind("none: ", 0) == 0);  // RTX 50xx needs CUDA 12.8's driver
+    CHECK(pick(6, 1, 12040).rfind("none: ", 0) == 0);   // a 550 driver: no shipped build...
+    // ... but the CUDA 12.6 build has sm_61 kernels: named, with --profile, as the way round.
+    CHECK(pick(6, 1, 12040).find("minor version compatibility") != std::string::npos);
+    CHECK(pick(6, 1, 12040).find("--profile alltalk-v2-linux_x86_64-cu126") != std::string::npos);
+    // An RTX 50xx on a CUDA 12.6 driver: the 12.8 build has its kernels, the driver's minor lags.
+    CHECK(pick(12, 0, 12060).find("--profile alltalk-v2-linux_x86_64-cu128") != std::string::npos);
+    // A CUDA 13 build is never offered to a CUDA 12 driver.
+    CHECK(pick(6, 1, 12040).find("cu130`") == std::string::npos);
+}
+
 TEST_CASE("setup variant: the GPU and its driver decide among the locks") {
     const LockInfo cu130 =
         lock_of("cu130", "cu130", "13.0", "sm_75 sm_80 sm_86 sm_90 sm_100 sm_120");
