@@ -1,6 +1,7 @@
 #include "setup/run.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "base/error.hpp"
@@ -82,6 +83,68 @@ std::optional<std::uint64_t> free_bytes_for(fs::path p) {
     }
     const fs::space_info s = fs::space(p, ec);
     return ec ? std::nullopt : std::optional<std::uint64_t>(s.available);
+}
+
+// Prints the file's text to stdout (a check's output, once it ended).
+void show_file(const fs::path& file) {
+    const std::string text = files::read_all(file);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (!text.empty() && text.back() != '\n') {
+        std::fputc('\n', stdout);
+    }
+    std::fflush(stdout);
+}
+
+using Clock = std::chrono::steady_clock;
+
+// The checks, steps `first` to the end (doctor --deep for each command). They only read the env,
+// so they run together, each with its output in <env>/.alltalk-launch/setup/<id>.log, which is
+// shown in order once all have ended: on two cores that saves most of one check's time.
+void run_checks(const SetupPlan& plan, std::size_t first, SetupOutcome& out,
+                const std::function<void(const std::string&)>& say) {
+    struct Check {
+        const SetupStep* step;
+        fs::path log;
+        process::Child child;
+        Clock::time_point t0;
+        std::optional<int> status;
+        double seconds = 0;
+    };
+    const std::size_t n = plan.steps.size();
+    std::vector<Check> checks;
+    for (std::size_t i = first; i < n; ++i) {
+        const SetupStep& step = plan.steps[i];
+        say("[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " + step.title);
+        Check c{&step, plan.lock_copy.parent_path() / (step.id + ".log"), {}, Clock::now(), {}};
+        std::error_code ec;
+        fs::remove(c.log, ec);
+        std::string why;
+        if (!c.child.start(step.argv, c.log, why)) {
+            fail("Setup could not start " + step.argv[0] + " for the step \"" + step.title +
+                     "\": " + why + ".",
+                 "The env " + u8(plan.env) + " is installed; run setup again to check it.");
+        }
+        checks.push_back(std::move(c));
+    }
+    if (checks.size() > 1) {
+        say("(the checks run together; each one's report follows when all have ended)");
+    }
+    for (std::size_t left = checks.size(); left > 0;) {
+        for (Check& c : checks) {
+            if (!c.status && (c.status = c.child.wait_for(50))) {
+                c.seconds = std::chrono::duration<double>(Clock::now() - c.t0).count();
+                --left;
+            }
+        }
+    }
+    for (Check& c : checks) {
+        say("-- " + c.step->title + ":");
+        show_file(c.log);
+        out.step_seconds.push_back({c.step->id, c.seconds});
+        if (*c.status != 0) {
+            out.failed_checks.push_back(c.step->id.substr(6));
+        }
+    }
 }
 
 }  // namespace
@@ -166,11 +229,11 @@ SetupFacts gather_setup_facts(const fs::path& root, const fs::path& env,
     return f;
 }
 
-SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
-                       const std::function<void(const std::string&)>& say) {
-    using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    SetupOutcome out;
+namespace {
+
+// Removes an unfinished env, or moves an existing one aside (--force).
+void clear_env_place(const SetupFacts& facts, const SetupPlan& plan,
+                     const std::function<void(const std::string&)>& say) {
     std::error_code ec;
     if (facts.env_state == EnvState::Unfinished) {
         say("Removing the unfinished env " + u8(plan.env));
@@ -191,6 +254,40 @@ SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
                  "again.");
         }
     }
+}
+
+// Step `i` (an install step), its output live; fails unless it ends well.
+void run_install_step(const SetupPlan& plan, std::size_t i, SetupOutcome& out,
+                      const std::function<void(const std::string&)>& say) {
+    const SetupStep& step = plan.steps[i];
+    say("[" + std::to_string(i + 1) + "/" + std::to_string(plan.steps.size()) + "] " + step.title);
+    const auto s0 = Clock::now();
+    std::string why;
+    const std::optional<int> status = process::run_attached(step.argv, {}, why);
+    out.step_seconds.push_back({step.id, std::chrono::duration<double>(Clock::now() - s0).count()});
+    if (!status) {
+        fail("Setup could not start " + step.argv[0] + " for the step \"" + step.title +
+                 "\": " + why + ".",
+             "The env " + u8(plan.env) + " stays marked unfinished; run setup again.");
+    }
+    if (*status != 0) {
+        fail("Setup's step \"" + step.title + "\" failed (" + step.argv[0] + " ended with status " +
+                 std::to_string(*status) +
+                 "); its own output above says why (no network, a full disk, a package "
+                 "that has no wheel for this machine).",
+             "Nothing else was done: the env " + u8(plan.env) +
+                 " stays marked unfinished, so AllTalk will not start from it. Mend the "
+                 "cause, then run `alltalk-launch setup` again, which remakes it.");
+    }
+}
+
+}  // namespace
+
+SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
+                       const std::function<void(const std::string&)>& say) {
+    const auto t0 = Clock::now();
+    SetupOutcome out;
+    clear_env_place(facts, plan, say);
     // The mark first: from here until every install step has ended, the env is unfinished.
     make_dirs(plan.lock_copy.parent_path());
     write_or_fail(unfinished_marker(plan.env),
@@ -202,43 +299,20 @@ SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
         write_or_fail(plan.constraints, plan.constraints_text);
     }
     fix::prepare_pip_environment();
-    const std::size_t n = plan.steps.size();
-    for (std::size_t i = 0; i < n; ++i) {
-        const SetupStep& step = plan.steps[i];
-        const bool check = step.id.rfind("check-", 0) == 0;
-        if (check && !out.installed) {
-            // Every install step ended: the env is complete as installed.
-            fs::remove(unfinished_marker(plan.env), ec);
-            files::sync_dir(plan.state_dir);
-            out.installed = true;
-        }
-        say("[" + std::to_string(i + 1) + "/" + std::to_string(n) + "] " + step.title);
-        const auto s0 = clock::now();
-        std::string why;
-        const std::optional<int> status = process::run_attached(step.argv, {}, why);
-        out.step_seconds.push_back(
-            {step.id, std::chrono::duration<double>(clock::now() - s0).count()});
-        if (!status) {
-            fail("Setup could not start " + step.argv[0] + " for the step \"" + step.title +
-                     "\": " + why + ".",
-                 "The env " + u8(plan.env) + " stays marked unfinished; run setup again.");
-        }
-        if (*status != 0 && check) {
-            out.failed_checks.push_back(step.id.substr(6));
-            continue;
-        }
-        if (*status != 0) {
-            fail("Setup's step \"" + step.title + "\" failed (" + step.argv[0] +
-                     " ended with status " + std::to_string(*status) +
-                     "); its own output above says why (no network, a full disk, a package "
-                     "that has no wheel for this machine).",
-                 "Nothing else was done: the env " + u8(plan.env) +
-                     " stays marked unfinished, so AllTalk will not start from it. Mend the "
-                     "cause, then run `alltalk-launch setup` again, which remakes it.");
-        }
+    std::size_t i = 0;
+    for (; i < plan.steps.size() && plan.steps[i].id.rfind("check-", 0) != 0; ++i) {
+        run_install_step(plan, i, out, say);
     }
-    out.ready = out.installed && out.failed_checks.empty();
-    out.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    // Every install step ended: the env is complete as installed. The checks come last.
+    std::error_code ec;
+    fs::remove(unfinished_marker(plan.env), ec);
+    files::sync_dir(plan.state_dir);
+    out.installed = true;
+    if (i < plan.steps.size()) {
+        run_checks(plan, i, out, say);
+    }
+    out.ready = out.failed_checks.empty();
+    out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return out;
 }
 

@@ -165,6 +165,14 @@ def test_setup_makes_a_ready_env_and_the_server_answers(base):
     assert "is ready" in out and "alltalk-launch" in out
     assert "[2/4] Install the lock alltalk-v2-test-cu130 (3 packages, hashes checked)" in out
     assert "Successfully installed" in out  # pip's own output, live
+    # The two checks ran together; each one's report is shown, and kept beside the lock copy.
+    assert "[3/4] Prove the env: what server imports" in out
+    assert "[4/4] Prove the env: what finetune imports" in out
+    assert "the checks run together" in out
+    setup_dir = env / ".alltalk-launch" / "setup"
+    for cmd in ("server", "finetune"):
+        report = (setup_dir / f"check-{cmd}.log").read_text()
+        assert report.strip() and report.strip() in out, report
     have = installed(env)
     assert have["six"] == "1.17.0" and have["idna"] == "3.21" and have["docopt"] == "0.6.2"
     assert not (env / ".alltalk-launch" / "setup-unfinished").exists()
@@ -209,6 +217,24 @@ def test_json_gives_the_plan_and_the_outcome_as_one_object(base):
         "venv", "install", "check-server", "check-finetune"]
     assert j["outcome"]["status"] == "ready" and j["outcome"]["installed"] is True
     assert "Successfully installed" in done.stderr
+
+
+def test_a_failed_check_is_named_and_the_other_check_still_reports(base):
+    """finetune.py imports what the lock lacks: the env is installed but not ready; the server's
+    check, which ran beside it, still passes and is shown."""
+    root = make_checkout(base / "alltalk_tts")
+    (root / "finetune.py").write_text("import idna, six\nimport not_in_the_lock_at_all\n")
+    lock = write_lock(base / "alltalk-v2-test-cu130.txt")
+    done = setup(root, "--lock", lock, "--yes", "--gpu", "cpu", "--json")
+    j = json.loads(done.stdout)
+    assert done.returncode != 0, done.stderr
+    assert j["outcome"]["installed"] is True and j["outcome"]["status"] != "ready", j["outcome"]
+    assert j["outcome"]["failed_checks"] == ["finetune"], j["outcome"]
+    assert set(j["outcome"]["step_seconds"]) == {"venv", "install", "check-server",
+                                                 "check-finetune"}
+    assert "not_in_the_lock_at_all" in done.stderr  # the finetune check's report
+    env = root / "alltalk_environment" / "env"
+    assert not (env / ".alltalk-launch" / "setup-unfinished").exists()
 
 
 def test_requirements_that_differ_from_the_lock_are_resolved_by_pip_and_checked(base):
