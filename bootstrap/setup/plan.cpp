@@ -108,11 +108,14 @@ const LockInfo* pick_lock(const SetupFacts& f, std::vector<const LockInfo*>& min
     return v.lock;
 }
 
+// pip with --no-compile, as uv does by default: pip would write byte code for every .py file of
+// the lock's gigabytes of wheels, most never imported; the checks that follow write it for what
+// AllTalk does import (Python caches it on first import).
 std::vector<std::string> installer_head(const SetupFacts& f, const fs::path& python) {
     if (f.options.installer == "uv") {
         return {*f.uv, "pip", "install", "--python", u8(python)};
     }
-    return {u8(python), "-m", "pip", "install", "--disable-pip-version-check"};
+    return {u8(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile"};
 }
 
 // Wheels only, except the locked packages that publish none (pure-Python sdists, which build

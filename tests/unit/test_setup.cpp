@@ -290,6 +290,7 @@ TEST_CASE("setup plan: the lock installed exactly, or the checkout's requirement
                                            "pip",
                                            "install",
                                            "--disable-pip-version-check",
+                                           "--no-compile",
                                            "--no-deps",
                                            "--require-hashes",
                                            "--only-binary",
