@@ -8,7 +8,8 @@ requirements file (less its local wheel lines, which a user would install the sa
 the lock's pins as constraints: `uv pip install -r requirements -c pins`. That is what a user who
 knows every drift would type; it resolves, and it proves nothing. `setup` makes the same venv,
 installs the lock exactly (no resolution, hashes checked) and then runs doctor --deep for server
-and finetune; its time includes those checks.
+and finetune, side by side; its time includes those checks. Each setup run's own step times
+(--json) are printed too: its install steps alone against by hand, and the checks' wall time.
 
 usage: bench/setup.py --checkout DIR [--launcher build/alltalk-launch] [--runs 3] [--cold]
                       [--uv PATH] [--python PATH] [--lock PATH]
@@ -17,6 +18,7 @@ is made under a scratch folder and removed after its run. uv comes from --uv, PA
 tools venv.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -29,11 +31,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(cmd, env):
+def timed(cmd, env, parts=None):
+    """Runs `cmd`, its wall time. With `parts` (a dict), a setup run's --json step times are added
+    to it: its install steps and its checks, each summed."""
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE if parts is not None
+                       else subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.exit(f"bench/setup.py: {cmd[:3]} failed ({r.returncode}): {r.stderr[-3000:]}")
+    if parts is not None:
+        steps = json.loads(r.stdout)["outcome"]["step_seconds"]
+        for key, pick in (("install", lambda k: not k.startswith("check-")),
+                          ("checks (together)", lambda k: k.startswith("check-"))):
+            ts = [t for k, t in steps.items() if pick(k)]
+            # The checks run side by side: their wall time is the longest one's.
+            parts.setdefault(key, []).append(max(ts) if key.startswith("checks") else sum(ts))
     return time.perf_counter() - t0
 
 
@@ -77,19 +89,23 @@ def main():
                 timed([args.uv, "pip", "install", "--python", str(py), "-r", str(hand_reqs),
                        "-c", str(pins)], env))
 
+    parts = {}  # (kind, part) -> seconds of each warm run
+
     def setup(installer):
-        def run(env_dir, env):
+        def run(env_dir, env, record=None):
             return timed([args.launcher, "--root", str(args.checkout), "--env", str(env_dir),
-                          "setup", "--yes", "--lock", str(args.lock), "--installer", installer],
-                         env)
+                          "setup", "--yes", "--json", "--lock", str(args.lock), "--installer",
+                          installer], env, record)
         return run
 
     kinds = {"by hand (uv)": by_hand, "setup --installer uv": setup("uv"),
              "setup --installer pip": setup("pip")}
 
-    def once(name, env):
+    def once(name, env, record=False):
         env_dir = scratch / "env"
         try:
+            if record and name.startswith("setup"):
+                return kinds[name](env_dir, env, parts.setdefault(name, {}))
             return kinds[name](env_dir, env)
         finally:
             shutil.rmtree(env_dir, ignore_errors=True)
@@ -105,12 +121,15 @@ def main():
     times = {name: [] for name in kinds}
     for _ in range(args.runs):
         for name in kinds:
-            times[name].append(once(name, base_env))
+            times[name].append(once(name, base_env, record=True))
     hand = statistics.median(times["by hand (uv)"])
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"warm  {name}: median {med:.1f} s of {len(ts)} ({', '.join(f'{t:.1f}' for t in ts)})"
               f"; ratio {med / hand:.3f}")
+        for part, ps in parts.get(name, {}).items():
+            pm = statistics.median(ps)
+            print(f"        {part}: median {pm:.1f} s; ratio to by hand {pm / hand:.3f}")
     shutil.rmtree(scratch, ignore_errors=True)
 
 
