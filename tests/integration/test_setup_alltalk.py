@@ -85,7 +85,14 @@ def assert_server_and_finetune_start(root):
     assert status == 200, output
 
 
-def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
+LOCKS = sorted(p.stem for p in (HERE.parents[1] / "packaging" / "locks").glob(
+    "alltalk-v2-linux_x86_64-*.txt"))
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_setup_makes_the_real_alltalk_v2_start(lock):
+    """Each shipped v2 lock: the one setup chooses here by itself (no GPU: the newest CUDA build),
+    the others named with --profile (as a user whose GPU or driver they are for would get them)."""
     assert port_free(7851) and port_free(7052), "AllTalk's ports are taken"
     base = Path(tempfile.mkdtemp(prefix="alltalk_real_"))
     try:
@@ -93,12 +100,14 @@ def test_setup_makes_the_real_alltalk_v2_start(tmp_path_factory):
         shutil.copytree(CHECKOUT, root, ignore=shutil.ignore_patterns(".git", "alltalk_environment"))
         env = clean_env(ALLTALK_PYTHON_SEARCH=str(BASE_PYTHON),
                         PATH=str(Path(uv()).parent) + os.pathsep + os.environ["PATH"])
+        chosen = lock == LOCKS[-1]  # cu130 sorts last: the newest CUDA
+        profile = [] if chosen else ["--profile", lock]
         r = subprocess.run([str(LAUNCHER), "--root", str(root), "setup", "--yes",
-                            "--installer", "uv"], env=env, capture_output=True, text=True,
-                           timeout=1800)
+                            "--installer", "uv", *profile], env=env, capture_output=True,
+                           text=True, timeout=1800)
         out = r.stdout + r.stderr
         assert r.returncode == 0, out[-6000:]
-        assert "is ready" in out and "alltalk-v2-linux_x86_64-cu130" in out
+        assert "is ready" in out and f"Install the lock {lock} " in out
 
         assert_server_and_finetune_start(root)
     finally:
