@@ -15,6 +15,23 @@ namespace alltalk::setup {
 
 namespace {
 
+// Why no lock ships for an AllTalk version or platform, where that was found out (as a clause
+// that follows the refusal's first sentence), else nothing.
+std::string why_no_lock(const std::string& alltalk, const std::string& platform) {
+    if (alltalk == "v1") {
+        return ": AllTalk v1's requirements pin faster-whisper==1.0.1, which requires av==11.*, "
+               "and av 11.0.0 is on PyPI only as source (building it needs a C compiler and "
+               "FFmpeg's development files), so no lock of wheels for Python 3.11 can be made "
+               "from them; AllTalk v2 (branch alltalkbeta) is the version setup makes";
+    }
+    if (platform == "win_amd64") {
+        return ": Windows' CUDA builds of torch come only from the PyTorch index "
+               "(https://download.pytorch.org/whl/), which the machines that make and prove the "
+               "locks cannot reach";
+    }
+    return "";
+}
+
 [[noreturn]] void refuse(std::string what, std::string fix = "") {
     throw LaunchError(Stage::Setup, ErrorText{std::move(what), "", std::move(fix)});
 }
@@ -92,7 +109,8 @@ const LockInfo* pick_lock(const SetupFacts& f, std::vector<const LockInfo*>& min
     }
     if (mine.empty()) {
         refuse("Not setting up: no proven lock ships for AllTalk " + f.checkout.version + " on " +
-                   f.platform + " (the locks at hand: " + lock_ids(f.locks) + ").",
+                   f.platform + " (the locks at hand: " + lock_ids(f.locks) + ")" +
+                   why_no_lock(f.checkout.version, f.platform) + ".",
                "Install AllTalk's requirements by hand, then let `alltalk-launch doctor` and "
                "`alltalk-launch fix` check and mend the env, or pass a lock made for this "
                "platform by packaging/locks/make_lock.py with --lock FILE.");

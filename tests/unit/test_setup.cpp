@@ -358,6 +358,14 @@ TEST_CASE("setup plan: what it refuses before anything is made") {
     f = facts_for(root, {&lock});
     f.platform = "win_amd64";
     CHECK(refused(f).find("no proven lock ships for AllTalk v2 on win_amd64") != std::string::npos);
+    CHECK(refused(f).find("download.pytorch.org") != std::string::npos);
+    f = facts_for(root, {&lock});
+    f.checkout.version = "v1";
+    CHECK(refused(f).find("no proven lock ships for AllTalk v1 on linux_x86_64") !=
+          std::string::npos);
+    CHECK(refused(f).find("av 11.0.0 is on PyPI only as source") != std::string::npos);
+    f = facts_for(root, {&lock});
+    CHECK(refused(f).find("PyPI only as source") == std::string::npos);
     f = facts_for(root, {&lock});
     f.options.installer = "uv";
     CHECK(refused(f).find("no uv was found") != std::string::npos);
