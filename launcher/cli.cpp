@@ -18,10 +18,11 @@ namespace {
 // Global options that take a value: the token after them is not a subcommand.
 bool takes_value(const std::string& arg) {
     return arg == "--root" || arg == "--env" || arg == "--config" || arg == "--cudnn" ||
-           arg == "--report" || arg == "--command" || arg == "--deep-timeout" ||
-           arg == "--deep-probe" || arg == "--profile" || arg == "--installer" ||
-           arg == "--forget" || arg == "--trial-timeout" || arg == "--trials-timeout" ||
-           arg == "--install" || arg == "--python" || arg == "--gpu" || arg == "--lock";
+           arg == "--report" || arg == "--json-file" || arg == "--command" ||
+           arg == "--deep-timeout" || arg == "--deep-probe" || arg == "--profile" ||
+           arg == "--installer" || arg == "--forget" || arg == "--trial-timeout" ||
+           arg == "--trials-timeout" || arg == "--install" || arg == "--python" || arg == "--gpu" ||
+           arg == "--lock";
 }
 
 struct Split {
@@ -174,7 +175,7 @@ struct DoctorCli {
     CLI::App* sub = nullptr;
     bool json = false, deep = false;
     double deep_timeout = 60;
-    std::string report, command;
+    std::string report, json_file, command;
 
     void add(CLI::App& app) {
         sub = app.add_subcommand(
@@ -203,6 +204,10 @@ struct DoctorCli {
                         "Also write a Markdown report for a bug report (home folder and user "
                         "name redacted)")
             ->type_name("FILE");
+        sub->add_option("--json-file", json_file,
+                        "Also write the --json object to FILE (for tools), while the text goes "
+                        "to stdout as usual")
+            ->type_name("FILE");
     }
 
     std::optional<int> take(Options& opts) const {
@@ -228,6 +233,9 @@ struct DoctorCli {
         d.deep_timeout = deep_timeout;
         if (!report.empty()) {
             d.report = report;
+        }
+        if (!json_file.empty()) {
+            d.json_file = json_file;
         }
         opts.doctor = d;
         return std::nullopt;

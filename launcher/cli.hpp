@@ -17,6 +17,7 @@ struct DoctorOptions {
     std::optional<Command> command;  // --command: server or finetune; none: both (see doctor.hpp)
     bool json = false;
     std::optional<std::filesystem::path> report;
+    std::optional<std::filesystem::path> json_file;  // --json-file: the --json object, also
     bool deep = false;         // --deep: import what the command imports, in a prepared child
     double deep_timeout = 60;  // --deep-timeout S: per import
 };

@@ -13,6 +13,27 @@ namespace fs = std::filesystem;
 
 namespace alltalk {
 
+namespace {
+
+// Writes one of the doctor's outputs to a file; false (with the reason on stderr) when it could
+// not.
+bool write_output(const fs::path& file, const std::string& text, const char* what,
+                  const char* option) {
+    std::ofstream out(file, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) {
+        std::fprintf(stderr,
+                     "alltalk-launch: error: could not write %s to %s: check that its folder "
+                     "exists and is writable, or pass another %s FILE.\n",
+                     what, file.string().c_str(), option);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 int run_doctor(const cli::Options& opts) {
     const DiscoveryInputs in = cli::discovery_inputs(opts);
 
@@ -40,22 +61,19 @@ int run_doctor(const cli::Options& opts) {
     const std::string text = opts.doctor->json ? format_json(result) : format_text(result);
     std::fputs(text.c_str(), stdout);
     if (opts.doctor->report) {
-        const fs::path file = absolute_from(*opts.doctor->report, in.cwd);
         std::string home =
             lookup(in.env_vars, "HOME").value_or(lookup(in.env_vars, "USERPROFILE").value_or(""));
         std::string user =
             lookup(in.env_vars, "USER").value_or(lookup(in.env_vars, "USERNAME").value_or(""));
-        std::ofstream out(file, std::ios::binary);
-        out << format_markdown(result, home, user);
-        out.close();
-        if (!out) {
-            std::fprintf(stderr,
-                         "alltalk-launch: error: could not write the report to %s: check that "
-                         "its folder exists and is writable, or pass another --report FILE.\n",
-                         file.string().c_str());
+        const fs::path file = absolute_from(*opts.doctor->report, in.cwd);
+        if (!write_output(file, format_markdown(result, home, user), "the report", "--report")) {
             return 2;
         }
         std::fprintf(stderr, "alltalk-launch: report written to %s\n", file.string().c_str());
+    }
+    if (opts.doctor->json_file && !write_output(absolute_from(*opts.doctor->json_file, in.cwd),
+                                                format_json(result), "the JSON", "--json-file")) {
+        return 2;
     }
     return result.has_errors() ? 1 : 0;
 }

@@ -118,38 +118,65 @@ def caught_by(error, names):
     return False
 
 
-def steps(plan):
-    root = plan.get("root") or os.getcwd()
-    scripts = [plan["script"]] if plan.get("script") else []
-    if plan.get("command") == "server":
+def scripts_of(command, script, root, scripts):
+    """Adds the files a command's start imports at top level: its script, and for `server` also
+    AllTalk's tts_server.py (which script.py starts)."""
+    if script and script not in scripts:
+        scripts.append(script)
+    if command == "server":
         server = os.path.join(root, "tts_server.py")
         if os.path.isfile(server) and server not in scripts:
             scripts.append(server)
-    out, seen = [], set()
-    for script in scripts:
-        try:
-            found = imports_of(script)
-        except (OSError, SyntaxError, ValueError) as e:
-            out.append({"kind": "read", "name": "read " + script, "file": script, "error": e})
+
+
+def script_steps(script, seen):
+    """The import steps of one script, leaving out the statements in `seen` (and adding its own)."""
+    try:
+        found = imports_of(script)
+    except (OSError, SyntaxError, ValueError) as e:
+        return [{"kind": "read", "name": "read " + script, "file": script, "error": e}]
+    out = []
+    for node, text, module, optional, conditional, catches in found:
+        if text in seen:
             continue
-        for node, text, module, optional, conditional, catches in found:
-            if text in seen:
-                continue
-            seen.add(text)
-            code = ast.Module(body=[node], type_ignores=[])
-            out.append(
-                {
-                    "kind": "import",
-                    "name": text,
-                    "module": module,
-                    "file": script,
-                    "line": node.lineno,
-                    "optional": optional,
-                    "conditional": conditional,
-                    "catches": catches,
-                    "code": compile(code, script, "exec"),
-                }
-            )
+        seen.add(text)
+        code = ast.Module(body=[node], type_ignores=[])
+        out.append(
+            {
+                "kind": "import",
+                "name": text,
+                "module": module,
+                "file": script,
+                "line": node.lineno,
+                "optional": optional,
+                "conditional": conditional,
+                "catches": catches,
+                "code": compile(code, script, "exec"),
+            }
+        )
+    return out
+
+
+def steps(plan, also=()):
+    """The steps for the plan's command and, in the same child, for `also`: the further commands
+    (each {"command", "script"}) that the doctor found to launch alike (the same env, view and
+    native libraries), so that one child imports what all of them import. A statement is run
+    once per command whose files hold it (again it costs nothing once imported, and a failed
+    import fails again), so that each failure is named with each command it stops."""
+    root = plan.get("root") or os.getcwd()
+    groups = []
+    for command, script in [(plan.get("command"), plan.get("script"))] + [
+        (o.get("command"), o.get("script")) for o in also
+    ]:
+        scripts = []
+        scripts_of(command, script, root, scripts)
+        groups.append(scripts)
+    out, seen = [], set()
+    for scripts in groups:
+        mine = set()
+        for script in scripts:
+            out += script_steps(script, mine)
+        seen |= mine
     from importlib.util import find_spec
 
     extras = [("torch", "torch"), ("torchaudio", "torchaudio")]
@@ -207,7 +234,7 @@ def main():
         out.write(json.dumps(record) + "\n")
         out.flush()
 
-    todo = steps(plan)
+    todo = steps(plan, request.get("also", ()))
     if request.get("gpus"):
         todo.append({"kind": "gpu", "name": "torch.cuda: a tensor operation on each GPU"})
     emit({"event": "steps", "count": len(todo)})

@@ -4,6 +4,7 @@
 // python_shims/alltalk_launch_deep_probe.py). Here: the probe's records read into values, and
 // the findings they make (pure), each failure explained by the same rules and generic import
 // explanation as a failure after a traceback.
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,14 @@ struct DeepStep {
     FailureInfo failure;
     int exit_status = 0;  // Crashed: how the process ended
     std::optional<Explanation> explanation;
+    // Set where the step ran in a further command's own child (diagnose/deep_run.cpp): that one.
+    std::string command;
+};
+
+// A further command whose start's imports the deep check's child runs too: its name and script.
+struct DeepAlso {
+    std::string command;
+    std::filesystem::path script;
 };
 
 struct DeepCheck {
@@ -42,6 +51,8 @@ struct DeepCheck {
     std::optional<std::string> launch_error;
     int launch_status = 0;
     double seconds = 0;  // the whole check, wall time
+    // The further commands whose start's imports the same child ran (they launch alike).
+    std::vector<DeepAlso> also;
 };
 
 // The probe's JSON records, in order (results.jsonl). `count` is set from the "steps" record;

@@ -169,9 +169,14 @@ DeepStep ended_step(ChildRun& c, const fs::path& log) {
 }  // namespace
 
 DeepCheck run_deep_check(const std::vector<std::string>& launch_argv, Command command, int gpus,
-                         double timeout_s) {
+                         double timeout_s, const std::vector<DeepAlso>& also) {
     DeepCheck d;
     d.timeout_s = timeout_s;
+    nlohmann::json also_json = nlohmann::json::array();
+    for (const DeepAlso& a : also) {
+        also_json.push_back({{"command", a.command}, {"script", process::to_utf8(a.script)}});
+        d.also.push_back(a);
+    }
     const auto t0 = Clock::now();
     const fs::path dir = make_dir();
     { std::ofstream(dir / kDeepProbeFile, std::ios::binary) << deep_probe_source(); }
@@ -182,7 +187,10 @@ DeepCheck run_deep_check(const std::vector<std::string>& launch_argv, Command co
     // Before its first step the child launches (cuDNN, the GPU probe, the interpreter).
     Watch watch{d, results, std::max(60.0, d.timeout_s), start, count, offset};
     for (int run = 0; run < 1000; ++run) {
-        { std::ofstream(dir / "request.json") << nlohmann::json{{"start", start}, {"gpus", gpus}}; }
+        {
+            std::ofstream(dir / "request.json")
+                << nlohmann::json{{"start", start}, {"gpus", gpus}, {"also", also_json}};
+        }
         process::Child child;
         std::string why;
         const fs::path log = dir / ("child-" + std::to_string(run) + ".log");
@@ -223,7 +231,27 @@ void add_deep_check(const std::vector<std::string>& launch_argv, double timeout_
         return;  // the launch cannot start it: the doctor's own findings say why
     }
     const int gpus = f.gpus && !f.cpu_only ? static_cast<int>(f.gpus->devices.size()) : 0;
-    f.deep = run_deep_check(launch_argv, f.commands.front(), gpus, timeout_s);
+    f.deep = run_deep_check(launch_argv, f.commands.front(), gpus, timeout_s, f.deep_also);
+    // A command of this check that the first child could not cover (its script elsewhere, or
+    // its own [command] environment) gets a child of its own, its steps added after the first's.
+    for (std::size_t i = 1; i < f.commands.size(); ++i) {
+        const std::string name = to_string(f.commands[i]);
+        if (std::any_of(f.deep_also.begin(), f.deep_also.end(),
+                        [&](const DeepAlso& a) { return a.command == name; })) {
+            continue;
+        }
+        DeepCheck more = run_deep_check(launch_argv, f.commands[i], gpus, timeout_s);
+        if (!f.deep->launch_error && more.launch_error) {
+            f.deep->launch_error = more.launch_error;
+            f.deep->launch_status = more.launch_status;
+        }
+        f.deep->also.push_back({name, {}});
+        for (DeepStep& s : more.steps) {
+            s.command = name;
+            f.deep->steps.push_back(std::move(s));
+        }
+        f.deep->seconds += more.seconds;
+    }
     const InstalledFacts installed{&f.scan, f.env->version.text, f.markers, f.platform};
     const std::string python = text::quote_arg(f.env->python.string(), f.platform);
     const SiteScan& scan = f.scan;

@@ -23,8 +23,9 @@
 namespace alltalk {
 
 // `gpus`: how many GPUs the launcher's facts show (0: no GPU check step); `timeout_s`: per step.
+// `also`: further commands that launch alike, whose scripts' imports the same child runs.
 DeepCheck run_deep_check(const std::vector<std::string>& launch_argv, Command command, int gpus,
-                         double timeout_s);
+                         double timeout_s, const std::vector<DeepAlso>& also = {});
 
 // doctor --deep for one check (also `fix --deep`): its first command, launched as that command
 // is, for an env that the launch can start; each failure explained as after a traceback. Sets

@@ -612,8 +612,40 @@ std::string one_line(const std::string& text) {
     return out;
 }
 
-// doctor --deep: each step that failed, hung or crashed, with its explanation and fix.
-void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
+// The commands a deep step's failure stops, where its child covered several (DeepCheck::also): a
+// statement of a further command's script stops that command, one of the first command's files
+// the first; the imports the probe adds (no file) concern them all (empty: every command).
+std::vector<Command> step_commands(const DeepCheck& d, const DeepStep& s,
+                                   const std::vector<Command>& commands) {
+    if (!s.command.empty()) {  // from that command's own child: all its steps are its own
+        for (Command c : commands) {
+            if (to_string(c) == s.command) {
+                return {c};
+            }
+        }
+    }
+    if (d.also.empty() || s.file.empty() || commands.empty()) {
+        return {};
+    }
+    for (const DeepAlso& a : d.also) {
+        const bool server_part = a.command == "server" &&
+                                 fs::path(s.file).filename() == "tts_server.py" &&
+                                 to_string(commands.front()) != std::string("server");
+        if (fs::path(s.file) == a.script || server_part) {
+            for (Command c : commands) {
+                if (to_string(c) == a.command) {
+                    return {c};
+                }
+            }
+        }
+    }
+    return {commands.front()};
+}
+
+// doctor --deep: each step that failed, hung or crashed, with its explanation and fix, each
+// labelled with the commands it stops.
+void deep_findings(const DeepCheck& d, const std::vector<Command>& commands,
+                   std::vector<Finding>& out) {
     if (d.launch_error) {
         out.push_back({"deep-launch", Severity::Error,
                        "The deep check's launch ended before Python ran anything (exit status " +
@@ -625,6 +657,7 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
         if (s.status == StepStatus::Ok) {
             continue;
         }
+        const std::size_t before = out.size();
         const std::string what = "`" + s.name + "`" + step_place(s);
         const std::string known =
             s.explanation ? " [" + s.explanation->id + "] " + s.explanation->message : "";
@@ -668,6 +701,9 @@ void deep_findings(const DeepCheck& d, std::vector<Finding>& out) {
                  soft ? Severity::Warning : Severity::Error,
                  what + " failed: " + error + (error.ends_with('.') ? "" : ".") + known + why_soft,
                  ""}));
+        }
+        for (std::size_t i = before; i < out.size(); ++i) {
+            out[i].commands = step_commands(d, s, commands);
         }
     }
 }
@@ -759,13 +795,17 @@ DoctorReport diagnose(const DoctorFacts& facts, const RuleSet& rules) {
     native_findings(facts, r.findings);
     if (facts.deep) {
         r.deep = facts.deep;
-        deep_findings(*facts.deep, r.findings);
+        deep_findings(*facts.deep, facts.commands, r.findings);
     }
     std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
         return static_cast<int>(a.severity) < static_cast<int>(b.severity);
     });
     for (auto& x : r.findings) {
-        // finetune.py's own checks concern finetune alone, even in a check shared with server.
+        // finetune.py's own checks concern finetune alone, even in a check shared with server;
+        // a deep step's failure is labelled already where the child covered several commands.
+        if (!x.commands.empty()) {
+            continue;
+        }
         x.commands = x.id.rfind("finetune-", 0) == 0 ? std::vector<Command>{Command::Finetune}
                                                      : facts.commands;
     }

@@ -127,6 +127,9 @@ struct DoctorFacts {
     SiteScan base_scan;
     // doctor --deep: the imports of the command's start, run in a child prepared as its launch.
     std::optional<DeepCheck> deep;
+    // The further commands of this check whose scripts that child imports too: those that launch
+    // alike and whose scripts sit beside the first's, with the same [command] environment.
+    std::vector<DeepAlso> deep_also;
 };
 
 struct DoctorReport {

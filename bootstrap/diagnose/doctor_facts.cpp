@@ -334,6 +334,42 @@ std::vector<AllTalkPort> alltalk_ports(const fs::path& root) {
     return out;
 }
 
+namespace {
+
+// The script a command starts (its [command] script, else AllTalk's), as the launch plans it.
+fs::path command_script(const CommandResolution& res, Command c) {
+    const CommandConfig* cc = res.config.command(to_string(c));
+    const std::string fallback = c == Command::Finetune ? "finetune.py" : "script.py";
+    return absolute_from(cc && cc->script ? *cc->script : fallback, res.root.root);
+}
+
+// doctor --deep's further commands for one check (DoctorFacts::deep_also): its commands after the
+// first whose scripts' imports one child can run as they would run in their own launch, which
+// holds where the script sits in the first's folder (the child puts that first on sys.path) and
+// its [command] environment is the first's.
+std::vector<DeepAlso> deep_also(const CommandResolution& res, const std::vector<Command>& cmds) {
+    std::vector<DeepAlso> out;
+    if (cmds.size() < 2) {
+        return out;
+    }
+    const fs::path first = command_script(res, cmds.front());
+    const CommandConfig* first_cc = res.config.command(to_string(cmds.front()));
+    for (std::size_t i = 1; i < cmds.size(); ++i) {
+        const fs::path script = command_script(res, cmds[i]);
+        const CommandConfig* cc = res.config.command(to_string(cmds[i]));
+        const bool same_env =
+            (cc ? cc->environment : std::map<std::string, std::string>{}) ==
+            (first_cc ? first_cc->environment : std::map<std::string, std::string>{});
+        if ((cmds[i] == Command::Server || cmds[i] == Command::Finetune) && same_env &&
+            script.parent_path() == first.parent_path() && files::is_file(script)) {
+            out.push_back({to_string(cmds[i]), script});
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<DoctorCheck> doctor_checks(const DoctorRequest& request, const DiscoveryInputs& in,
                                        const PlanContext& ctx) {
     const bool by_default = request.commands.empty();
@@ -375,6 +411,7 @@ DoctorFacts gather_facts(const DoctorCheck& check, const DiscoveryInputs& in) {
     }
     const CommandResolution& res = *check.resolution;
     f.root = res.root;
+    f.deep_also = deep_also(res, f.commands);
     const EnvChoice& choice = res.env_choice;
     f.env_dir = choice.dir;
     f.env_source = choice.source;

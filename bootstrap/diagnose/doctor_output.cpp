@@ -102,12 +102,22 @@ std::string seconds(double s) {
     return buf;
 }
 
+// The further commands a deep check's child covered, as "finetune" or "a,b".
+std::string also_names(const DeepCheck& d) {
+    std::string out;
+    for (const DeepAlso& a : d.also) {
+        out += (out.empty() ? "" : ",") + a.command;
+    }
+    return out;
+}
+
 // doctor --deep: one line per step.
 std::string deep_text(const DoctorReport& c, const std::string& indent) {
     const DeepCheck& d = *c.deep;
     std::string out = indent + "deep check:     " + std::to_string(d.steps.size()) +
                       " step(s) in a child prepared as `alltalk-launch " +
-                      (c.commands.empty() ? "server" : to_string(c.commands.front())) + "`, " +
+                      (c.commands.empty() ? "server" : to_string(c.commands.front())) + "`" +
+                      (d.also.empty() ? "" : " (with " + also_names(d) + "'s imports)") + ", " +
                       seconds(d.seconds) + " in all (limit " +
                       std::to_string(static_cast<int>(d.timeout_s)) + " s per step)\n";
     if (d.launch_error) {
@@ -252,6 +262,7 @@ nlohmann::json deep_json(const DeepCheck& d) {
             {"seconds", d.seconds},
             {"launch_error",
              d.launch_error ? nlohmann::json(*d.launch_error) : nlohmann::json(nullptr)},
+            {"also", text::split_nonempty(also_names(d), ',')},
             {"imports", std::move(steps)}};
 }
 

@@ -62,7 +62,7 @@ def test_a_missing_import_in_script_py_is_an_error_with_its_file_and_fix(tmp_pat
     failed = [l for l in table if l.strip().startswith("FAILED")]
     assert len(failed) == 1 and "import alltalk_missing_dep  (script.py:3)" in failed[0], r.stdout
     err = r.stdout[r.stdout.index("Errors:"):]
-    assert "[deep-import] `import alltalk_missing_dep`" in err
+    assert "[deep-import] [server] `import alltalk_missing_dep`" in err
     assert f"imported by {root / 'script.py'} line 3" in err
     py = shlex.quote(str(web_env / "bin" / "python"))
     assert f"fix: {py} -m pip install alltalk_missing_dep" in err
@@ -89,7 +89,53 @@ def test_a_healthy_env_passes_with_timings(dashless, web_env):
             assert s[0] == "failed"  # the script copes: a warning, not an error
         else:
             assert s[0] == "ok" and float(s[1]) >= 0 and s[2] == "s"
-    assert "[deep-import] `import yaml`" in r.stdout[r.stdout.index("Warnings:"):]
+    assert "[deep-import] [server] `import yaml`" in r.stdout[r.stdout.index("Warnings:"):]
+
+
+def test_one_child_imports_what_server_and_finetune_import_each_failure_named_with_its_command(
+        dashless, web_env):
+    """server and finetune launch alike here (one env, no overlay): plain `doctor --deep` runs
+    both scripts' imports in one child, and labels each failure with the command it stops; a
+    statement both scripts hold is run for each (it fails for both)."""
+    root = make_root(dashless / "alltalk_tts", script="import json\nimport alltalk_both_miss\n",
+                     finetune="import fastapi\nimport alltalk_both_miss\n"
+                              "import alltalk_finetune_miss\n")
+    r = deep(root, web_env, "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    j = json.loads(r.stdout)
+    assert j["deep"]["also"] == ["finetune"]
+    names = [(s["name"], Path(s["file"]).name, s["status"]) for s in j["deep"]["imports"]]
+    assert ("import fastapi", "finetune.py", "ok") in names
+    assert ("import alltalk_both_miss", "script.py", "failed") in names
+    assert ("import alltalk_both_miss", "finetune.py", "failed") in names
+    labels = {(f["message"].split("`")[1], Path(f["message"].split("(")[1].split(" line")[0]).name):
+              f["commands"] for f in j["findings"] if f["id"] == "deep-import"}
+    assert labels[("import alltalk_finetune_miss", "finetune.py")] == ["finetune"], labels
+    assert labels[("import alltalk_both_miss", "script.py")] == ["server"], labels
+    assert labels[("import alltalk_both_miss", "finetune.py")] == ["finetune"], labels
+    text = deep(root, web_env).stdout
+    assert "prepared as `alltalk-launch server` (with finetune's imports)" in text
+    assert "[deep-import] [finetune] `import alltalk_finetune_miss`" in text, text
+    # Asked for one command, the child covers that one alone.
+    one = json.loads(deep(root, web_env, "--command", "finetune", "--json").stdout)
+    assert one["deep"]["also"] == []
+    assert {Path(s["file"]).name for s in one["deep"]["imports"] if s["file"]} == {"finetune.py"}
+
+
+def test_a_command_with_its_own_environment_gets_a_child_of_its_own(dashless, web_env):
+    """[finetune.environment] differs from server's: the two still share one check (same env),
+    but finetune's imports run in a child prepared with its variables, and are still checked."""
+    root = make_root(dashless / "alltalk_tts", script="import json\n",
+                     finetune="import os\nassert os.environ['ALLTALK_T'] == '1'\n"
+                              "import alltalk_finetune_miss\n")
+    (root / "alltalk-launch.toml").write_text('[finetune.environment]\nALLTALK_T = "1"\n')
+    r = deep(root, web_env, "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    j = json.loads(r.stdout)
+    assert j["deep"]["also"] == ["finetune"]
+    failed = [f for f in j["findings"] if f["id"] == "deep-import"]
+    assert len(failed) == 1 and "alltalk_finetune_miss" in failed[0]["message"], failed
+    assert failed[0]["commands"] == ["finetune"]
 
 
 def test_a_failure_the_scripts_own_except_catches_is_a_warning(dashless, web_env):
@@ -148,7 +194,7 @@ def test_an_import_that_hangs_is_reported_as_timed_out_and_the_rest_still_runs(t
     assert steps["import fastapi"]["status"] == "ok"  # a fresh child after the one killed
     assert steps["import after_the_hang_missing"]["status"] == "failed"
     text = deep(root, web_env, "--deep-timeout", "5", timeout=120).stdout
-    assert "TIMED OUT" in text and "[deep-timeout] `import slow_local`" in text
+    assert "TIMED OUT" in text and "[deep-timeout] [server] `import slow_local`" in text
 
 
 def test_the_child_is_prepared_as_the_commands_launch(dashless, web_env):
