@@ -41,8 +41,8 @@ def timed(cmd, env, parts=None):
         sys.exit(f"bench/setup.py: {cmd[:3]} failed ({r.returncode}): {r.stderr[-3000:]}")
     if parts is not None:
         steps = json.loads(r.stdout)["outcome"]["step_seconds"]
-        for key, pick in (("install", lambda k: not k.startswith("check-")),
-                          ("checks (together)", lambda k: k.startswith("check-"))):
+        for key, pick in (("install", lambda k: not k.startswith("check")),
+                          ("checks (together)", lambda k: k.startswith("check"))):
             ts = [t for k, t in steps.items() if pick(k)]
             # The checks run side by side: their wall time is the longest one's.
             parts.setdefault(key, []).append(max(ts) if key.startswith("checks") else sum(ts))

@@ -285,13 +285,12 @@ void add_local_and_checks(const SetupFacts& f, SetupPlan& p) {
         argv.insert(argv.end(), {"--no-deps", u8(*file)});
         p.steps.push_back({"local", "Install the checkout's own " + u8(file->filename()), argv});
     }
-    for (const char* cmd : {"server", "finetune"}) {
-        p.steps.push_back(
-            {std::string("check-") + cmd,
-             std::string("Prove the env: what ") + cmd + " imports at start (doctor --deep)",
-             {u8(f.launcher), "--root", u8(f.checkout.root), "--env", u8(f.env), "doctor", "--deep",
-              "--command", cmd}});
-    }
+    // One doctor for both commands: in a fresh env they launch alike, so one child imports what
+    // both import (diagnose/deep_run.hpp); its JSON says which command a failure stops.
+    p.steps.push_back({"check",
+                       "Prove the env: what server and finetune import at start (doctor --deep)",
+                       {u8(f.launcher), "--root", u8(f.checkout.root), "--env", u8(f.env), "doctor",
+                        "--deep", "--json-file", u8(p.check_json)}});
 }
 
 }  // namespace
@@ -303,6 +302,7 @@ SetupPlan make_setup_plan(const SetupFacts& f) {
     p.state_dir = f.env / ".alltalk-launch";
     const fs::path setup_dir = p.state_dir / "setup";
     p.lock_copy = setup_dir / "lock.txt";
+    p.check_json = setup_dir / "check.json";
     check_env_there(f, p.notes);
     std::vector<const LockInfo*> mine;
     p.lock = pick_lock(f, mine, p.variant_reason, p.notes);

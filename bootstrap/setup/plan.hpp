@@ -63,6 +63,7 @@ struct SetupPlan {
     std::vector<std::string> notes;
     std::filesystem::path env, env_python, state_dir;
     std::filesystem::path lock_copy;     // <state>/setup/lock.txt (what the env was made from)
+    std::filesystem::path check_json;    // <state>/setup/check.json (the check's doctor --json)
     std::filesystem::path requirements;  // <state>/setup/requirements.txt (resolve: pip's input)
     std::filesystem::path constraints;   // <state>/setup/constraints.txt (resolve)
     std::string lock_text;               // what is installed: the lock less what needs a compiler

@@ -1,5 +1,8 @@
 #include "setup/run.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -97,9 +100,10 @@ void show_file(const fs::path& file) {
 
 using Clock = std::chrono::steady_clock;
 
-// The checks, steps `first` to the end (doctor --deep for each command). They only read the env,
-// so they run together, each with its output in <env>/.alltalk-launch/setup/<id>.log, which is
-// shown in order once all have ended: on two cores that saves most of one check's time.
+// The checks, steps `first` to the end (doctor --deep; one for both commands as planned). They
+// only read the env, so where there are several they run together, each with its output in
+// <env>/.alltalk-launch/setup/<id>.log, shown in order once all have ended. A check that fails
+// names the commands its doctor's errors stop (its --json-file), else both.
 void run_checks(const SetupPlan& plan, std::size_t first, SetupOutcome& out,
                 const std::function<void(const std::string&)>& say) {
     struct Check {
@@ -118,6 +122,7 @@ void run_checks(const SetupPlan& plan, std::size_t first, SetupOutcome& out,
         Check c{&step, plan.lock_copy.parent_path() / (step.id + ".log"), {}, Clock::now(), {}};
         std::error_code ec;
         fs::remove(c.log, ec);
+        fs::remove(plan.check_json, ec);  // a check's failures are read from its own run
         std::string why;
         if (!c.child.start(step.argv, c.log, why)) {
             fail("Setup could not start " + step.argv[0] + " for the step \"" + step.title +
@@ -142,12 +147,58 @@ void run_checks(const SetupPlan& plan, std::size_t first, SetupOutcome& out,
         show_file(c.log);
         out.step_seconds.push_back({c.step->id, c.seconds});
         if (*c.status != 0) {
-            out.failed_checks.push_back(c.step->id.substr(6));
+            std::vector<std::string> failed = commands_failed(files::read_all(plan.check_json));
+            if (failed.empty()) {
+                failed = {"server", "finetune"};
+            }
+            for (const std::string& cmd : failed) {
+                if (std::find(out.failed_checks.begin(), out.failed_checks.end(), cmd) ==
+                    out.failed_checks.end()) {
+                    out.failed_checks.push_back(cmd);
+                }
+            }
         }
     }
 }
 
 }  // namespace
+
+std::vector<std::string> commands_failed(std::string_view doctor_json) {
+    const nlohmann::json j = nlohmann::json::parse(doctor_json, nullptr, false);
+    std::vector<std::string> out;
+    if (!j.is_object() || !j.contains("findings") || !j["findings"].is_array()) {
+        return out;
+    }
+    std::vector<std::string> all;
+    if (j.contains("commands") && j["commands"].is_object()) {
+        for (const auto& [name, check] : j["commands"].items()) {
+            all.push_back(name);
+        }
+    }
+    for (const auto& f : j["findings"]) {
+        if (!f.is_object() || f.value("severity", "") != "error") {
+            continue;
+        }
+        std::vector<std::string> cmds;
+        if (f.contains("commands") && f["commands"].is_array()) {
+            for (const auto& c : f["commands"]) {
+                if (c.is_string()) {
+                    cmds.push_back(c.get<std::string>());
+                }
+            }
+        }
+        for (const std::string& c : cmds.empty() ? all : cmds) {
+            if (std::find(out.begin(), out.end(), c) == out.end()) {
+                out.push_back(c);
+            }
+        }
+    }
+    // In the launch's order, whatever order the findings came in.
+    std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+        return a == "server" && b != "server";
+    });
+    return out;
+}
 
 fs::path unfinished_marker(const fs::path& env) {
     return env / ".alltalk-launch" / kMarkerName;
@@ -300,7 +351,7 @@ SetupOutcome run_setup(const SetupFacts& facts, const SetupPlan& plan,
     }
     fix::prepare_pip_environment();
     std::size_t i = 0;
-    for (; i < plan.steps.size() && plan.steps[i].id.rfind("check-", 0) != 0; ++i) {
+    for (; i < plan.steps.size() && plan.steps[i].id.rfind("check", 0) != 0; ++i) {
         run_install_step(plan, i, out, say);
     }
     // Every install step ended: the env is complete as installed. The checks come last.

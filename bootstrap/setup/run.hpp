@@ -48,6 +48,11 @@ struct SetupOutcome {
     std::vector<std::pair<std::string, double>> step_seconds;
 };
 
+// The commands ("server", "finetune") that the error findings of a doctor's --json concern
+// (a finding without commands: every command checked), server first; empty where the text is
+// not the doctor's JSON.
+std::vector<std::string> commands_failed(std::string_view doctor_json);
+
 // Carries `plan` out. `say` gets each progress line. Throws LaunchError(Stage::Setup) when a step
 // cannot start or an install step fails (the env stays marked unfinished); a failed check is in
 // the outcome instead.

@@ -163,16 +163,19 @@ def test_setup_makes_a_ready_env_and_the_server_answers(base):
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "is ready" in out and "alltalk-launch" in out
-    assert "[2/4] Install the lock alltalk-v2-test-cu130 (3 packages, hashes checked)" in out
+    assert "[2/3] Install the lock alltalk-v2-test-cu130 (3 packages, hashes checked)" in out
     assert "Successfully installed" in out  # pip's own output, live
-    # The two checks ran together; each one's report is shown, and kept beside the lock copy.
-    assert "[3/4] Prove the env: what server imports" in out
-    assert "[4/4] Prove the env: what finetune imports" in out
-    assert "the checks run together" in out
+    # One check for both commands (one child imports what both import); its report is shown,
+    # and kept beside the lock copy with its JSON.
+    assert "[3/3] Prove the env: what server and finetune import at start" in out
     setup_dir = env / ".alltalk-launch" / "setup"
-    for cmd in ("server", "finetune"):
-        report = (setup_dir / f"check-{cmd}.log").read_text()
-        assert report.strip() and report.strip() in out, report
+    report = (setup_dir / "check.log").read_text()
+    assert report.strip() and report.strip() in out, report
+    assert "(with finetune's imports)" in report
+    assert "finetune idna" not in out  # finetune.py's imports ran, not its body
+    checked = json.loads((setup_dir / "check.json").read_text())
+    assert {Path(s["file"]).name for s in checked["deep"]["imports"] if s["file"]} == {
+        "script.py", "finetune.py"}
     have = installed(env)
     assert have["six"] == "1.17.0" and have["idna"] == "3.21" and have["docopt"] == "0.6.2"
     assert not (env / ".alltalk-launch" / "setup-unfinished").exists()
@@ -214,14 +217,14 @@ def test_json_gives_the_plan_and_the_outcome_as_one_object(base):
     assert j["plan"]["lock"]["id"] == "alltalk-v2-test-cu130"
     assert j["plan"]["lock"]["matches_checkout"] is True
     assert [s["id"] for s in j["plan"]["steps"]] == [
-        "venv", "install", "check-server", "check-finetune"]
+        "venv", "install", "check"]
     assert j["outcome"]["status"] == "ready" and j["outcome"]["installed"] is True
     assert "Successfully installed" in done.stderr
 
 
-def test_a_failed_check_is_named_and_the_other_check_still_reports(base):
-    """finetune.py imports what the lock lacks: the env is installed but not ready; the server's
-    check, which ran beside it, still passes and is shown."""
+def test_a_failed_check_names_the_command_it_stops(base):
+    """finetune.py imports what the lock lacks: the env is installed but not ready for finetune;
+    server's imports, run in the same child, pass, and server is not named."""
     root = make_checkout(base / "alltalk_tts")
     (root / "finetune.py").write_text("import idna, six\nimport not_in_the_lock_at_all\n")
     lock = write_lock(base / "alltalk-v2-test-cu130.txt")
@@ -230,9 +233,8 @@ def test_a_failed_check_is_named_and_the_other_check_still_reports(base):
     assert done.returncode != 0, done.stderr
     assert j["outcome"]["installed"] is True and j["outcome"]["status"] != "ready", j["outcome"]
     assert j["outcome"]["failed_checks"] == ["finetune"], j["outcome"]
-    assert set(j["outcome"]["step_seconds"]) == {"venv", "install", "check-server",
-                                                 "check-finetune"}
-    assert "not_in_the_lock_at_all" in done.stderr  # the finetune check's report
+    assert set(j["outcome"]["step_seconds"]) == {"venv", "install", "check"}
+    assert "[deep-import] [finetune] `import not_in_the_lock_at_all`" in done.stderr  # its report
     env = root / "alltalk_environment" / "env"
     assert not (env / ".alltalk-launch" / "setup-unfinished").exists()
 

@@ -296,6 +296,6 @@ TEST_CASE("doctor --deep: the probe's records, and the findings and output they 
     CHECK(text.find("TIMED OUT") != std::string::npos);
     CHECK(text.find("ok           0.00 s  import json") != std::string::npos);
     const std::string json = format_json(r);
-    CHECK(json.find(R"("deep":{"imports":[)") != std::string::npos);
+    CHECK(json.find(R"("deep":{"also":[],"imports":[)") != std::string::npos);
     CHECK(json.find(R"("status":"timed out")") != std::string::npos);
 }

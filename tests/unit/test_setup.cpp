@@ -9,6 +9,7 @@
 #include "setup/checkout.hpp"
 #include "setup/lock.hpp"
 #include "setup/plan.hpp"
+#include "setup/run.hpp"
 #include "setup/variant.hpp"
 
 namespace fs = std::filesystem;
@@ -277,7 +278,7 @@ TEST_CASE("setup plan: the lock installed exactly, or the checkout's requirement
     // The checkout's requirements differ from the lock's (its sha256 is 00ff): pip resolves them.
     SetupPlan p = make_setup_plan(f);
     CHECK_FALSE(p.lock_matches);
-    REQUIRE(p.steps.size() == 4);
+    REQUIRE(p.steps.size() == 3);
     CHECK(p.steps[1].title == "Resolve and install the checkout's requirements");
     CHECK(p.constraints_text == "torch==2.15.0\n");
     CHECK(p.requirements_text == "six==1.17.0\npydantic<2.11\npynvml\n");
@@ -304,8 +305,12 @@ TEST_CASE("setup plan: the lock installed exactly, or the checkout's requirement
     CHECK(got == want);
     CHECK(p.steps[0].argv ==
           std::vector<std::string>{"/usr/bin/python3.11", "-m", "venv", f.env.string()});
-    CHECK(p.steps[2].argv.back() == "server");
-    CHECK(p.steps[3].argv.back() == "finetune");
+    // One check for both commands, its JSON beside the lock's copy.
+    REQUIRE(p.steps.size() == 3);
+    CHECK(p.steps[2].id == "check");
+    CHECK(std::vector<std::string>(p.steps[2].argv.end() - 3, p.steps[2].argv.end()) ==
+          std::vector<std::string>{"--deep", "--json-file", p.check_json.string()});
+    CHECK(p.check_json == f.env / ".alltalk-launch" / "setup" / "check.json");
     CHECK(p.need_bytes == 10000000000ull);
     // The local wheel is missing from this checkout: a note, not a step.
     CHECK(std::any_of(p.notes.begin(), p.notes.end(), [](const std::string& n) {
@@ -316,7 +321,7 @@ TEST_CASE("setup plan: the lock installed exactly, or the checkout's requirement
     write(root / "system" / "config" / "fairseq.whl", "");
     write(root / "system" / "config" / "fairseq.exe", "");
     p = make_setup_plan(f);
-    REQUIRE(p.steps.size() == 5);
+    REQUIRE(p.steps.size() == 4);
     CHECK(p.steps[2].id == "local");
     CHECK(p.steps[2].argv.back() == (root / "system" / "config" / "fairseq.whl").string());
     CHECK(p.steps[2].argv[p.steps[2].argv.size() - 2] == "--no-deps");
@@ -373,4 +378,23 @@ TEST_CASE("setup plan: what it refuses before anything is made") {
     f.options.gpu = GpuChoice::Auto;
     f.probe = gpu(12, 0, 12040);
     CHECK(refused(f).find("needs a newer driver") != std::string::npos);
+}
+
+TEST_CASE("setup check: the commands a doctor's errors stop, read from its JSON") {
+    // A finetune-only error and a warning for server: finetune failed, server did not.
+    CHECK(commands_failed(R"({"commands": {"server": {}, "finetune": {}}, "findings": [
+        {"id": "deep-import", "severity": "error", "commands": ["finetune"]},
+        {"id": "deep-import", "severity": "warning", "commands": ["server"]}]})") ==
+          std::vector<std::string>{"finetune"});
+    // An error without commands concerns every command checked, server first.
+    CHECK(commands_failed(R"({"commands": {"finetune": {}, "server": {}}, "findings": [
+        {"id": "env-missing", "severity": "error", "commands": []}]})") ==
+          std::vector<std::string>{"server", "finetune"});
+    CHECK(commands_failed(R"({"commands": {"server": {}}, "findings": [
+        {"id": "x", "severity": "error", "commands": ["finetune"]},
+        {"id": "y", "severity": "error", "commands": ["server", "finetune"]}]})") ==
+          std::vector<std::string>{"server", "finetune"});
+    CHECK(commands_failed(R"({"findings": [{"severity": "note"}]})").empty());
+    CHECK(commands_failed("not json").empty());
+    CHECK(commands_failed("").empty());
 }
