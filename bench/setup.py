@@ -8,7 +8,7 @@ requirements file (less its local wheel lines, which a user would install the sa
 the lock's pins as constraints: `uv pip install -r requirements -c pins`. That is what a user who
 knows every drift would type; it resolves, and it proves nothing. `setup` makes the same venv,
 installs the lock exactly (no resolution, hashes checked) and then runs doctor --deep for server
-and finetune, side by side; its time includes those checks. Each setup run's own step times
+and finetune (one child for both); its time includes that check. Each setup run's own step times
 (--json) are printed too: its install steps alone against by hand, and the checks' wall time.
 
 usage: bench/setup.py --checkout DIR [--launcher build/alltalk-launch] [--runs 3] [--cold]
